@@ -1,0 +1,1 @@
+"""Offline analysers: plain functions with small typed results, no Flask and no database."""

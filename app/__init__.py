@@ -1,0 +1,98 @@
+"""Stockroom: create_app() builds the web application in named steps."""
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import PROJECT_ROOT, load_config
+from app.extensions import csrf, db, limiter, login_manager, migrate
+
+# Each domain's views module defines `bp` or a list `blueprints` (and registers its nav entries and cards on import).
+BLUEPRINTS = [
+    "app.core.auth_views",
+    "app.core.dashboard_views",
+    "app.core.admin_views",
+    "app.core.events",
+]
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app) -> bool:
+        from flask import has_request_context, request
+
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "static"))
+    app.config.update(load_config(config))
+    app.instance_path = app.config["INSTANCE_DIR"]
+    register_infrastructure(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_infrastructure(app: Flask) -> None:
+    from app.core import database
+    from app.core.queue import resolve_redis_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    resolve_redis_url(app.config)
+    redis_url = app.config["REDIS_URL"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url.replace("unix://", "redis+unix://", 1))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.session_interface = _SessionInterface()
+    database.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    for path in BLUEPRINTS:
+        module = import_module(path)
+        for blueprint in getattr(module, "blueprints", [module.bp]):
+            app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.core.errors import register_error_handlers
+    from app.core.htmx import add_vary_header
+
+    register_error_handlers(app)
+    app.after_request(add_vary_header)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.core import templating
+
+    templating.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app import cli
+
+    cli.init_app(app)

@@ -1,0 +1,1 @@
+"""What every domain uses: tenancy, auth, audit, queue, events, storage, errors."""

@@ -1,0 +1,164 @@
+"""Live events: publish (org, event, data) after commit; stream them to that org's browsers.
+
+One Redis pattern subscription per process fans out to a bounded queue per open tab, so a
+process serves hundreds of tabs with two Redis connections. The stream sends a comment at once
+(proxies flush headers), then a heartbeat at least every SSE_HEARTBEAT_SECONDS, and frees its
+queue when the client goes away. Payloads are small "this changed" signals; pages re-fetch
+their cards through the normal authorised routes.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+
+from flask import Blueprint, Response, current_app
+from flask_login import current_user, login_required
+from redis import Redis
+
+from app.core.queue import get_redis, key
+from app.core.transactions import after_commit
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+bp = Blueprint("events", __name__)
+
+
+def channel(org_id: int) -> str:
+    return key("events", org_id)
+
+
+def publish(org_id: int, event: str, data: dict | None = None) -> None:
+    """Publish now (use publish_after_commit inside a transaction)."""
+    get_redis().publish(channel(org_id), json.dumps({"event": event, "data": data or {}}))
+
+
+def publish_after_commit(org_id: int, event: str, data: dict | None = None) -> None:
+    """Publish once the current transaction commits."""
+    app = current_app._get_current_object()
+
+    def _go() -> None:
+        with app.app_context():
+            publish(org_id, event, data)
+
+    after_commit(_go)
+
+
+class Broker:
+    """One pattern subscription, fanned out to per-connection queues."""
+
+    QUEUE_SIZE = 256
+
+    def __init__(self, redis_url: str, pattern: str):
+        self.redis_url, self.pattern = redis_url, pattern
+        self.prefix = pattern[:-1]
+        self._subscribers: dict[int, set[queue.Queue]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()  # set once the pattern subscription is in place
+
+    def subscribe(self, org_id: int) -> queue.Queue:
+        q: queue.Queue = queue.Queue(self.QUEUE_SIZE)
+        with self._lock:
+            self._subscribers.setdefault(org_id, set()).add(q)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._listen, name="sse-broker", daemon=True)
+                self._thread.start()
+        return q
+
+    def unsubscribe(self, org_id: int, q: queue.Queue) -> None:
+        with self._lock:
+            subs = self._subscribers.get(org_id)
+            if subs is not None:
+                subs.discard(q)
+                if not subs:
+                    del self._subscribers[org_id]
+
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return sum(len(s) for s in self._subscribers.values())
+
+    def _deliver(self, org_id: int, message: str) -> None:
+        with self._lock:
+            targets = list(self._subscribers.get(org_id, ()))
+        for q in targets:
+            try:
+                q.put_nowait(message)
+            except queue.Full:  # a stalled tab: drop its backlog and tell it to re-fetch everything
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        q.get_nowait()
+                q.put_nowait(json.dumps({"event": "resync", "data": {}}))
+
+    def _listen(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                pubsub = Redis.from_url(self.redis_url).pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(self.pattern)
+                self.ready.set()
+                backoff = 0.5
+                while True:
+                    msg = pubsub.get_message(timeout=1.0)
+                    if msg is None:
+                        continue
+                    chan = msg["channel"].decode()
+                    try:
+                        org_id = int(chan[len(self.prefix):])
+                    except ValueError:
+                        continue
+                    self._deliver(org_id, msg["data"].decode())
+            except Exception:
+                self.ready.clear()
+                log.warning("event broker lost Redis; reconnecting in %.1f s", backoff, exc_info=True)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+
+
+_brokers: dict[tuple[str, str], Broker] = {}
+_brokers_lock = threading.Lock()
+
+
+def get_broker() -> Broker:
+    """This process's broker for the app's Redis and namespace."""
+    ident = (current_app.config["REDIS_URL"], current_app.config["REDIS_NAMESPACE"])
+    with _brokers_lock:
+        broker = _brokers.get(ident)
+        if broker is None:
+            broker = _brokers[ident] = Broker(ident[0], channel("*"))
+        return broker
+
+
+def _format(raw: str) -> str:
+    message = json.loads(raw)
+    return f"event: {message['event']}\ndata: {json.dumps(message.get('data') or {})}\n\n"
+
+
+def stream_for(org_id: int, broker: Broker, heartbeat: float, max_seconds: float = 1800):
+    """Yield SSE text for one organisation until the client leaves (or max_seconds pass)."""
+    q = broker.subscribe(org_id)
+    try:
+        yield ": connected\n\nretry: 3000\n\n"
+        ends = time.monotonic() + max_seconds
+        while time.monotonic() < ends:
+            try:
+                yield _format(q.get(timeout=heartbeat))
+            except queue.Empty:
+                yield ": ping\n\n"
+    finally:
+        broker.unsubscribe(org_id, q)
+
+
+@bp.get("/events")
+@login_required
+def stream():
+    """Server-sent events for the logged-in user's organisation only (no channel parameter)."""
+    org_id = current_user.organisation_id
+    broker = get_broker()
+    heartbeat = current_app.config["SSE_HEARTBEAT_SECONDS"]
+    db.session.remove()  # a stream must not hold a database connection for its whole life
+    return Response(stream_for(org_id, broker, heartbeat), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,76 @@
+"""Redis connection (embedded server when REDIS_URL is unset), queues and enqueue helpers."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import Job
+from rq.utils import import_attribute
+
+from app.core import redis_server
+from app.core.transactions import after_commit
+
+QUEUE_NAMES = ("high", "default", "low")
+
+
+def resolve_redis_url(config: dict) -> str:
+    """REDIS_URL when set, else the embedded server of this instance folder (started if needed)."""
+    if config.get("REDIS_URL"):
+        return config["REDIS_URL"]
+    url = redis_server.ensure_running(config["INSTANCE_DIR"])
+    config["REDIS_URL"] = url
+    return url
+
+
+def get_redis() -> Redis:
+    """The application's shared Redis client (one connection pool per process)."""
+    ext = current_app.extensions
+    client = ext.get("stockroom_redis")
+    if client is None:
+        client = Redis.from_url(current_app.config["REDIS_URL"], health_check_interval=30)
+        ext["stockroom_redis"] = client
+    return client
+
+
+def key(*parts: object) -> str:
+    """A Redis key inside this app's namespace."""
+    return ":".join([current_app.config["REDIS_NAMESPACE"], *map(str, parts)])
+
+
+def queue_name(name: str) -> str:
+    return key("q", name)
+
+
+def get_queue(name: str = "default") -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}")
+    job_class = import_attribute(current_app.config["RQ_JOB_CLASS"])
+    return Queue(queue_name(name), connection=get_redis(), job_class=job_class)
+
+
+def all_queues() -> list[Queue]:
+    return [get_queue(n) for n in QUEUE_NAMES]
+
+
+def enqueue(func: str, *args: Any, queue: str = "default", org_id: int | None = None,
+            job_id: str | None = None, timeout: int = 600, retries: int = 0,
+            retry_intervals: list[int] | None = None, **kwargs: Any) -> Job:
+    """Enqueue `func` (a dotted path) now. Prefer enqueue_after_commit inside a transaction."""
+    retry = Retry(max=retries, interval=retry_intervals or [10, 30, 90]) if retries else None
+    return get_queue(queue).enqueue_call(
+        func, args=args, kwargs=kwargs or None, job_id=job_id, timeout=timeout, retry=retry,
+        meta={"organisation_id": org_id}, result_ttl=3600, failure_ttl=7 * 24 * 3600,
+    )
+
+
+def enqueue_after_commit(func: str, *args: Any, **options: Any) -> None:
+    """Enqueue once the current transaction commits (never for a rolled-back one)."""
+    app = current_app._get_current_object()
+
+    def _go() -> None:
+        with app.app_context():
+            enqueue(func, *args, **options)
+
+    after_commit(_go)

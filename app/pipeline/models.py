@@ -1,0 +1,280 @@
+"""Products moving through the intake pipeline: images, phases, the log, external model calls.
+
+State machines are explicit: each status Enum has its allowed transitions in one table, and
+`ProductStatus.check(old, new)` / `PhaseStatus.check(old, new)` raise on anything else.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.errors import Conflict
+from app.core.models import User, UTCDateTime, utcnow
+from app.extensions import db
+
+PHASE_NAMES = ("analysis", "market", "seo", "listing")
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True)
+
+
+class _Machine(str, enum.Enum):
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @classmethod
+    def allowed(cls, old: _Machine) -> frozenset:
+        return cls._transitions()[cls(old)]
+
+    @classmethod
+    def check(cls, old, new) -> None:
+        """Raise Conflict unless old → new is in the transition table."""
+        old, new = cls(old), cls(new)
+        if new not in cls.allowed(old):
+            raise Conflict(f"cannot go from {old.label.lower()} to {new.label.lower()}")
+
+    @classmethod
+    def _transitions(cls) -> dict:
+        raise NotImplementedError
+
+
+class ProductStatus(_Machine):
+    UPLOADED = "uploaded"
+    PROCESSING = "processing"
+    NEEDS_REVIEW = "needs_review"
+    COMPLETED = "completed"
+    ERROR = "error"
+    STOPPED = "stopped"
+    ARCHIVED = "archived"
+
+    @classmethod
+    def _transitions(cls) -> dict:
+        s = cls
+        return {
+            s.UPLOADED: frozenset({s.PROCESSING, s.STOPPED, s.ARCHIVED}),
+            s.PROCESSING: frozenset({s.PROCESSING, s.NEEDS_REVIEW, s.COMPLETED, s.ERROR, s.STOPPED}),
+            s.NEEDS_REVIEW: frozenset({s.PROCESSING, s.COMPLETED, s.ARCHIVED}),
+            s.COMPLETED: frozenset({s.PROCESSING, s.ARCHIVED}),
+            s.ERROR: frozenset({s.PROCESSING, s.ARCHIVED}),
+            s.STOPPED: frozenset({s.PROCESSING, s.ARCHIVED}),
+            s.ARCHIVED: frozenset(),
+        }
+
+
+# Board columns, in order (archived products are only shown when asked for).
+BOARD_STATUSES = (ProductStatus.UPLOADED, ProductStatus.PROCESSING, ProductStatus.NEEDS_REVIEW,
+                  ProductStatus.COMPLETED, ProductStatus.ERROR, ProductStatus.STOPPED)
+ACTIVE_STATUSES = (ProductStatus.UPLOADED, ProductStatus.PROCESSING)
+
+
+class PhaseStatus(_Machine):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NEEDS_REVIEW = "needs_review"
+    STOPPED = "stopped"
+    SKIPPED = "skipped"
+
+    @classmethod
+    def _transitions(cls) -> dict:
+        s = cls
+        restartable = {s.PENDING, s.QUEUED}
+        return {
+            s.PENDING: frozenset({s.QUEUED, s.SKIPPED, s.STOPPED}),
+            # queued → queued: the sweeper hands a lost job a new job id
+            s.QUEUED: frozenset({s.QUEUED, s.RUNNING, s.STOPPED, s.PENDING, s.SKIPPED}),
+            # running → queued: transient failure retried, or the worker died (lease expired)
+            s.RUNNING: frozenset({s.COMPLETED, s.FAILED, s.NEEDS_REVIEW, s.STOPPED, s.QUEUED, s.SKIPPED}),
+            s.COMPLETED: frozenset(restartable),
+            s.FAILED: frozenset(restartable),
+            s.NEEDS_REVIEW: frozenset(restartable | {s.COMPLETED, s.STOPPED}),
+            s.STOPPED: frozenset(restartable),
+            s.SKIPPED: frozenset(restartable),
+        }
+
+
+PHASE_DONE = (PhaseStatus.COMPLETED, PhaseStatus.SKIPPED)
+PHASE_IN_FLIGHT = (PhaseStatus.QUEUED, PhaseStatus.RUNNING)
+
+
+class Condition(str, enum.Enum):
+    UNKNOWN = "unknown"
+    NEW = "new"
+    LIKE_NEW = "like_new"
+    USED = "used"
+    DAMAGED = "damaged"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class LogLevel(str, enum.Enum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_org_status", "organisation_id", "status"),
+        Index("ix_products_org_gtin", "organisation_id", "gtin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    status: Mapped[ProductStatus] = mapped_column(_enum(ProductStatus), default=ProductStatus.UPLOADED)
+    # What the person told us at upload; never overwritten by analysis.
+    hint_name: Mapped[str | None] = mapped_column(String(200))
+    hint_model: Mapped[str | None] = mapped_column(String(120))
+    condition: Mapped[Condition] = mapped_column(_enum(Condition), default=Condition.UNKNOWN)
+    # What analysis (or a reviewer) identified; None when nobody found it.
+    name: Mapped[str | None] = mapped_column(String(200))
+    brand: Mapped[str | None] = mapped_column(String(120))
+    model: Mapped[str | None] = mapped_column(String(120))
+    category: Mapped[str | None] = mapped_column(String(200))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    confidence_source: Mapped[str | None] = mapped_column(String(40))  # "analysis" | "confirmed by person"
+    evidence: Mapped[dict | None] = mapped_column(JSON)
+    phash: Mapped[str | None] = mapped_column(String(32))
+    # Fair ordering: how many of the uploader's products were still in flight when this one
+    # arrived; products beyond the fair share go to the low queue (see pipeline.fairness).
+    fair_rank: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queue: Mapped[str] = mapped_column(String(16), default="default", server_default="default")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archive_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan")
+    phases: Mapped[list[ProductPhase]] = relationship(
+        back_populates="product", order_by="ProductPhase.position", cascade="all, delete-orphan")
+
+    @property
+    def title(self) -> str:
+        return self.name or self.hint_name or f"Product #{self.id}"
+
+    @property
+    def primary_image(self) -> ProductImage | None:
+        return self.images[0] if self.images else None
+
+    def phase(self, name: str) -> ProductPhase | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    def set_status(self, new: ProductStatus) -> None:
+        ProductStatus.check(self.status, new)
+        self.status = ProductStatus(new)
+
+
+class ProductImage(db.Model):
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))  # the user's name for it: a label only
+    format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0 is the primary image
+    thumb_sha256: Mapped[str | None] = mapped_column(String(64))
+    analysis: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="images")
+
+
+class ProductPhase(db.Model):
+    __tablename__ = "product_phases"
+    __table_args__ = (
+        UniqueConstraint("product_id", "name"),
+        Index("ix_product_phases_status_lease", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[PhaseStatus] = mapped_column(_enum(PhaseStatus), default=PhaseStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rq_job_id: Mapped[str | None] = mapped_column(String(80))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="phases")
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+class PipelineLog(db.Model):
+    __tablename__ = "pipeline_log"
+    __table_args__ = (Index("ix_pipeline_log_product_id_id", "product_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    phase: Mapped[str | None] = mapped_column(String(32))
+    level: Mapped[LogLevel] = mapped_column(_enum(LogLevel, 8), default=LogLevel.INFO)
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderCall(db.Model):
+    """One call to an external model (vision, prices): what it cost, so budgets can be watched."""
+
+    __tablename__ = "provider_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"), index=True)
+    phase: Mapped[str | None] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(120))
+    ok: Mapped[bool] = mapped_column(default=True)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    # Token prices are fractions of a cent: six decimals, still Decimal, never float.
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 6))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,129 @@
+"""The phase runner contract: every pipeline phase is a module here with one `run(ctx)` function.
+
+    PHASES = ["analysis", "market", "seo", "listing"]      # the order products go through
+
+A phase module `app/pipeline/phases/<name>.py` exposes
+
+    def run(ctx: PhaseContext) -> PhaseOutcome
+
+and the runner (`app.pipeline.runner`, driven by the RQ task `app.pipeline.tasks.run_phase`) does
+everything around it:
+
+* It claims the phase row atomically (one conditional UPDATE queued → running, with a lease kept
+  alive by a heartbeat), so a second delivery of the same RQ job, or a stale job id after a
+  requeue, does nothing.
+* It calls `run(ctx)` with NO open database transaction: a phase may read (plain SELECTs through
+  `db.session` are fine) but must not write through the session, and must not commit. Slow work
+  (OCR, HTTP) therefore never holds SQLite's write lock.
+* `ctx.log(level, message, **details)` writes a pipeline log line at once, on its own connection,
+  so the product page can tail it live; it is not a side effect of the phase's result.
+* Side effects go in `PhaseOutcome.write`: a callable taking no arguments, run by the runner
+  INSIDE the transaction that marks the phase completed (after the conditional UPDATE
+  running → completed for this attempt succeeded). Add your own rows with `db.session.add(...)`
+  there, and do not commit. If the phase was stopped or re-leased meanwhile, that transaction
+  is not attempted, so a phase's side effects never happen twice.
+* `PhaseOutcome.result` (JSON-ready dict) is stored on `ProductPhase.result` and handed to later
+  phases as `ctx.results[name]`. `PhaseOutcome.product` (dict) may set identified product
+  fields (name, brand, model, category, gtin, confidence, confidence_source, evidence, phash);
+  only the analysis phase should need it.
+* Status: "completed" → the next phase is enqueued after commit (the product completes after
+  the last one). "needs_review" → the product waits in the review queue; approving it
+  completes the phase and continues. "failed" with `transient=True` → retried automatically
+  with backoff (at most MAX_ATTEMPTS attempts in all), otherwise the phase fails with `error`
+  shown to the user next to a Retry button. An exception raised by `run` counts as a
+  transient failure (a bug shows up as three attempts, then "failed" with the exception).
+* A phase whose module cannot be imported is marked "skipped" (with the reason in the log),
+  never faked: the product completes when the remaining phases are done or skipped.
+
+Tests may register a module-like object for a name with `register_phase(name, obj)` (undone
+by `unregister_phase`); application code never does.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Literal
+
+PHASES = ["analysis", "market", "seo", "listing"]
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class PhaseContext:
+    """What a phase gets: ids, the fresh product row, earlier results, and a live log."""
+
+    org_id: int
+    product_id: int
+    phase: str
+    attempt: int
+    product: Any  # app.pipeline.models.Product, freshly loaded (read it, do not modify it)
+    results: Mapping[str, dict]  # results of the phases before this one, by phase name
+    review_threshold: int
+    log_fn: Callable[..., None] = field(repr=False, default=lambda *a, **k: None)
+
+    def log(self, level: str, message: str, **details: Any) -> None:
+        """Write a pipeline log line for this product and phase now (visible live)."""
+        self.log_fn(level, message, **details)
+
+
+@dataclass
+class PhaseOutcome:
+    """What a phase returns; see the module doc for what the runner does with each field."""
+
+    status: Literal["completed", "needs_review", "failed"]
+    result: dict = field(default_factory=dict)
+    error: str | None = None
+    transient: bool = False
+    product: dict | None = None
+    write: Callable[[], None] | None = field(default=None, repr=False)
+
+
+class PhaseUnavailable(Exception):
+    """The module for a phase is not installed."""
+
+
+_registered: dict[str, Any] = {}
+
+
+def register_phase(name: str, module: Any) -> None:
+    """Tests only: use `module` (anything with a `run(ctx)`) for phase `name`."""
+    if name not in PHASES:
+        raise ValueError(f"unknown phase {name!r}")
+    _registered[name] = module
+
+
+def unregister_phase(name: str) -> None:
+    _registered.pop(name, None)
+
+
+def phase_module(name: str) -> ModuleType | Any:
+    """The module that runs phase `name`; PhaseUnavailable when it does not exist (yet)."""
+    if name in _registered:
+        return _registered[name]
+    if name not in PHASES:
+        raise PhaseUnavailable(f"unknown phase {name!r}")
+    dotted = f"{__name__}.{name}"
+    try:
+        module = importlib.import_module(dotted)
+    except ModuleNotFoundError as exc:
+        if exc.name != dotted:  # the phase exists but something it imports is missing: a real error
+            raise
+        raise PhaseUnavailable(f"the {name} phase is not installed") from None
+    if not callable(getattr(module, "run", None)):
+        raise PhaseUnavailable(f"the {name} phase module has no run(ctx)")
+    return module
+
+
+def phase_available(name: str) -> bool:
+    try:
+        phase_module(name)
+    except PhaseUnavailable:
+        return False
+    return True
+
+
+def next_phase(name: str) -> str | None:
+    index = PHASES.index(name)
+    return PHASES[index + 1] if index + 1 < len(PHASES) else None

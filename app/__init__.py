@@ -17,6 +17,7 @@ BLUEPRINTS = [
     "app.core.dashboard_views",
     "app.core.admin_views",
     "app.core.events",
+    "app.inventory.views",
 ]
 
 

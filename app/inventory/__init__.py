@@ -1,0 +1,1 @@
+"""Inventory: items, categories, the stock ledger, supplier imports and low-stock alerts."""

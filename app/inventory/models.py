@@ -1,0 +1,174 @@
+"""Items, categories, the stock-movement ledger and category rules."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, and_, case
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import User, UTCDateTime, utcnow
+from app.extensions import db
+
+
+def _enum(cls: type[enum.Enum], length: int = 24) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class ItemStatus(str, enum.Enum):
+    ACTIVE = "active"
+    LOW_STOCK = "low_stock"
+    OUT_OF_STOCK = "out_of_stock"
+    DISCONTINUED = "discontinued"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class MovementKind(str, enum.Enum):
+    IMPORT = "import"
+    ADJUSTMENT = "adjustment"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    SHIPMENT = "shipment"
+    RETURN = "return"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Category(db.Model):
+    """One node of an organisation's category tree; `path` is the full name, e.g. "Chains › Bracelet Chains"."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("organisation_id", "path", name="uq_categories_organisation_id_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    path: Mapped[str] = mapped_column(String(400))
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id])
+
+
+class Item(db.Model):
+    __tablename__ = "inventory_items"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "sku", name="uq_inventory_items_organisation_id_sku"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("on_hand >= reserved", name="available_not_negative"),
+        CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
+        Index("ix_inventory_items_org_title", "organisation_id", "title"),
+        Index("ix_inventory_items_org_category", "organisation_id", "category_id"),
+        Index("ix_inventory_items_org_supplier_ids", "organisation_id", "supplier", "supplier_product_id",
+              "supplier_sku_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Lower-cased title, SKU and attribute values: one column for the list's search box.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    gtin: Mapped[str | None] = mapped_column(String(14), index=True)
+    brand: Mapped[str | None] = mapped_column(String(120))
+    model: Mapped[str | None] = mapped_column(String(120))
+    unit_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    supplier: Mapped[str | None] = mapped_column(String(40))
+    supplier_product_id: Mapped[str | None] = mapped_column(String(64))
+    supplier_sku_id: Mapped[str | None] = mapped_column(String(64))
+    image: Mapped[str | None] = mapped_column(String(500))  # a stored file's hash or a URL
+    reorder_point: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    on_hand: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    discontinued: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    category: Mapped[Category | None] = relationship()
+
+    @hybrid_property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @hybrid_property
+    def status(self) -> ItemStatus:
+        if self.discontinued:
+            return ItemStatus.DISCONTINUED
+        if self.available <= 0:
+            return ItemStatus.OUT_OF_STOCK
+        if self.available <= self.reorder_point:
+            return ItemStatus.LOW_STOCK
+        return ItemStatus.ACTIVE
+
+    @status.inplace.expression
+    @classmethod
+    def _status_expression(cls):
+        available = cls.on_hand - cls.reserved
+        return case(
+            (cls.discontinued.is_(True), ItemStatus.DISCONTINUED.value),
+            (available <= 0, ItemStatus.OUT_OF_STOCK.value),
+            (available <= cls.reorder_point, ItemStatus.LOW_STOCK.value),
+            else_=ItemStatus.ACTIVE.value,
+        )
+
+    @classmethod
+    def low_stock_clause(cls):
+        """Not discontinued, and at or below the reorder point (out of stock included)."""
+        available = cls.on_hand - cls.reserved
+        return and_(cls.discontinued.is_(False), available <= cls.reorder_point)
+
+    @property
+    def image_url(self) -> str | None:
+        return self.image if self.image and self.image.startswith(("http://", "https://")) else None
+
+    @property
+    def category_path(self) -> str | None:
+        return self.category.path if self.category else None
+
+
+class StockMovement(db.Model):
+    """One line of the ledger: on_hand and reserved of an item are the sums of its deltas."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_item_id_id", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inventory_items.id"))
+    kind: Mapped[MovementKind] = mapped_column(_enum(MovementKind, 16))
+    on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
+    reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(120), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class CategoryRule(db.Model):
+    """An editable keyword rule: titles containing a keyword go to `path` (highest priority wins)."""
+
+    __tablename__ = "category_rules"
+    __table_args__ = (UniqueConstraint("organisation_id", "path", name="uq_category_rules_organisation_id_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    path: Mapped[str] = mapped_column(String(400))
+    keywords: Mapped[list] = mapped_column(JSON, default=list)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "keywords": list(self.keywords or []), "priority": self.priority}

@@ -47,9 +47,12 @@ DEMO_USERS = (("admin@demo.stockroom", Role.ADMIN, "Ada Admin"),
               ("staff@demo.stockroom", Role.STAFF, "Sam Staff"))
 
 
-@click.command("seed-demo")
-def seed_demo() -> None:
-    """Create the demo organisation with an admin, a manager and a staff user (once); print logins."""
+def seed_demo_accounts() -> list[tuple[str, str, str]]:
+    """Create the demo organisation and its three users once; return (role, e-mail, password).
+
+    Passwords are generated on first run and kept (readable only by this user) in the instance
+    folder, so every later `make run` can print them again.
+    """
     path = os.path.join(current_app.config["INSTANCE_DIR"], "demo-credentials.json")
     creds = {}
     if os.path.exists(path):
@@ -57,14 +60,12 @@ def seed_demo() -> None:
             creds = json.load(fh)
     org = user_service.organisation_get_or_create(DEMO_ORG)
     for email, role, name in DEMO_USERS:
-        exists = db.session.scalar(select(User.id).where(func.lower(User.email) == email))
-        if exists and email in creds:
+        existing = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if existing is not None and email in creds:
             continue
         password = user_service.generate_password()
-        if exists:  # credentials file lost: set a new password so the printed one works
-            user = db.session.get(User, exists)
-            user.password_hash = user_service.hash_password(password)
-            db.session.commit()
+        if existing is not None:  # the credentials file was lost: set a password we can print
+            existing.password_hash = user_service.hash_password(password)
         else:
             user_service.user_create(org_id=org.id, email=email, password=password, role=role, name=name)
         creds[email] = password
@@ -72,8 +73,14 @@ def seed_demo() -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(creds, fh, indent=1)
-    for email, role, _ in DEMO_USERS:
-        click.echo(f"  {role.value:8} {email:28} {creds[email]}")
+    return [(role.value, email, creds[email]) for email, role, _ in DEMO_USERS]
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo organisation with an admin, a manager and a staff user (once); print logins."""
+    for role, email, password in seed_demo_accounts():
+        click.echo(f"  {role:8} {email:28} {password}")
 
 
 def init_app(app) -> None:

@@ -273,3 +273,12 @@ def run_jobs(app):
         return worker.successful_job_count + worker.failed_job_count
 
     return _run
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say loudly when browser tests could not run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("NO CHROMIUM FOUND" in str(getattr(r, "longrepr", "")) for r in skipped):
+        terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED: no Chromium on this machine", red=True, bold=True)
+        terminalreporter.write_line("Install Debian's 'chromium' package (CI does) to run them; "
+                                    "STOCKROOM_REQUIRE_BROWSER=1 turns this into a failure.", red=True)

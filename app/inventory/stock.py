@@ -66,11 +66,15 @@ def _ledger(org_id: int, item_id: int, kind: MovementKind, *, on_hand: int, rese
                                  user_id=by_user_id))
 
 
-def _announce(org_id: int, item_ids: list[int]) -> None:
+def _expire(*item_ids: int) -> None:
     # The UPDATEs bypassed the ORM: loaded Items must re-read their numbers.
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Item) and obj.id in item_ids:
-            db.session.expire(obj, ["on_hand", "reserved", "updated_at"])
+            db.session.expire(obj, ["on_hand", "reserved"])
+
+
+def _announce(org_id: int, item_ids: list[int]) -> None:
+    _expire(*item_ids)
     publish_after_commit(org_id, EVENT, {"item_ids": item_ids})
 
 
@@ -145,7 +149,7 @@ def stock_adjust(*, org_id: int, item_id: int, delta: int, reason: str, by_user_
 
 
 def stock_receive(*, org_id: int, item_id: int, delta: int, reference: str | None, reason: str | None,
-                  by_user_id: int | None) -> None:
+                  by_user_id: int | None, announce: bool = True) -> None:
     """An import's change to on_hand (positive or negative) with a ledger row (does not commit)."""
     if delta == 0:
         return
@@ -154,4 +158,7 @@ def stock_receive(*, org_id: int, item_id: int, delta: int, reference: str | Non
         raise Conflict(f"Cannot take {-delta} of SKU {sku} off stock: {on_hand} on hand, {reserved} reserved.")
     _ledger(org_id, item_id, MovementKind.IMPORT, on_hand=delta, reserved=0, reference=reference, reason=reason,
             by_user_id=by_user_id)
-    _announce(org_id, [item_id])
+    if announce:
+        _announce(org_id, [item_id])
+    else:
+        _expire(item_id)

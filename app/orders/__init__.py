@@ -1,0 +1,1 @@
+"""Orders: customers, order numbers, lines with customisations, the status flow and designs."""

@@ -18,6 +18,7 @@ BLUEPRINTS = [
     "app.core.admin_views",
     "app.core.events",
     "app.inventory.views",
+    "app.pipeline.listing_views",
 ]
 
 

@@ -18,7 +18,10 @@ BLUEPRINTS = [
     "app.core.admin_views",
     "app.core.events",
     "app.inventory.views",
+    "app.orders.views",
+    "app.pipeline.views",
     "app.pipeline.listing_views",
+    "app.batches.views",
 ]
 
 

@@ -1,0 +1,272 @@
+"""The work done for one product row: trigger text, two prompts, two images, tags.
+
+Prompts come from the organisation's editable templates (sandboxed Jinja) or, when TEXT_API_URL
+is configured, from an OpenAI-compatible text model. Images are rendered locally with Pillow as
+labelled product cards and say so on the card and in the results: they are not photographs.
+Every result names the generator that produced it.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import unicodedata
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
+
+from flask import current_app
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from PIL import Image, ImageDraw, ImageFont
+
+from app.analysis.keywords import extract_keywords
+from app.core import storage
+
+STYLES = ("lifestyle_emotional", "single_white_background")
+STYLE_LABELS = {"lifestyle_emotional": "Lifestyle, emotional", "single_white_background": "Single product, white background"}
+TRIGGER_FIELDS = ("country", "product_type", "size", "mpn", "description")
+TEMPLATE_VARIABLES = ("trigger", "title", "country", "product_type", "size", "mpn", "description", "extra")
+
+DEFAULT_TEMPLATES = {
+    "lifestyle_emotional": (
+        "Lifestyle photograph of {{ title or product_type or 'the product' }}"
+        "{% if size %} ({{ size }}){% endif %} in an everyday setting, warm natural light, "
+        "a person enjoying it, emotional and inviting mood. Product details: {{ trigger }}."
+    ),
+    "single_white_background": (
+        "Studio packshot of a single {{ product_type or 'product' }}"
+        "{% if title %} – {{ title }}{% endif %}{% if mpn %} (MPN {{ mpn }}){% endif %}, "
+        "centred on a pure white background, soft even lighting, no props, sharp focus. "
+        "Product details: {{ trigger }}."
+    ),
+}
+MAX_PROMPT_CHARS = 2000
+
+
+class RowInvalid(ValueError):
+    """The row itself cannot be processed (retrying will not help)."""
+
+    def __init__(self, message: str, column: str | None = None):
+        super().__init__(message)
+        self.column = column
+
+
+class TemplateInvalid(ValueError):
+    pass
+
+
+def _clean(value) -> str:
+    text = unicodedata.normalize("NFKC", str(value or ""))
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def mapped_fields(data: dict, mapping: dict) -> dict:
+    """{field: cleaned value} for the mapped product fields, plus `extra` for unmapped columns."""
+    used = {name for name in mapping.values() if name}
+    fields = {f: _clean(data.get(mapping[f])) if mapping.get(f) else "" for f in (*TRIGGER_FIELDS, "title")}
+    fields["extra"] = {k: v for k, v in data.items() if k not in used}
+    return fields
+
+
+def trigger_text(fields: dict) -> str:
+    """country + product type + size + MPN + description, normalised into one line."""
+    parts = []
+    for name in TRIGGER_FIELDS:
+        value = fields.get(name) or ""
+        if value:
+            label = name.replace("_", " ")
+            parts.append(f"{label}: {value}" if name != "description" else value)
+    text = "; ".join(parts)
+    return text[:1000]
+
+
+_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def check_template(source: str) -> None:
+    """Raise TemplateInvalid when the template does not compile or uses unknown variables."""
+    try:
+        _env.from_string(source).render(**_sample_context())
+    except TemplateError as exc:
+        raise TemplateInvalid(f"The template cannot be used: {exc}. Variables you can use: "
+                              + ", ".join(TEMPLATE_VARIABLES) + ".") from None
+
+
+def _sample_context() -> dict:
+    return {"trigger": "t", "title": "t", "country": "c", "product_type": "p", "size": "s", "mpn": "m",
+            "description": "d", "extra": {}}
+
+
+@lru_cache(maxsize=64)
+def _compiled(source: str):
+    return _env.from_string(source)
+
+
+def prompts_from_templates(fields: dict, trigger: str, templates: dict[str, tuple[str, str]]) -> dict:
+    """{style: {"text", "generator"}} from {style: (template source, generator label)}."""
+    context = {**{k: fields.get(k, "") for k in TEMPLATE_VARIABLES if k != "trigger"}, "trigger": trigger}
+    out = {}
+    for style in STYLES:
+        source, label = templates[style]
+        try:
+            text = _compiled(source).render(**context)
+        except TemplateError as exc:
+            raise RowInvalid(f"The {style} prompt template failed for this row: {exc}") from None
+        out[style] = {"text": _clean(text)[:MAX_PROMPT_CHARS], "generator": label}
+    return out
+
+
+@dataclass(frozen=True)
+class TextModel:
+    url: str
+    key: str
+    model: str
+    timeout: float = 30.0
+
+
+def text_model() -> TextModel | None:
+    """The configured OpenAI-compatible text model, or None (the default: off)."""
+    cfg = current_app.config
+    url = cfg.get("TEXT_API_URL") or os.environ.get("TEXT_API_URL")
+    if not url:
+        return None
+    return TextModel(url.rstrip("/"), cfg.get("TEXT_API_KEY") or os.environ.get("TEXT_API_KEY", ""),
+                     cfg.get("TEXT_MODEL") or os.environ.get("TEXT_MODEL", "gpt-4o-mini"))
+
+
+class TextModelError(RuntimeError):
+    pass
+
+
+def prompts_from_model(model: TextModel, fields: dict, trigger: str) -> dict:
+    """Ask the text model for one prompt per style (raises TextModelError on any failure)."""
+    out = {}
+    for style in STYLES:
+        body = {
+            "model": model.model,
+            "messages": [
+                {"role": "system", "content": "You write one image-generation prompt for a product photo. "
+                                              "Answer with the prompt only."},
+                {"role": "user", "content": f"Style: {STYLE_LABELS[style]}. Product: "
+                                            f"{fields.get('title') or ''}. Details: {trigger}"},
+            ],
+            "temperature": 0.4,
+        }
+        request = urllib.request.Request(
+            f"{model.url}/chat/completions", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {model.key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=model.timeout) as response:  # noqa: S310 (configured URL)
+                payload = json.loads(response.read().decode("utf-8"))
+            text = payload["choices"][0]["message"]["content"]
+        except (urllib.error.URLError, TimeoutError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise TextModelError(f"text model at {model.url} failed: {exc}") from exc
+        if not isinstance(text, str) or not text.strip():
+            raise TextModelError("text model returned an empty prompt")
+        out[style] = {"text": _clean(text)[:MAX_PROMPT_CHARS], "generator": f"text-model:{model.model}"}
+    return out
+
+
+# --- images ----------------------------------------------------------------------------------
+
+CARD_SIZE = (480, 480)
+LOCAL_IMAGE_GENERATOR = "local-pillow-card"
+RENDERED_NOTE = "rendered locally (a labelled card, not a photograph)"
+_BACKGROUNDS = {
+    "lifestyle_emotional": ((250, 214, 165), (214, 120, 110)),  # warm gradient
+    "single_white_background": ((255, 255, 255), (255, 255, 255)),
+}
+
+
+@lru_cache(maxsize=8)
+def _font(size: int):
+    return ImageFont.load_default(size=size)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, max_lines: int) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        candidate = f"{line} {word}".strip()
+        if draw.textlength(candidate, font=font) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = word
+        if len(lines) == max_lines:
+            break
+    if line and len(lines) < max_lines:
+        lines.append(line)
+    if len(lines) == max_lines and len(" ".join(lines)) < len(text):
+        lines[-1] = lines[-1][: max(0, len(lines[-1]) - 1)] + "…"
+    return lines
+
+
+def render_card(style: str, fields: dict) -> bytes:
+    """A PNG product card: title, key fields and a style background, marked as rendered locally."""
+    top, bottom = _BACKGROUNDS[style]
+    img = Image.new("RGB", CARD_SIZE, top)
+    draw = ImageDraw.Draw(img)
+    if top != bottom:
+        h = CARD_SIZE[1]
+        for y in range(h):
+            t = y / h
+            draw.line([(0, y), (CARD_SIZE[0], y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+    else:
+        draw.rectangle([20, 20, CARD_SIZE[0] - 20, CARD_SIZE[1] - 20], outline=(210, 214, 222), width=2)
+    ink = (30, 34, 44)
+    y = 40
+    title = fields.get("title") or fields.get("product_type") or "Untitled product"
+    for line in _wrap(draw, title, _font(30), CARD_SIZE[0] - 80, 3):
+        draw.text((40, y), line, fill=ink, font=_font(30))
+        y += 38
+    y += 10
+    for name in ("product_type", "size", "mpn", "country"):
+        value = fields.get(name)
+        if value:
+            for line in _wrap(draw, f"{name.replace('_', ' ').capitalize()}: {value}", _font(20), CARD_SIZE[0] - 80, 2):
+                draw.text((40, y), line, fill=ink, font=_font(20))
+                y += 26
+    draw.text((40, CARD_SIZE[1] - 70), STYLE_LABELS[style], fill=ink, font=_font(18))
+    draw.text((40, CARD_SIZE[1] - 46), "Rendered locally - not a photograph", fill=(120, 30, 30), font=_font(16))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def images_local(fields: dict) -> dict:
+    """{style: {"sha256", "generator", "note"}} for two locally rendered cards."""
+    out = {}
+    for style in STYLES:
+        stored = storage.save_bytes(render_card(style, fields), ".png")
+        out[style] = {"sha256": stored.sha256, "generator": LOCAL_IMAGE_GENERATOR, "note": RENDERED_NOTE,
+                      "width": CARD_SIZE[0], "height": CARD_SIZE[1]}
+    return out
+
+
+def tags_for(fields: dict, trigger: str) -> list[str]:
+    text = ". ".join(x for x in (fields.get("title"), trigger) if x)
+    return extract_keywords(text, max_keywords=8)
+
+
+def process_row(data: dict, mapping: dict, templates: dict[str, tuple[str, str]]) -> dict:
+    """Everything one row produces; raises RowInvalid when the row cannot be processed."""
+    fields = mapped_fields(data, mapping)
+    trigger = trigger_text(fields)
+    if not trigger and not fields.get("title"):
+        column = mapping.get("title")
+        raise RowInvalid("The row has no title and none of country, product type, size, MPN or description.", column)
+    model = text_model()
+    prompts = prompts_from_model(model, fields, trigger) if model else prompts_from_templates(fields, trigger, templates)
+    return {
+        "trigger": trigger,
+        "title": fields.get("title") or "",
+        "prompts": prompts,
+        "images": images_local(fields),
+        "tags": tags_for(fields, trigger),
+        "tags_generator": "yake-keywords",
+    }

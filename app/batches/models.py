@@ -1,0 +1,189 @@
+"""CSV batches: the uploaded file, one row job per product row, worker heartbeats, the log,
+saved column mappings and the organisation's prompt templates."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import User, UTCDateTime, utcnow
+from app.extensions import db
+
+
+class BatchStatus(str, enum.Enum):
+    UPLOADED = "uploaded"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+# Allowed transitions, in one table; a transition outside it raises.
+BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
+    BatchStatus.UPLOADED: frozenset({BatchStatus.QUEUED, BatchStatus.FAILED, BatchStatus.CANCELLED}),
+    BatchStatus.QUEUED: frozenset({BatchStatus.PROCESSING, BatchStatus.CANCELLED, BatchStatus.FAILED}),
+    BatchStatus.PROCESSING: frozenset({BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS,
+                                       BatchStatus.CANCELLED, BatchStatus.FAILED}),
+    BatchStatus.COMPLETED: frozenset(),
+    BatchStatus.COMPLETED_WITH_ERRORS: frozenset({BatchStatus.QUEUED}),  # retry failed rows
+    BatchStatus.CANCELLED: frozenset({BatchStatus.QUEUED}),  # resume
+    BatchStatus.FAILED: frozenset({BatchStatus.QUEUED}),  # resume / retry
+}
+ACTIVE_STATUSES = (BatchStatus.QUEUED, BatchStatus.PROCESSING)
+FINISHED_STATUSES = (BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS, BatchStatus.CANCELLED,
+                     BatchStatus.FAILED)
+
+
+class RowStatus(str, enum.Enum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+IN_FLIGHT = (RowStatus.CLAIMED.value, RowStatus.PROCESSING.value)
+
+
+def _enum(cls):
+    return db.Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Batch(db.Model):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_sha256: Mapped[str] = mapped_column(String(64))
+    stored_suffix: Mapped[str] = mapped_column(String(16), default=".csv")
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    format: Mapped[dict] = mapped_column(JSON, default=dict)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    validation: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus), default=BatchStatus.UPLOADED, index=True)
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    successful_rows: Mapped[int] = mapped_column(Integer, default=0)
+    failed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    max_concurrent_jobs: Mapped[int] = mapped_column(Integer, default=2)
+    chunk_size: Mapped[int] = mapped_column(Integer, default=20)
+    rate_rows_per_min: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def remaining_rows(self) -> int:
+        return max(0, self.total_rows - self.processed_rows)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status in FINISHED_STATUSES else 0
+        return int(100 * self.processed_rows / self.total_rows)
+
+    @property
+    def eta_minutes(self) -> float | None:
+        if self.status != BatchStatus.PROCESSING or not self.rate_rows_per_min:
+            return None
+        return self.remaining_rows / self.rate_rows_per_min
+
+    def allows(self, target: BatchStatus) -> bool:
+        return target in BATCH_TRANSITIONS[self.status]
+
+
+class BatchRow(db.Model):
+    __tablename__ = "batch_rows"
+    __table_args__ = (
+        Index("ix_batch_rows_claim", "batch_id", "status", "id"),
+        Index("ix_batch_rows_finished", "batch_id", "finished_at"),
+        UniqueConstraint("batch_id", "row_number", name="uq_batch_rows_batch_id_row_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=RowStatus.PENDING.value)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    results: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_column: Mapped[str | None] = mapped_column(String(255))
+    # "invalid": the file's row itself is wrong (retrying cannot help); "error": the work failed.
+    error_kind: Mapped[str | None] = mapped_column(String(16))
+
+
+class BatchWorker(db.Model):
+    """A worker instance's heartbeat while it processes batch rows (one row per instance)."""
+
+    __tablename__ = "batch_workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="idle")  # busy | idle | stale
+    current_batch_id: Mapped[int | None] = mapped_column(Integer)
+    current_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    processed_count: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_heartbeat: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class BatchLog(db.Model):
+    __tablename__ = "batch_logs"
+    __table_args__ = (Index("ix_batch_logs_batch_id_id", "batch_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(16))  # info | warning | error
+    operation: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SavedMapping(db.Model):
+    __tablename__ = "batch_saved_mappings"
+    __table_args__ = (UniqueConstraint("organisation_id", "name", name="uq_batch_saved_mappings_org_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    mapping: Mapped[dict] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PromptTemplate(db.Model):
+    __tablename__ = "batch_prompt_templates"
+    __table_args__ = (UniqueConstraint("organisation_id", "style", name="uq_batch_prompt_templates_org_style"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    style: Mapped[str] = mapped_column(String(40))
+    template: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,9 +10,9 @@ def test_ping_updates_the_card_in_both_tabs_without_reload(context, admin, live_
     second.goto("/")
     for tab in (first, second):
         expect(tab.get_by_test_id("ping-status")).to_contain_text("No ping yet")
-        expect(tab.locator("#live-dot.on")).to_be_visible()  # the event stream is open
+        expect(tab.locator("#live-dot.on")).to_be_visible(timeout=30_000)  # the event stream is open
     second.evaluate("window.__notReloaded = true")
     first.get_by_role("button", name="Ping the workers").click()
     for tab in (first, second):
-        expect(tab.get_by_test_id("ping-status")).to_contain_text("answered by", timeout=30_000)
+        expect(tab.get_by_test_id("ping-status")).to_contain_text("answered by", timeout=90_000)
     assert second.evaluate("window.__notReloaded") is True

@@ -1,13 +1,15 @@
 """Reads other domains use: the catalogue for matching, the category rules, items by SKU."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.analysis.matching import CatalogueEntry
 from app.extensions import db
 from app.inventory.category_rules import default_rule_dicts
-from app.inventory.models import CategoryRule, Item
+from app.inventory.models import Category, CategoryRule, Item, ItemStatus, StockMovement
 
 
 def catalogue_entries(org_id: int) -> list[CatalogueEntry]:
@@ -28,3 +30,75 @@ def category_rules(org_id: int) -> list[dict]:
 def item_by_sku(org_id: int, sku: str) -> Item | None:
     """The organisation's item with this SKU (exact match), or None."""
     return db.session.scalar(select(Item).where(Item.organisation_id == org_id, Item.sku == sku.strip()))
+
+
+SORTS = {
+    "sku": Item.sku, "title": Item.title, "available": Item.on_hand - Item.reserved, "on_hand": Item.on_hand,
+    "reserved": Item.reserved, "updated": Item.updated_at,
+}
+STATUSES = tuple(s.value for s in ItemStatus)
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    q: str = ""
+    category_id: int | None = None
+    status: str = ""
+    low: bool = False
+    sort: str = "sku"
+
+    @classmethod
+    def from_args(cls, args) -> ItemFilters:
+        """Read filters from a query string; unknown values are ignored rather than refused."""
+        try:
+            category_id = int(args.get("category") or 0) or None
+        except ValueError:
+            category_id = None
+        status = args.get("status", "")
+        sort = args.get("sort", "sku")
+        return cls(q=(args.get("q") or "").strip()[:100], category_id=category_id,
+                   status=status if status in STATUSES else "", low=args.get("low") in ("1", "on", "true"),
+                   sort=sort if sort.lstrip("-") in SORTS else "sku")
+
+
+def item_list_query(org_id: int, filters: ItemFilters) -> Select:
+    """Items of the organisation matching the list page's search, filters and sort."""
+    query = select(Item).options(joinedload(Item.category)).where(Item.organisation_id == org_id)
+    for word in filters.q.casefold().split()[:5]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Item.search_text.like(f"%{escaped}%", escape="\\"))
+    if filters.category_id:
+        path = db.session.scalar(select(Category.path).where(Category.id == filters.category_id,
+                                                             Category.organisation_id == org_id))
+        if path is None:
+            return query.where(false())
+        subtree = select(Category.id).where(Category.organisation_id == org_id,
+                                            or_(Category.path == path, Category.path.startswith(path + " › ")))
+        query = query.where(Item.category_id.in_(subtree))
+    if filters.status:
+        query = query.where(Item.status == filters.status)
+    if filters.low:
+        query = query.where(Item.low_stock_clause())
+    column = SORTS[filters.sort.lstrip("-")]
+    order = column.desc() if filters.sort.startswith("-") else column.asc()
+    return query.order_by(order, Item.id)
+
+
+def low_stock_items(org_id: int, limit: int = 10) -> tuple[int, list[Item]]:
+    """How many items are at or below their reorder point, and the most urgent few."""
+    where = (Item.organisation_id == org_id, Item.low_stock_clause())
+    total = db.session.scalar(select(func.count()).select_from(Item).where(*where))
+    rows = db.session.scalars(select(Item).where(*where)
+                              .order_by((Item.on_hand - Item.reserved - Item.reorder_point).asc(), Item.sku)
+                              .limit(limit)).all()
+    return total or 0, list(rows)
+
+
+def item_count(org_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Item).where(Item.organisation_id == org_id)) or 0
+
+
+def movements_query(org_id: int, item_id: int) -> Select:
+    return (select(StockMovement).options(joinedload(StockMovement.user))
+            .where(StockMovement.organisation_id == org_id, StockMovement.item_id == item_id)
+            .order_by(StockMovement.id.desc()))

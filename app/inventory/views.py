@@ -1,8 +1,295 @@
 """Inventory pages: list, item, stock adjustment, category rules, supplier imports."""
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
 
-from app.inventory import import_models, models  # noqa: F401  (tables must be known to every process)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from app.core.auth import role_required
+from app.core.errors import DomainError
+from app.core.htmx import is_htmx, render
+from app.core.nav import register_card, register_nav
+from app.core.pagination import paginate
+from app.core.tenancy import get_or_404
+from app.extensions import db
+from app.inventory import imports, rules, selectors, services, stock
+from app.inventory.category_rules import assign_category
+from app.inventory.import_models import SupplierImport
+from app.inventory.models import CategoryRule, Item, ItemStatus
+from app.inventory.supplier_parsing import CSV_HEADER_ALIASES
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
+view_roles = role_required("manager", "staff")
+manage = role_required("manager")
+PER_PAGE = 50
+PENDING = "inventory_pending_upload"
+
+register_nav("Inventory", "inventory.index", order=20)
+
+
+def _org() -> int:
+    return current_user.organisation_id
+
+
+def _items_card(org_id: int) -> dict:
+    low, _ = selectors.low_stock_items(org_id, limit=0)
+    return {"count": selectors.item_count(org_id), "low": low}
+
+
+def _low_card(org_id: int) -> dict:
+    total, rows = selectors.low_stock_items(org_id, limit=8)
+    return {"total": total, "items": rows}
+
+
+register_card("inventory-items", title="Inventory", template="inventory/_card_items.html", load=_items_card,
+              events=(stock.EVENT,), order=20)
+register_card("inventory-low-stock", title="Low stock", template="inventory/_card_low_stock.html",
+              load=_low_card, events=(stock.EVENT,), order=21)
+
+
+# --- list and items -----------------------------------------------------------------------------
+
+@bp.get("/")
+@view_roles
+def index():
+    filters = selectors.ItemFilters.from_args(request.args)
+    page = paginate(selectors.item_list_query(_org(), filters), request.args.get("page", 1), per_page=PER_PAGE)
+    return render("inventory/index.html", "inventory/_results.html", page=page, filters=filters,
+                  categories=services.categories_all(_org()), statuses=list(ItemStatus))
+
+
+@bp.get("/items/<int:item_id>/row")
+@view_roles
+def item_row(item_id: int):
+    return render_template("inventory/_row.html", item=get_or_404(Item, item_id))
+
+
+@bp.get("/items/<int:item_id>/stock")
+@view_roles
+def item_stock(item_id: int):
+    return render_template("inventory/_item_stock.html", item=get_or_404(Item, item_id))
+
+
+def _int_field(name: str, label: str, default: int | None = None) -> int:
+    raw = (request.form.get(name) or "").strip()
+    if not raw and default is not None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise DomainError(f"{label} must be a whole number (got {raw!r}).", field=name) from None
+
+
+@bp.post("/items/<int:item_id>/adjust")
+@manage
+def adjust(item_id: int):
+    item = get_or_404(Item, item_id)
+    delta = _int_field("delta", "The change")
+    updated = stock.stock_adjust(org_id=_org(), item_id=item.id, delta=delta, reason=request.form.get("reason", ""),
+                                 by_user_id=current_user.id)
+    if is_htmx():
+        template = "inventory/_item_stock.html" if request.form.get("from") == "item" else "inventory/_row.html"
+        return render_template(template, item=updated, adjusted=True)
+    flash(f"{updated.sku}: {delta:+d} on hand, now {updated.available} available.", "success")
+    return redirect(request.referrer or url_for("inventory.item", item_id=item.id))
+
+
+@bp.get("/items/<int:item_id>")
+@view_roles
+def item(item_id: int):
+    row = get_or_404(Item, item_id)
+    page = paginate(selectors.movements_query(_org(), row.id), request.args.get("page", 1), per_page=50)
+    return render("inventory/item.html", "inventory/_ledger.html", item=row, page=page, errors={}, form=None,
+                  categories=services.categories_all(_org()))
+
+
+def _item_fields() -> dict:
+    f = request.form
+    return {"title": f.get("title", ""), "category_path": f.get("category_path") or None,
+            "reorder_point": _int_field("reorder_point", "The reorder point", 0), "price": f.get("price") or None,
+            "currency": f.get("currency") or None, "gtin": f.get("gtin") or None, "brand": f.get("brand"),
+            "model": f.get("model")}
+
+
+@bp.post("/items/<int:item_id>")
+@manage
+def item_edit(item_id: int):
+    row = get_or_404(Item, item_id)
+    try:
+        services.item_update(org_id=_org(), item_id=row.id, by_user_id=current_user.id,
+                             discontinued=request.form.get("discontinued") == "1", **_item_fields())
+    except DomainError as exc:
+        db.session.rollback()
+        page = paginate(selectors.movements_query(_org(), row.id), 1, per_page=50)
+        return render_template("inventory/item.html", item=db.session.get(Item, item_id), page=page,
+                               errors={exc.field or "title": exc.message}, form=request.form,
+                               categories=services.categories_all(_org())), exc.status
+    flash("Saved.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+@manage
+def item_new():
+    errors, status = {}, 200
+    if request.method == "POST":
+        try:
+            fields = _item_fields()
+            created = services.item_create(
+                org_id=_org(), by_user_id=current_user.id, sku=request.form.get("sku", ""),
+                initial_stock=_int_field("initial_stock", "Initial stock", 0),
+                unit_cost=request.form.get("unit_cost") or None, **fields)
+        except DomainError as exc:
+            db.session.rollback()
+            errors, status = {exc.field or "sku": exc.message}, exc.status
+        else:
+            flash(f"Added {created.sku}.", "success")
+            return redirect(url_for("inventory.item", item_id=created.id))
+    return render_template("inventory/new.html", errors=errors, form=request.form,
+                           categories=services.categories_all(_org())), status
+
+
+# --- category rules -----------------------------------------------------------------------------
+
+@bp.get("/rules")
+@view_roles
+def rules_page():
+    rows = rules.rules_ensure(org_id=_org())
+    trial = (request.args.get("try") or "").strip()[:300]
+    decision = assign_category(trial, [r.to_dict() for r in rows]) if trial else None
+    return render_template("inventory/rules.html", rules=rows, trial=trial, decision=decision, errors={})
+
+
+def _rule_form_save(rule_id: int | None):
+    try:
+        rules.rule_save(org_id=_org(), rule_id=rule_id, path=request.form.get("path", ""),
+                        keywords=request.form.get("keywords", ""), priority=request.form.get("priority", "0"),
+                        by_user_id=current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("inventory/rules.html", rules=rules.rules_ensure(org_id=_org()), trial="",
+                               decision=None, errors={rule_id or "new": exc.message}, form=request.form), exc.status
+    flash("Rule saved. New imports use it; existing items keep their category.", "success")
+    return redirect(url_for("inventory.rules_page"))
+
+
+@bp.post("/rules")
+@manage
+def rule_create():
+    return _rule_form_save(None)
+
+
+@bp.post("/rules/<int:rule_id>")
+@manage
+def rule_update(rule_id: int):
+    return _rule_form_save(get_or_404(CategoryRule, rule_id).id)
+
+
+@bp.post("/rules/<int:rule_id>/delete")
+@manage
+def rule_delete(rule_id: int):
+    rule = get_or_404(CategoryRule, rule_id)
+    rules.rule_delete(org_id=_org(), rule_id=rule.id, by_user_id=current_user.id)
+    flash(f"Deleted the rule for {rule.path}.", "success")
+    return redirect(url_for("inventory.rules_page"))
+
+
+# --- supplier imports ---------------------------------------------------------------------------
+
+def _imports_page(error: str | None = None, header: list[str] | None = None, status: int = 200):
+    rows = db.session.scalars(db.select(SupplierImport).where(SupplierImport.organisation_id == _org())
+                              .order_by(SupplierImport.id.desc()).limit(50)).all()
+    return render_template("inventory/imports.html", imports=rows, error=error, header=header,
+                           pending=session.get(PENDING), fields=list(CSV_HEADER_ALIASES),
+                           mapping=request.form if request.method == "POST" else {}), status
+
+
+@bp.get("/imports")
+@view_roles
+def imports_page():
+    return _imports_page()
+
+
+def _csv_header(data: bytes) -> list[str] | None:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    first = text.splitlines()[0] if text.strip() else ""
+    for delimiter in (",", ";", "\t"):
+        cells = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+        if len(cells) > 1:
+            return [c.strip() for c in cells if c.strip()]
+    return None
+
+
+@bp.post("/imports")
+@manage
+def import_upload():
+    from app.core import storage
+
+    upload = request.files.get("file")
+    pending = session.get(PENDING)
+    if upload and upload.filename:
+        data, filename = upload.read(), upload.filename
+    elif pending and request.form.get("use_pending") == "1":
+        try:
+            data = storage.open_path(pending["sha256"]).read_bytes()
+        except (FileNotFoundError, ValueError):
+            session.pop(PENDING, None)
+            return _imports_page("The earlier upload is gone; choose the file again.", status=422)
+        filename = pending["filename"]
+    else:
+        return _imports_page("Choose an export file (JSON or CSV) to upload.", status=422)
+    mapping = {f: request.form.get(f"map_{f}", "").strip() for f in CSV_HEADER_ALIASES}
+    try:
+        record = imports.supplier_import_preview(org_id=_org(), by_user_id=current_user.id, data=data,
+                                                 filename=filename, column_mapping=mapping,
+                                                 default_currency=request.form.get("default_currency"))
+    except DomainError as exc:
+        db.session.rollback()
+        header = _csv_header(data) if not filename.lower().endswith(".json") else None
+        if header:  # keep the file so the user only has to choose columns
+            stored = storage.save_bytes(data)
+            session[PENDING] = {"sha256": stored.sha256, "filename": filename}
+        return _imports_page(exc.message, header=header, status=exc.status)
+    session.pop(PENDING, None)
+    return redirect(url_for("inventory.import_page", import_id=record.id))
+
+
+@bp.get("/imports/<int:import_id>")
+@view_roles
+def import_page(import_id: int):
+    record = get_or_404(SupplierImport, import_id)
+    return render("inventory/import.html", "inventory/_import_status.html", record=record)
+
+
+@bp.post("/imports/<int:import_id>/confirm")
+@manage
+def import_confirm(import_id: int):
+    record = get_or_404(SupplierImport, import_id)
+    imports.supplier_import_confirm(org_id=_org(), import_id=record.id, valid_only=request.form.get("valid_only") == "1",
+                                    by_user_id=current_user.id)
+    flash("The import is running; this page follows its progress.", "success")
+    return redirect(url_for("inventory.import_page", import_id=record.id))
+
+
+@bp.post("/imports/<int:import_id>/cancel")
+@manage
+def import_cancel(import_id: int):
+    record = get_or_404(SupplierImport, import_id)
+    imports.supplier_import_cancel(org_id=_org(), import_id=record.id, by_user_id=current_user.id)
+    flash("Import cancelled; nothing was imported.", "info")
+    return redirect(url_for("inventory.imports_page"))
+
+
+@bp.get("/imports/<int:import_id>/report.csv")
+@view_roles
+def import_report(import_id: int):
+    record = get_or_404(SupplierImport, import_id)
+    if not record.report:
+        abort(404)
+    return Response(imports.report_csv(record), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="import-{record.id}-report.csv"'})

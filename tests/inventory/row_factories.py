@@ -1,0 +1,16 @@
+"""Rows of another organisation for the cross-organisation route walk."""
+from __future__ import annotations
+
+from app.inventory import imports, rules
+from tests.conftest import FIXTURES
+from tests.inventory.factories import make_item
+from tests.tenancy_rows import factory
+
+
+@factory
+def inventory_rows(org, user) -> dict:
+    item = make_item(org, sku=f"RIVAL-{org.id}", on_hand=3)
+    rule = rules.rules_ensure(org_id=org.id)[0]
+    data = (FIXTURES / "aliexpress" / "sample-orders.json").read_bytes()
+    record = imports.supplier_import_preview(org_id=org.id, by_user_id=user.id, data=data, filename="rival.json")
+    return {"item_id": item.id, "rule_id": rule.id, "import_id": record.id}

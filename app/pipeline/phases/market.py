@@ -256,7 +256,8 @@ def sales_points(org_id: int, row: CatalogueRow | None) -> tuple[list[PricePoint
     for sale in past_sales(org_id, item_id=row.item_id, sku=row.sku):
         sold_on = sale.get("date")
         sold_on = sold_on.date() if hasattr(sold_on, "date") and callable(sold_on.date) else sold_on
-        points.append(PricePoint("sale", Decimal(sale["unit_price"]), str(sale["currency"]).upper(), "own sale",
+        source = "own sale (part of a customised order)" if sale.get("component") else "own sale"
+        points.append(PricePoint("sale", Decimal(sale["unit_price"]), str(sale["currency"]).upper(), source,
                                  sold_on, sale.get("order_number")))
     return points, None
 

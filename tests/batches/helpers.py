@@ -46,3 +46,23 @@ def upload_and_start(client, data: bytes, mapping: dict | None = None, jobs: int
     assert response.status_code == 302, response.get_data(as_text=True)[:1500]
     db.session.expire_all()
     return db.session.get(Batch, batch_id)
+
+
+def make_batch(org, user, rows: int, *, status=None, max_jobs: int = 8, chunk: int = 10) -> Batch:
+    """A batch with `rows` pending rows written straight to the database (no file needed)."""
+    from sqlalchemy import insert
+
+    from app.batches.models import BatchRow, BatchStatus
+    from app.core.models import utcnow
+
+    batch = Batch(organisation_id=org.id, created_by_id=user.id, filename="direct.csv", stored_sha256="0" * 64,
+                  stored_suffix=".csv", size_bytes=0, format={}, mapping={"title": "title", "mpn": "mpn"},
+                  status=status or BatchStatus.PROCESSING, total_rows=rows, processed_rows=0, successful_rows=0,
+                  failed_rows=0, max_concurrent_jobs=max_jobs, chunk_size=chunk, started_at=utcnow(), queued_at=utcnow())
+    db.session.add(batch)
+    db.session.flush()
+    db.session.execute(insert(BatchRow), [
+        {"organisation_id": org.id, "batch_id": batch.id, "row_number": i + 2, "status": "pending", "retry_count": 0,
+         "data": {"title": f"Chain {i}", "mpn": f"M{i:05d}"}} for i in range(rows)])
+    db.session.commit()
+    return batch

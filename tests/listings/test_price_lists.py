@@ -141,3 +141,23 @@ def test_upload_without_file_is_a_form_error(manager_client):
 
 def test_staff_cannot_upload(staff_client):
     assert staff_client.get("/price-lists").status_code == 403
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "cp1252"])
+def test_encodings_and_delimiters_are_detected(encoding):
+    text = GOOD.decode().replace(",", ";").replace('"€21;50"', '"€21,50"').replace('"US $12.00"', "12.00")
+    parsed = parse_price_list(text.encode(encoding), currency="EUR", source="x")
+    assert not parsed.errors and len(parsed.rows) == 3
+    assert parsed.rows[1].prices[0][1:3] == (D("21.50"), "EUR")
+
+
+@pytest.mark.parametrize("name", ["null_byte.csv", "test_utf16_big.csv", "bad.csv", "test_empty_columns_long_row.csv"])
+def test_awkward_files_are_refused_with_a_reason(manager_client, name):
+    from tests.conftest import FIXTURES
+
+    data = (FIXTURES / "csv_edge" / name).read_bytes()
+    response = manager_client.post("/price-lists", data={"currency": "EUR", "file": (io.BytesIO(data), name)},
+                                   content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "class=\"error\"" in response.get_data(as_text=True)
+    assert _count(PriceList) == 0

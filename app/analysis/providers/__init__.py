@@ -1,0 +1,1 @@
+"""Optional external model providers (off by default; enabled by environment variables)."""

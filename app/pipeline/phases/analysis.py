@@ -1,0 +1,152 @@
+"""Phase 1, analysis: barcodes, text, quality and near-duplicates per image, then identification.
+
+Barcodes are read on the full-resolution original (downscaling loses EAN-13 bars); OCR uses
+the process-wide engine (loaded once per worker); the confidence and its evidence come from
+`app.pipeline.identify`. Per-image findings are stored on each ProductImage when the phase
+completes.
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import insert, select
+
+from app.analysis.barcodes import read_barcodes
+from app.analysis.duplicates import find_near_duplicates, perceptual_hash
+from app.analysis.image_quality import assess_quality
+from app.analysis.images import ImageRejected, load_image
+from app.analysis.matching import CatalogueEntry, KeywordRule
+from app.analysis.providers import openai_compatible as vision_provider
+from app.core import storage
+from app.core.models import utcnow
+from app.extensions import db
+from app.pipeline.identify import identify
+from app.pipeline.models import Product, ProductImage, ProductStatus, ProviderCall
+from app.pipeline.phases import PhaseContext, PhaseOutcome
+
+
+def run(ctx: PhaseContext) -> PhaseOutcome:
+    product = ctx.product
+    images = [(img.id, img.sha256, img.filename) for img in product.images]
+    per_image: dict[int, dict] = {}
+    barcodes: list[dict] = []
+    ocr_texts: list[dict] = []
+    timings = {"barcodes_ms": 0.0, "ocr_ms": 0.0, "quality_ms": 0.0}
+    ocr_error = None
+    for image_id, sha, filename in images:
+        found, ocr_error = _analyse_one(sha, filename, timings, ocr_error)
+        per_image[image_id] = found
+        barcodes += [dict(b, image=filename) for b in found.get("barcodes", [])]
+        ocr_texts += [{"text": line["text"], "source": "ocr", "image": filename} for line in found.get("ocr", [])]
+        ctx.log("info", f"analysed {filename}", barcodes=len(found.get("barcodes", [])),
+                ocr_lines=len(found.get("ocr", [])), quality=found.get("quality", {}).get("score"))
+    if ocr_error:
+        ctx.log("warning", f"OCR unavailable: {ocr_error}")
+    hints = [{"text": t, "source": "hint"} for t in (product.hint_name, product.hint_model) if t]
+    vision = _ask_vision(ctx, images)
+    texts = ocr_texts + hints + vision
+    catalogue = catalogue_for(ctx.org_id, exclude_product=product.id)
+    found = identify(barcodes=barcodes, texts=texts, catalogue=catalogue, rules=keyword_rules(ctx.org_id))
+    primary_hash = per_image.get(images[0][0], {}).get("phash") if images else None
+    duplicates = _near_duplicates(ctx.org_id, product.id, primary_hash)
+    evidence = found.evidence | {"near_duplicates": duplicates, "timings_ms": timings,
+                                 "catalogue_size": len(catalogue), "threshold": ctx.review_threshold}
+    if duplicates:
+        ctx.log("warning", "looks like an earlier product", near_duplicates=duplicates)
+    fields = {f: found.fields.get(f) for f in ("name", "brand", "model", "category", "gtin")}
+    status = "completed" if found.confidence >= ctx.review_threshold else "needs_review"
+    ctx.log("info", f"confidence {found.confidence} ({'passes' if status == 'completed' else 'below'} "
+                    f"the threshold {ctx.review_threshold}): {evidence.get('reason', '')}")
+    result = {"identified": fields, "confidence": found.confidence, "evidence": evidence,
+              "images": {str(k): v for k, v in per_image.items()}}
+
+    def write() -> None:
+        for image_id, analysis in per_image.items():
+            row = db.session.get(ProductImage, image_id)
+            if row is not None:
+                row.analysis = analysis
+
+    return PhaseOutcome(status=status, result=result, write=write,
+                        product=fields | {"confidence": found.confidence, "confidence_source": "analysis",
+                                          "evidence": evidence, "phash": primary_hash})
+
+
+def _analyse_one(sha: str, filename: str, timings: dict, ocr_error: str | None) -> tuple[dict, str | None]:
+    try:
+        image = load_image(storage.open_path(sha))
+    except (ImageRejected, FileNotFoundError) as exc:
+        return {"error": getattr(exc, "reason", None) or "the stored file is missing"}, ocr_error
+    found: dict = {"width": image.width, "height": image.height}
+    t = time.perf_counter()
+    found["barcodes"] = [{"format": b.format, "text": b.text} for b in read_barcodes(image)]
+    timings["barcodes_ms"] += (time.perf_counter() - t) * 1000
+    found["ocr"] = []
+    if ocr_error is None:
+        t = time.perf_counter()
+        try:
+            from app.analysis.ocr import read_text
+
+            found["ocr"] = [{"text": line.text, "confidence": round(line.confidence, 3)} for line in read_text(image)]
+        except RuntimeError as exc:  # the engine could not load: report once, carry on without text
+            ocr_error = str(exc)
+        timings["ocr_ms"] += (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    quality = assess_quality(image)
+    timings["quality_ms"] += (time.perf_counter() - t) * 1000
+    found["quality"] = {"score": quality.score, "reasons": quality.reasons}
+    found["phash"] = perceptual_hash(image)
+    return found, ocr_error
+
+
+def _ask_vision(ctx: PhaseContext, images: list[tuple[int, str, str]]) -> list[dict]:
+    vision = vision_provider
+    if not images or not vision.enabled():
+        return []
+    try:
+        answer = vision.describe(storage.open_path(images[0][1]), hints={
+            "name": ctx.product.hint_name, "model": ctx.product.hint_model})
+    except vision.ProviderError as exc:
+        _record_call(org_id=ctx.org_id, product_id=ctx.product_id, phase=ctx.phase, call=exc.call)
+        ctx.log("warning", f"vision model failed: {exc}", **exc.call.as_details())
+        return []
+    _record_call(org_id=ctx.org_id, product_id=ctx.product_id, phase=ctx.phase, call=answer.call)
+    ctx.log("info", "vision model answered", answer=answer.fields, **answer.call.as_details())
+    return [{"text": v, "source": f"vision:{k}"} for k, v in answer.fields.items() if v and k != "category"]
+
+
+def catalogue_for(org_id: int, *, exclude_product: int | None = None) -> list[CatalogueEntry]:
+    """Inventory items and the organisation's earlier completed products, as the matcher sees them."""
+    from app.inventory.selectors import catalogue_entries
+
+    entries = list(catalogue_entries(org_id))
+    rows = db.session.scalars(select(Product).where(
+        Product.organisation_id == org_id, Product.status == ProductStatus.COMPLETED,
+        Product.name.is_not(None), Product.id != (exclude_product or 0)).order_by(Product.id))
+    entries += [CatalogueEntry(key=f"product:{p.id}", name=p.name, brand=p.brand, gtin=p.gtin,
+                               category=p.category, model=p.model) for p in rows]
+    return entries
+
+
+def keyword_rules(org_id: int) -> list[KeywordRule]:
+    from app.inventory.selectors import category_rules
+
+    return [KeywordRule(category=r["path"], keywords=tuple(r["keywords"])) for r in category_rules(org_id)]
+
+
+def _near_duplicates(org_id: int, product_id: int, phash: str | None) -> list[dict]:
+    if not phash:
+        return []
+    rows = db.session.execute(select(Product.id, Product.phash).where(
+        Product.organisation_id == org_id, Product.id != product_id, Product.phash.is_not(None),
+        Product.status != ProductStatus.ARCHIVED)).all()
+    return [{"product_id": pid, "distance": d} for pid, d in find_near_duplicates(phash, rows)]
+
+
+def _record_call(*, org_id: int, product_id: int, phase: str, call) -> None:
+    """Store an external call's tokens and cost at once, on its own transaction (a failed phase still paid)."""
+    with db.engine.begin() as conn:
+        conn.execute(insert(ProviderCall).values(
+            organisation_id=org_id, product_id=product_id, phase=phase, provider=vision_provider.PROVIDER,
+            model=call.model, ok=call.ok, prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
+            cost=call.cost, currency=call.currency, duration_ms=call.duration_ms, error=call.error,
+            created_at=utcnow()))

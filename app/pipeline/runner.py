@@ -1,0 +1,386 @@
+"""Runs one phase of one product on a worker: claim, run, record, hand on to the next phase.
+
+Exactly-once where it matters: a phase row is claimed by one conditional UPDATE
+(queued → running, for this RQ job id only), and its result and side effects are written in the
+transaction whose conditional UPDATE (running → done, same job id) succeeds. A duplicate
+delivery, a stale job after a requeue, or a phase stopped meanwhile changes nothing.
+
+Liveness: while a phase runs, a heartbeat thread extends its lease every LEASE/3 seconds. A
+phase whose lease ran out (its worker was killed) is put back on the queue by `reap_stale`,
+which runs from a self-rescheduling sweep job, from every heartbeat, from RQ's abandoned-job
+callback and from `flask pipeline reap-stale`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from rq import Callback
+from sqlalchemy import func, insert, select, update
+
+from app.core import database
+from app.core.events import publish, publish_after_commit
+from app.core.models import Organisation, utcnow
+from app.core.queue import get_queue, get_redis, key
+from app.core.transactions import after_commit
+from app.extensions import db
+from app.pipeline.models import (
+    PHASE_DONE,
+    LogLevel,
+    PhaseStatus,
+    PipelineLog,
+    Product,
+    ProductPhase,
+    ProductStatus,
+)
+from app.pipeline.phases import (
+    MAX_ATTEMPTS,
+    PHASES,
+    PhaseContext,
+    PhaseOutcome,
+    PhaseUnavailable,
+    phase_module,
+)
+
+log = logging.getLogger(__name__)
+
+PRODUCT_EVENT = "product-changed"
+LOG_EVENT = "pipeline-log"
+TASK = "app.pipeline.tasks.run_phase"
+BACKOFF_SECONDS = (5, 30, 120)
+
+
+def _cfg(name: str, default):
+    return current_app.config.get(name, default)
+
+
+def lease_seconds() -> int:
+    return int(_cfg("PIPELINE_LEASE_SECONDS", 30))
+
+
+# --- enqueueing ------------------------------------------------------------------------------
+
+def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> None:
+    """Mark a phase queued under a fresh job id, and enqueue that job once the transaction commits."""
+    PhaseStatus.check(phase.status, PhaseStatus.QUEUED)
+    phase.status = PhaseStatus.QUEUED
+    phase.rq_job_id = f"{current_app.config['REDIS_NAMESPACE']}-phase-{uuid.uuid4().hex}"
+    phase.queued_at = utcnow()
+    phase.lease_until = None
+    phase_id, job_id, queue, org_id = phase.id, phase.rq_job_id, product.queue, product.organisation_id
+    app = current_app._get_current_object()
+
+    def _go() -> None:
+        with app.app_context():
+            enqueue_phase_job(phase_id, job_id, queue=queue, org_id=org_id, delay=delay)
+            ensure_sweeper()
+
+    after_commit(_go)
+
+
+def enqueue_phase_job(phase_id: int, job_id: str, *, queue: str, org_id: int, delay: int = 0) -> None:
+    q = get_queue(queue)
+    options = dict(job_id=job_id, job_timeout=int(_cfg("PIPELINE_JOB_TIMEOUT", 900)),
+                   meta={"organisation_id": org_id}, result_ttl=600, failure_ttl=7 * 24 * 3600,
+                   on_failure=Callback("app.pipeline.tasks.on_phase_job_failure"))
+    if delay:
+        q.enqueue_in(timedelta(seconds=delay), TASK, phase_id, **options)
+    else:
+        q.enqueue(TASK, phase_id, **options)
+
+
+def ensure_sweeper() -> None:
+    """Make sure a sweep job is scheduled while phases are in flight (one per namespace)."""
+    interval = int(_cfg("PIPELINE_SWEEP_SECONDS", 20))
+    if get_redis().set(key("pipeline", "sweeper"), "1", nx=True, ex=interval * 3):
+        get_queue("high").enqueue_in(timedelta(seconds=interval), "app.pipeline.tasks.sweep",
+                                     result_ttl=60, job_timeout=120)
+
+
+class Unavailable(PhaseOutcome):
+    """The phase's module is not installed: the phase is skipped, never faked."""
+
+
+# --- running ---------------------------------------------------------------------------------
+
+def run_phase(phase_id: int, job_id: str | None) -> str:
+    """Claim the phase for this job, run it and record the outcome; returns what happened."""
+    if not _claim(phase_id, job_id):
+        db.session.rollback()
+        return "not claimed"
+    phase = db.session.get(ProductPhase, phase_id)
+    ctx = _context(phase)
+    db.session.commit()
+    publish(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
+    heartbeat = _Heartbeat(current_app._get_current_object(), phase_id, job_id)
+    heartbeat.start()
+    try:
+        outcome = _run_module(ctx)
+    finally:
+        heartbeat.stop()
+    return _finish(phase_id, job_id, ctx, outcome)
+
+
+def _claim(phase_id: int, job_id: str | None) -> bool:
+    now = utcnow()
+    conditions = [ProductPhase.id == phase_id, ProductPhase.status == PhaseStatus.QUEUED]
+    if job_id is not None:
+        conditions.append(ProductPhase.rq_job_id == job_id)
+    result = db.session.execute(
+        update(ProductPhase).where(*conditions).values(
+            status=PhaseStatus.RUNNING, attempts=ProductPhase.attempts + 1, started_at=now,
+            finished_at=None, heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds()),
+            error=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    db.session.commit()
+    return True
+
+
+def _context(phase: ProductPhase) -> PhaseContext:
+    product = phase.product
+    org = db.session.get(Organisation, product.organisation_id)
+    results = {p.name: dict(p.result or {}) for p in product.phases
+               if p.position < phase.position and p.status in PHASE_DONE}
+    app = current_app._get_current_object()
+    org_id, product_id, name = product.organisation_id, product.id, phase.name
+
+    def _log(level: str, message: str, **details) -> None:
+        write_log(app, org_id=org_id, product_id=product_id, phase=name, level=level, message=message,
+                  details=details)
+
+    return PhaseContext(org_id=org_id, product_id=product_id, phase=name, attempt=phase.attempts,
+                        product=product, results=results, review_threshold=org.review_threshold,
+                        log_fn=_log)
+
+
+def _run_module(ctx: PhaseContext) -> PhaseOutcome:
+    # Phases only read while they compute: without the write intent their reads take no
+    # SQLite write lock, so a minute of OCR never blocks the web or the other workers.
+    token = database._immediate.set(False)
+    try:
+        try:
+            module = phase_module(ctx.phase)
+        except PhaseUnavailable as exc:
+            return Unavailable(status="completed", result={"skipped": str(exc)})
+        ctx.log("info", f"{ctx.phase} started (attempt {ctx.attempt})")
+        return module.run(ctx)
+    except Exception as exc:  # a phase bug or a dependency hiccup: retried, then shown as the reason
+        log.exception("phase %s of product %s raised", ctx.phase, ctx.product_id)
+        ctx.log("error", f"{ctx.phase} raised {type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(limit=8))
+        return PhaseOutcome(status="failed", error=f"{type(exc).__name__}: {exc}", transient=True)
+    finally:
+        db.session.rollback()  # ends the read transaction, and drops anything a phase wrote by mistake
+        database._immediate.reset(token)
+
+
+def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome) -> str:
+    phase = db.session.get(ProductPhase, phase_id)
+    if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
+        db.session.rollback()
+        ctx.log("warning", f"{ctx.phase} result discarded: the phase was stopped or handed to another worker")
+        return "discarded"
+    product = phase.product
+    skipped = isinstance(outcome, Unavailable)
+    new = _phase_status(outcome, phase, skipped)
+    PhaseStatus.check(phase.status, new)
+    phase.status, phase.finished_at, phase.lease_until = new, utcnow(), None
+    phase.result = outcome.result
+    phase.error = outcome.error
+    if outcome.product and new in (PhaseStatus.COMPLETED, PhaseStatus.NEEDS_REVIEW):
+        for field, value in outcome.product.items():
+            setattr(product, field, value)
+    if outcome.write is not None and new == PhaseStatus.COMPLETED:
+        outcome.write()
+    message, level = _advance(product, phase, outcome, new)
+    _log_in_session(product, phase.name, level, message,
+                    {"status": new.value, "attempt": phase.attempts, "error": outcome.error})
+    publish_after_commit(product.organisation_id, PRODUCT_EVENT,
+                         {"product_id": product.id, "status": product.status.value})
+    db.session.commit()
+    return new.value
+
+
+def _phase_status(outcome: PhaseOutcome, phase: ProductPhase, skipped: bool) -> PhaseStatus:
+    if skipped:
+        return PhaseStatus.SKIPPED
+    if outcome.status == "failed":
+        if outcome.transient and phase.attempts < MAX_ATTEMPTS:
+            return PhaseStatus.QUEUED
+        return PhaseStatus.FAILED
+    return PhaseStatus(outcome.status)
+
+
+def _advance(product: Product, phase: ProductPhase, outcome: PhaseOutcome, new: PhaseStatus) -> tuple[str, str]:
+    if new == PhaseStatus.QUEUED:  # transient failure: same phase again after a backoff
+        delay = BACKOFF_SECONDS[min(phase.attempts, len(BACKOFF_SECONDS)) - 1]
+        phase.status = PhaseStatus.RUNNING  # let queue_phase apply the checked transition
+        queue_phase(phase, product, delay=delay)
+        return (f"{phase.name} failed ({outcome.error}); retrying in {delay} s "
+                f"(attempt {phase.attempts + 1} of {MAX_ATTEMPTS})", "warning")
+    if new == PhaseStatus.FAILED:
+        product.set_status(ProductStatus.ERROR)
+        return f"{phase.name} failed: {outcome.error}", "error"
+    if new == PhaseStatus.NEEDS_REVIEW:
+        product.set_status(ProductStatus.NEEDS_REVIEW)
+        return f"{phase.name} needs a person to review it", "warning"
+    if new == PhaseStatus.SKIPPED:
+        message = f"{phase.name} skipped: {outcome.result['skipped']}"
+    else:
+        message = f"{phase.name} completed"
+    continue_after(product, phase)
+    return message, "info"
+
+
+def continue_after(product: Product, phase: ProductPhase) -> None:
+    """Queue the phase after `phase`, or complete the product when none is left."""
+    later = [p for p in product.phases if p.position > phase.position and p.status not in PHASE_DONE]
+    if later:
+        if product.status != ProductStatus.PROCESSING:
+            product.set_status(ProductStatus.PROCESSING)
+        queue_phase(later[0], product)
+    else:
+        product.set_status(ProductStatus.COMPLETED)
+
+
+# --- the log ---------------------------------------------------------------------------------
+
+def write_log(app, *, org_id: int, product_id: int, phase: str | None, level: str, message: str,
+              details: dict | None = None) -> None:
+    """Write a log line on its own short transaction (visible at once), then announce it."""
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(insert(PipelineLog).values(
+                organisation_id=org_id, product_id=product_id, phase=phase, level=LogLevel(level),
+                message=message[:4000], details=_jsonable(details) or None, created_at=utcnow()))
+        try:
+            publish(org_id, LOG_EVENT, {"product_id": product_id})
+        except Exception:  # the line is stored; a missed live update is caught up on reload
+            log.warning("could not publish pipeline log event", exc_info=True)
+
+
+def _log_in_session(product: Product, phase: str | None, level: str, message: str, details: dict | None) -> None:
+    db.session.add(PipelineLog(organisation_id=product.organisation_id, product_id=product.id, phase=phase,
+                               level=LogLevel(level), message=message, details=_jsonable(details)))
+    publish_after_commit(product.organisation_id, LOG_EVENT, {"product_id": product.id})
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+# --- liveness --------------------------------------------------------------------------------
+
+class _Heartbeat:
+    """Extends the running phase's lease; also sweeps other phases whose workers died."""
+
+    def __init__(self, app, phase_id: int, job_id: str | None):
+        self.app, self.phase_id, self.job_id = app, phase_id, job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"phase-{phase_id}-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        with self.app.app_context():
+            period = max(1.0, lease_seconds() / 3)
+            while not self._stop.wait(period):
+                try:
+                    self._beat()
+                    reap_stale()
+                except Exception:
+                    log.warning("phase heartbeat failed", exc_info=True)
+                finally:
+                    db.session.remove()
+
+    def _beat(self) -> None:
+        now = utcnow()
+        conditions = [ProductPhase.id == self.phase_id, ProductPhase.status == PhaseStatus.RUNNING]
+        if self.job_id:
+            conditions.append(ProductPhase.rq_job_id == self.job_id)
+        with db.engine.begin() as conn:
+            conn.execute(update(ProductPhase).where(*conditions).values(
+                heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds())))
+
+
+def reap_stale(now: datetime | None = None) -> int:
+    """Requeue running phases whose lease expired (their worker died); returns how many."""
+    now = now or datetime.now(UTC)
+    stale = db.session.execute(
+        select(ProductPhase.id, ProductPhase.rq_job_id)
+        .where(ProductPhase.status == PhaseStatus.RUNNING, ProductPhase.lease_until < now)
+        .limit(200)).all()
+    db.session.rollback()
+    return sum(1 for phase_id, job_id in stale if requeue_lost(phase_id, job_id, reason="lease expired"))
+
+
+def requeue_lost(phase_id: int, job_id: str | None, *, reason: str) -> bool:
+    """Put a running phase whose job died back on the queue (or fail it after MAX_ATTEMPTS)."""
+    with database.write_intent():
+        phase = db.session.get(ProductPhase, phase_id)
+        if phase is None or phase.status != PhaseStatus.RUNNING or phase.rq_job_id != job_id:
+            db.session.rollback()
+            return False
+        product = phase.product
+        if phase.attempts >= MAX_ATTEMPTS:
+            phase.status, phase.finished_at, phase.lease_until = PhaseStatus.FAILED, utcnow(), None
+            phase.error = f"the worker running it stopped {phase.attempts} times ({reason})"
+            product.set_status(ProductStatus.ERROR)
+            message, level = f"{phase.name} failed: {phase.error}", "error"
+        else:
+            queue_phase(phase, product)
+            message, level = f"{phase.name} requeued: its worker stopped ({reason})", "warning"
+        _log_in_session(product, phase.name, level, message, {"old_job_id": job_id})
+        publish_after_commit(product.organisation_id, PRODUCT_EVENT,
+                             {"product_id": product.id, "status": product.status.value})
+        db.session.commit()
+        return True
+
+
+def requeue_unscheduled(now: datetime | None = None, grace: int = 60) -> int:
+    """Re-enqueue queued phases whose RQ job vanished (an enqueue lost after commit)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    now = now or datetime.now(UTC)
+    rows = db.session.execute(
+        select(ProductPhase.id, ProductPhase.rq_job_id, ProductPhase.organisation_id, Product.queue)
+        .join(Product, Product.id == ProductPhase.product_id)
+        .where(ProductPhase.status == PhaseStatus.QUEUED,
+               ProductPhase.queued_at < now - timedelta(seconds=grace)).limit(500)).all()
+    db.session.rollback()
+    fixed = 0
+    for phase_id, job_id, org_id, queue in rows:
+        try:
+            status = Job.fetch(job_id, connection=get_redis()).get_status(refresh=False)
+        except NoSuchJobError:
+            status = None
+        if status is None or status.value in ("failed", "stopped", "canceled", "finished"):
+            enqueue_phase_job(phase_id, job_id, queue=queue, org_id=org_id)
+            fixed += 1
+    return fixed
+
+
+def phases_in_flight() -> int:
+    return db.session.scalar(select(func.count()).select_from(ProductPhase).where(
+        ProductPhase.status.in_((PhaseStatus.QUEUED, PhaseStatus.RUNNING)))) or 0
+
+
+PHASE_ORDER = {name: i for i, name in enumerate(PHASES)}

@@ -1,0 +1,232 @@
+"""Pipeline pages: the board, upload, the product page with live log, the review queue, images."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from app.core import storage
+from app.core.auth import admin_required, role_required
+from app.core.errors import DomainError
+from app.core.htmx import is_htmx, render
+from app.core.nav import register_card, register_nav
+from app.core.tenancy import get_or_404
+from app.pipeline import selectors, services, uploads
+from app.pipeline.models import BOARD_STATUSES, Condition, Product, ProductImage, ProductStatus
+from app.pipeline.phases import PHASES
+from app.pipeline.runner import LOG_EVENT, PRODUCT_EVENT
+
+bp = Blueprint("pipeline", __name__, url_prefix="/products")
+review_bp = Blueprint("review", __name__, url_prefix="/review")
+blueprints = [bp, review_bp]
+
+register_nav("Products", "pipeline.board", order=20)
+register_nav("Review queue", "review.queue", roles=("admin",), order=21)
+register_card("pipeline", title="Product pipeline", template="pipeline/_card_summary.html",
+              load=lambda org_id: {"summary": selectors.summary(org_id)}, events=(PRODUCT_EVENT,), order=20)
+
+
+def _ctx(product: Product) -> dict:
+    return {"product": product, "actions": services.allowed_actions(product), "phase_names": PHASES}
+
+
+# --- board -----------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def board():
+    filters = {"q": request.args.get("q", ""), "status": request.args.get("status", ""),
+               "mine": request.args.get("mine") == "1", "archived": request.args.get("archived") == "1"}
+    data = selectors.board(current_user.organisation_id, q=filters["q"], status=filters["status"],
+                           mine_id=current_user.id if filters["mine"] else None, archived=filters["archived"])
+    return render("pipeline/board.html", "pipeline/_board.html", filters=filters, statuses=BOARD_STATUSES,
+                  product_event=PRODUCT_EVENT, **data)
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+def _upload_form(**ctx):
+    return render_template("pipeline/upload.html", conditions=list(Condition), max_files=uploads.MAX_FILES,
+                           formats=uploads.accepted_formats(), max_file_mb=uploads.max_file_bytes() // (1024 * 1024),
+                           **ctx)
+
+
+@bp.get("/new")
+@role_required("manager")
+def upload_form():
+    return _upload_form(values={}, errors=[], accepted=[])
+
+
+@bp.post("/new")
+@role_required("manager")
+def upload():
+    files = [(f.filename or "", f.stream) for f in request.files.getlist("images") if f and (f.filename or f.stream)]
+    values = {k: request.form.get(k, "") for k in ("hint_name", "hint_model", "condition")}
+    try:
+        result = services.product_create(org_id=current_user.organisation_id, by=current_user, files=files,
+                                         **values)
+    except DomainError as exc:
+        return _upload_form(values=values, errors=[], accepted=[], message=exc.message), exc.status
+    if result.product is None:
+        return _upload_form(values=values, errors=result.errors, accepted=[],
+                            message="No photo could be used, so no product was created."), 422
+    if result.errors:
+        flash(f"{len(result.accepted)} photo(s) added; {len(result.errors)} could not be used (see below).", "warning")
+        return render_template("pipeline/upload_result.html", result=result, product=result.product)
+    flash(f"Product #{result.product.id} created with {len(result.accepted)} photo(s); analysis has started.",
+          "success")
+    return redirect(url_for("pipeline.product", product_id=result.product.id))
+
+
+# --- product page ----------------------------------------------------------------------------
+
+@bp.get("/<int:product_id>")
+@login_required
+def product(product_id: int):
+    item = get_or_404(Product, product_id)
+    return render("pipeline/product.html", "pipeline/_summary.html", log=selectors.log_lines(item.id),
+                  product_event=PRODUCT_EVENT, log_event=LOG_EVENT, **_ctx(item))
+
+
+@bp.get("/<int:product_id>/log")
+@login_required
+def product_log(product_id: int):
+    item = get_or_404(Product, product_id)
+    return render_template("pipeline/_log.html", product=item, log=selectors.log_lines(item.id), log_event=LOG_EVENT)
+
+
+def _control(product_id: int, fn, **kwargs):
+    get_or_404(Product, product_id)
+    item = fn(org_id=current_user.organisation_id, product_id=product_id, by=current_user, **kwargs)
+    if is_htmx():
+        return render_template("pipeline/_summary.html", product_event=PRODUCT_EVENT, **_ctx(item))
+    return redirect(url_for("pipeline.product", product_id=product_id))
+
+
+@bp.post("/<int:product_id>/start")
+@role_required("manager")
+def start(product_id: int):
+    return _control(product_id, services.product_start)
+
+
+@bp.post("/<int:product_id>/stop")
+@role_required("manager")
+def stop(product_id: int):
+    return _control(product_id, services.product_stop)
+
+
+@bp.post("/<int:product_id>/retry")
+@role_required("manager")
+def retry(product_id: int):
+    return _control(product_id, services.product_retry)
+
+
+@bp.post("/<int:product_id>/restart")
+@role_required("manager")
+def restart(product_id: int):
+    return _control(product_id, services.product_restart, phase=request.form.get("phase", ""))
+
+
+@bp.post("/<int:product_id>/archive")
+@role_required("manager")
+def archive(product_id: int):
+    return _control(product_id, services.product_archive, reason=request.form.get("reason", ""))
+
+
+@bp.post("/<int:product_id>/images/<int:image_id>/move")
+@role_required("manager")
+def image_move(product_id: int, image_id: int):
+    get_or_404(Product, product_id)
+    try:
+        to = int(request.form.get("to", "0"))
+    except ValueError:
+        abort(400)
+    services.image_move(org_id=current_user.organisation_id, product_id=product_id, image_id=image_id, to=to,
+                        by=current_user)
+    return redirect(url_for("pipeline.product", product_id=product_id))
+
+
+# --- images (only through the owning organisation) --------------------------------------------
+
+def _send(sha: str | None, mimetype: str, filename: str | None = None):
+    if not sha:
+        abort(404)
+    try:
+        path = storage.open_path(sha)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    response = send_file(path, mimetype=mimetype, download_name=filename, max_age=3600, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/images/<int:image_id>")
+@login_required
+def image(image_id: int):
+    img = get_or_404(ProductImage, image_id)
+    return _send(img.sha256, uploads.MIME.get(img.format, "application/octet-stream"), img.filename)
+
+
+@bp.get("/images/<int:image_id>/thumb")
+@login_required
+def thumb(image_id: int):
+    img = get_or_404(ProductImage, image_id)
+    return _send(img.thumb_sha256, "image/jpeg")
+
+
+# --- review queue ----------------------------------------------------------------------------
+
+@review_bp.get("/")
+@admin_required
+def queue():
+    ids = selectors.review_queue(current_user.organisation_id)
+    try:
+        index = max(0, int(request.args.get("i", 0)))
+    except ValueError:
+        index = 0
+    if ids:
+        index = index % len(ids)
+    item = get_or_404(Product, ids[index]) if ids else None
+    return render_template("pipeline/review.html", product=item, index=index, total=len(ids),
+                           conditions=list(Condition), values=_review_values(item) if item else {},
+                           product_event=PRODUCT_EVENT)
+
+
+def _review_values(item: Product) -> dict:
+    found = {f: getattr(item, f) or "" for f in services.REVIEW_FIELDS}
+    if not found["name"] and item.hint_name:
+        found["name"] = item.hint_name
+    if not found["model"] and item.hint_model:
+        found["model"] = item.hint_model
+    return found | {"condition": item.condition.value}
+
+
+@review_bp.post("/<int:product_id>/approve")
+@admin_required
+def approve(product_id: int):
+    item = get_or_404(Product, product_id)
+    values = {k: request.form.get(k, "") for k in (*services.REVIEW_FIELDS, "condition")}
+    try:
+        services.review_approve(org_id=current_user.organisation_id, product_id=item.id, by=current_user,
+                                values=values)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return render_template("pipeline/review.html", product=item, index=int(request.form.get("i", 0) or 0),
+                               total=len(selectors.review_queue(current_user.organisation_id)),
+                               conditions=list(Condition), values=values, product_event=PRODUCT_EVENT,
+                               field_error=exc.field), exc.status
+    flash(f"Product #{item.id} approved; its pipeline continues.", "success")
+    return redirect(url_for("review.queue", i=request.form.get("i", 0)))
+
+
+@review_bp.post("/<int:product_id>/reject")
+@admin_required
+def reject(product_id: int):
+    item = get_or_404(Product, product_id)
+    services.review_reject(org_id=current_user.organisation_id, product_id=item.id, by=current_user,
+                           reason=request.form.get("reason", ""))
+    flash(f"Product #{item.id} archived.", "success")
+    return redirect(url_for("review.queue", i=request.form.get("i", 0)))
+
+
+__all__ = ["bp", "review_bp", "blueprints", "ProductStatus"]

@@ -11,7 +11,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, delete, or_, select
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    delete,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.analysis.barcodes import normalise_gtin
@@ -259,7 +271,9 @@ def price_list_import(*, org_id: int, by: User | None, filename: str, data: byte
                            skipped_rows=parsed.error_rows)
     db.session.add(price_list)
     db.session.flush()
-    db.session.add_all(_entries(org_id, price_list, parsed.rows))
+    entries = _entries(org_id, price_list, parsed.rows)
+    if entries:  # a Core insert: ~10x faster than ORM objects for a 50,000-row list, same transaction
+        db.session.execute(insert(PriceListEntry), entries)
     audit.record(org_id=org_id, actor_id=by.id if by else None, action="price_list.import",
                  object_type="price_list", object_id=price_list.id,
                  after={"name": name, "rows": len(parsed.rows), "skipped_rows": parsed.error_rows})
@@ -267,10 +281,9 @@ def price_list_import(*, org_id: int, by: User | None, filename: str, data: byte
     return price_list
 
 
-def _entries(org_id: int, price_list: PriceList, rows: list[ParsedRow]) -> list[PriceListEntry]:
-    return [PriceListEntry(organisation_id=org_id, price_list_id=price_list.id, row_number=r.row_number,
-                           gtin=r.gtin, sku=r.sku, kind=kind, price=amount, currency=cur, source=src,
-                           observed_on=r.observed_on)
+def _entries(org_id: int, price_list: PriceList, rows: list[ParsedRow]) -> list[dict]:
+    return [{"organisation_id": org_id, "price_list_id": price_list.id, "row_number": r.row_number, "gtin": r.gtin,
+             "sku": r.sku, "kind": kind, "price": amount, "currency": cur, "source": src, "observed_on": r.observed_on}
             for r in rows for kind, amount, cur, src in r.prices]
 
 

@@ -18,10 +18,12 @@ BLUEPRINTS = [
     "app.core.admin_views",
     "app.core.events",
     "app.inventory.views",
+    "app.techfiles.views",
     "app.orders.views",
     "app.pipeline.views",
     "app.pipeline.listing_views",
     "app.batches.views",
+    "app.inbox.views",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Inbox: customer messages from webhooks, extracted order lines, review, usage and privacy."""

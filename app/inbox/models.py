@@ -1,0 +1,137 @@
+"""Inbox rows: customer profiles, channel settings, conversations, messages and the local outbox.
+
+Customers themselves live in the orders domain (`customers`); the inbox keeps what it adds
+(every phone and e-mail seen, labels, notes, flags) in `customer_profiles`, one per customer.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import User, UTCDateTime, utcnow
+from app.extensions import db
+from app.orders.models import Customer
+
+
+def enum_type(cls, length: int = 20) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class Channel(str, enum.Enum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+
+    @property
+    def label(self) -> str:
+        return {"sms": "SMS", "whatsapp": "WhatsApp", "email": "E-mail"}[self.value]
+
+
+class ConversationStatus(str, enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Direction(str, enum.Enum):
+    IN = "in"
+    OUT = "out"
+
+
+class CustomerProfile(db.Model):
+    """What the inbox knows about a customer beyond the orders domain's row."""
+
+    __tablename__ = "customer_profiles"
+    __table_args__ = (UniqueConstraint("customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    phones: Mapped[list] = mapped_column(JSON, default=list)
+    emails: Mapped[list] = mapped_column(JSON, default=list)
+    labels: Mapped[list] = mapped_column(JSON, default=list)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+
+
+class ChannelConfig(db.Model):
+    """An organisation's inbound webhook address (one token) and the secret of each channel."""
+
+    __tablename__ = "channel_configs"
+    __table_args__ = (UniqueConstraint("organisation_id"), UniqueConstraint("hook_token"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    hook_token: Mapped[str] = mapped_column(String(64))
+    twilio_auth_token: Mapped[str] = mapped_column(String(128))
+    json_secret: Mapped[str] = mapped_column(String(128))
+    email_secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Conversation(db.Model):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_organisation_id_last_message_at", "organisation_id", "last_message_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    address: Mapped[str] = mapped_column(String(254))  # the customer's number or e-mail on this channel
+    status: Mapped[ConversationStatus] = mapped_column(enum_type(ConversationStatus), default=ConversationStatus.OPEN)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unread_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    assigned_to: Mapped[User | None] = relationship()
+    messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.id")
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    # The same provider message delivered twice is stored once.
+    __table_args__ = (UniqueConstraint("organisation_id", "channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[Direction] = mapped_column(enum_type(Direction, 4))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    sender: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    subject: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    attachments: Mapped[list] = mapped_column(JSON, default=list)
+    pii: Mapped[list] = mapped_column(JSON, default=list)  # kinds found: phone, email, card, iban
+    processed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    delivery_status: Mapped[str] = mapped_column(String(20), default="", server_default="")  # replies only
+    delivery_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    sent_by: Mapped[User | None] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """What the local (development) adapter "sent": nothing leaves the machine."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,165 @@
+"""Extractions (order lines read from a message), feedback, usage, budgets and outgoing webhooks."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import User, UTCDateTime, utcnow
+from app.extensions import db
+from app.inbox.models import Message, enum_type
+from app.inventory.models import Item
+
+
+class ExtractionStatus(str, enum.Enum):
+    READY = "ready"  # every line matched above the threshold: one click makes the order
+    REVIEW = "review"  # somebody has to look
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"ready": "Ready", "review": "Needs review", "confirmed": "Order created",
+                "rejected": "Rejected"}[self.value]
+
+
+OPEN_EXTRACTION = (ExtractionStatus.READY, ExtractionStatus.REVIEW)
+
+
+class Extraction(db.Model):
+    __tablename__ = "extractions"
+    __table_args__ = (UniqueConstraint("message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    status: Mapped[ExtractionStatus] = mapped_column(enum_type(ExtractionStatus), index=True)
+    confidence: Mapped[int] = mapped_column(Integer, default=0)  # 0..100
+    provider: Mapped[str] = mapped_column(String(40), default="offline")
+    provider_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    wanted_date: Mapped[date | None] = mapped_column(Date)
+    wanted_text: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    address_hint: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # why it needs review
+    reject_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship()
+    reviewed_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[ExtractedLine]] = relationship(back_populates="extraction", order_by="ExtractedLine.position",
+                                                      cascade="all, delete-orphan")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_EXTRACTION
+
+    @property
+    def active_lines(self) -> list[ExtractedLine]:
+        return [line for line in self.lines if line.status != "removed"]
+
+
+class ExtractedLine(db.Model):
+    __tablename__ = "extracted_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    product_text: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_items.id"))
+    confidence: Mapped[int] = mapped_column(Integer, default=0)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="matched")  # matched, unmatched, corrected, removed
+
+    extraction: Mapped[Extraction] = relationship(back_populates="lines")
+    item: Mapped[Item | None] = relationship()
+
+
+class ExtractionFeedback(db.Model):
+    """A correction made in review: what the extractor said and what the person set."""
+
+    __tablename__ = "extraction_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id", ondelete="CASCADE"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("extracted_lines.id", ondelete="SET NULL"))
+    product_text: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    original: Mapped[dict] = mapped_column(JSON, default=dict)
+    corrected: Mapped[dict] = mapped_column(JSON, default=dict)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsageRecord(db.Model):
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(80))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    calls: Mapped[int] = mapped_column(Integer, default=1)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[Decimal] = mapped_column(Numeric(12, 4), default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Budget(db.Model):
+    """Monthly spending on external text models: a warning level and a hard stop."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    warning_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    hard_limit: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+WEBHOOK_EVENTS = ("order.created", "message.received", "review.required")
+
+
+class WebhookEndpoint(db.Model):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
+    disabled_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, retrying, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

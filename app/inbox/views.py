@@ -1,0 +1,371 @@
+"""Inbox pages: conversations, thread with extracted lines, review queue, customers, settings, usage."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.core.auth import admin_required, role_required
+from app.core.errors import DomainError
+from app.core.htmx import is_htmx, render
+from app.core.nav import register_card, register_nav
+from app.core.pagination import paginate
+from app.core.tenancy import get_or_404
+from app.inbox import hooks, models, review, review_models, selectors, services, text_model, usage, webhooks_out
+from app.inbox.models import Conversation
+from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, WebhookEndpoint
+from app.orders.models import Customer
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+blueprints = [bp, hooks.bp]
+_ = (models, review_models)  # tables must be known to every process
+
+register_nav("Inbox", "inbox.index", order=40)
+register_card("inbox", title="Inbox", template="inbox/_card.html", load=selectors.inbox_counts,
+              events=(services.CONVERSATION_EVENT, review.REVIEW_EVENT), order=40)
+
+
+def _org() -> int:
+    return current_user.organisation_id
+
+
+def _uid() -> int:
+    return current_user.id
+
+
+# --- conversations --------------------------------------------------------------------------------
+
+def _list_context() -> dict:
+    status = request.args.get("status", "open")
+    q = request.args.get("q", "")
+    mine = request.args.get("mine") == "1"
+    page = paginate(selectors.conversations_query(_org(), status=status, q=q, mine_id=_uid() if mine else None),
+                    request.args.get("page", 1), per_page=50)
+    ids = [c.id for c in page.items]
+    return {"page": page, "status": status, "q": q, "mine": mine, "last": selectors.last_messages(ids),
+            "to_review": selectors.open_extractions_by_conversation(_org(), ids)}
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render("inbox/index.html", **_list_context())
+
+
+@bp.get("/conversations")
+@login_required
+def conversation_list():
+    return render_template("inbox/_conversations.html", **_list_context())
+
+
+def _thread_context(conversation: Conversation) -> dict:
+    from app.core.models import User
+    from app.extensions import db
+
+    staff = db.session.scalars(db.select(User).where(User.organisation_id == _org(), User.active.is_(True))
+                               .order_by(User.name, User.email)).all()
+    return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff}
+
+
+@bp.get("/c/<int:conversation_id>")
+@login_required
+def conversation(conversation_id: int):
+    conv = get_or_404(Conversation, conversation_id)
+    if conv.unread_count:
+        services.conversation_mark_read(org_id=_org(), conversation_id=conv.id)
+    return render("inbox/conversation.html", "inbox/_thread.html", **_thread_context(conv))
+
+
+@bp.get("/c/<int:conversation_id>/thread")
+@login_required
+def conversation_thread(conversation_id: int):
+    conv = get_or_404(Conversation, conversation_id)
+    if conv.unread_count:
+        services.conversation_mark_read(org_id=_org(), conversation_id=conv.id)
+    return render_template("inbox/_thread.html", **_thread_context(conv))
+
+
+def _back_to(conversation_id: int):
+    if is_htmx():
+        conv = get_or_404(Conversation, conversation_id)
+        return render_template("inbox/_thread.html", **_thread_context(conv))
+    return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
+
+
+@bp.post("/c/<int:conversation_id>/reply")
+@login_required
+def reply(conversation_id: int):
+    get_or_404(Conversation, conversation_id)
+    services.reply_send(org_id=_org(), conversation_id=conversation_id, body=request.form.get("body", ""),
+                        by_user_id=_uid())
+    return _back_to(conversation_id)
+
+
+@bp.post("/c/<int:conversation_id>/status")
+@login_required
+def conversation_status(conversation_id: int):
+    get_or_404(Conversation, conversation_id)
+    services.conversation_set_status(org_id=_org(), conversation_id=conversation_id,
+                                     status=request.form.get("status", ""), by_user_id=_uid())
+    return _back_to(conversation_id)
+
+
+@bp.post("/c/<int:conversation_id>/assign")
+@login_required
+def conversation_assign(conversation_id: int):
+    get_or_404(Conversation, conversation_id)
+    raw = request.form.get("user_id", "")
+    services.conversation_assign(org_id=_org(), conversation_id=conversation_id,
+                                 user_id=int(raw) if raw.isdigit() else None, by_user_id=_uid())
+    return _back_to(conversation_id)
+
+
+# --- extraction review ----------------------------------------------------------------------------
+
+@bp.get("/review")
+@login_required
+def review_queue():
+    return render("inbox/review.html", "inbox/_review_rows.html", extractions=selectors.review_queue(_org()))
+
+
+def _panel(extraction: Extraction, error: str | None = None, status: int = 200):
+    body = render_template("inbox/_extraction.html", extraction=extraction, error=error, standalone=True)
+    return body, status
+
+
+def _after_review(extraction_id: int, error: str | None = None, status: int = 200):
+    extraction = get_or_404(Extraction, extraction_id)
+    if is_htmx():
+        return _panel(extraction, error, status)
+    if error:
+        flash(error, "error")
+    return redirect(url_for("inbox.conversation", conversation_id=extraction.message.conversation_id))
+
+
+@bp.get("/x/<int:extraction_id>")
+@login_required
+def extraction(extraction_id: int):
+    return _panel(get_or_404(Extraction, extraction_id))
+
+
+@bp.post("/x/<int:extraction_id>/confirm")
+@login_required
+def extraction_confirm(extraction_id: int):
+    get_or_404(Extraction, extraction_id)
+    try:
+        order = review.extraction_confirm(org_id=_org(), extraction_id=extraction_id, by_user_id=_uid())
+    except DomainError as exc:
+        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
+    if not is_htmx():
+        flash(f"Order {order.number} created and its stock reserved.", "success")
+    return _after_review(extraction_id)
+
+
+@bp.post("/x/<int:extraction_id>/reject")
+@login_required
+def extraction_reject(extraction_id: int):
+    get_or_404(Extraction, extraction_id)
+    try:
+        review.extraction_reject(org_id=_org(), extraction_id=extraction_id, reason=request.form.get("reason", ""),
+                                 by_user_id=_uid())
+    except DomainError as exc:
+        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
+    return _after_review(extraction_id)
+
+
+@bp.post("/x/<int:extraction_id>/lines")
+@login_required
+def line_add(extraction_id: int):
+    get_or_404(Extraction, extraction_id)
+    try:
+        review.line_add(org_id=_org(), extraction_id=extraction_id, item_id=request.form.get("item_id"),
+                        quantity=request.form.get("quantity"), by_user_id=_uid())
+    except DomainError as exc:
+        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
+    return _after_review(extraction_id)
+
+
+@bp.post("/x/<int:extraction_id>/date")
+@login_required
+def wanted_date(extraction_id: int):
+    get_or_404(Extraction, extraction_id)
+    try:
+        review.wanted_date_update(org_id=_org(), extraction_id=extraction_id,
+                                  value=request.form.get("wanted_date", "").strip(), by_user_id=_uid())
+    except DomainError as exc:
+        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
+    return _after_review(extraction_id)
+
+
+@bp.post("/lines/<int:line_id>")
+@login_required
+def line_update(line_id: int):
+    line = get_or_404(ExtractedLine, line_id)
+    try:
+        review.line_update(org_id=_org(), line_id=line.id, item_id=request.form.get("item_id") or line.item_id,
+                           quantity=request.form.get("quantity"), by_user_id=_uid())
+    except DomainError as exc:
+        return _after_review(line.extraction_id, exc.message, exc.status if is_htmx() else 200)
+    return _after_review(line.extraction_id)
+
+
+@bp.post("/lines/<int:line_id>/remove")
+@login_required
+def line_remove(line_id: int):
+    line = get_or_404(ExtractedLine, line_id)
+    try:
+        review.line_remove(org_id=_org(), line_id=line.id, by_user_id=_uid())
+    except DomainError as exc:
+        return _after_review(line.extraction_id, exc.message, exc.status if is_htmx() else 200)
+    return _after_review(line.extraction_id)
+
+
+@bp.get("/items")
+@login_required
+def item_picker():
+    q = request.args.get("q", "").strip()
+    items = selectors.item_search(_org(), q) if q else []
+    return render_template("inbox/_item_options.html", items=items, q=q, target=request.args.get("target", ""))
+
+
+# --- customers ------------------------------------------------------------------------------------
+
+@bp.get("/customers")
+@login_required
+def customers():
+    q = request.args.get("q", "")
+    page = paginate(selectors.customers_query(_org(), q), request.args.get("page", 1), per_page=50)
+    return render("inbox/customers.html", "inbox/_customer_rows.html", page=page, q=q)
+
+
+@bp.get("/customers/<int:customer_id>")
+@login_required
+def customer(customer_id: int):
+    get_or_404(Customer, customer_id)
+    row = services.customer_view(org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    return render_template("inbox/customer.html", customer=row, profile=selectors.profile_of(row.id),
+                           orders=selectors.customer_orders(_org(), row.id), flags=services.CUSTOMER_FLAGS,
+                           conversations=selectors.customer_conversations(_org(), row.id))
+
+
+@bp.post("/customers/<int:customer_id>/profile")
+@login_required
+def customer_profile(customer_id: int):
+    get_or_404(Customer, customer_id)
+    services.customer_profile_update(org_id=_org(), customer_id=customer_id, labels=request.form.get("labels", ""),
+                                     notes=request.form.get("notes", ""), flags=request.form.getlist("flags"),
+                                     by_user_id=_uid())
+    flash("Customer saved.", "success")
+    return redirect(url_for("inbox.customer", customer_id=customer_id))
+
+
+@bp.get("/customers/<int:customer_id>/export")
+@role_required("manager")
+def customer_export(customer_id: int):
+    get_or_404(Customer, customer_id)
+    data = services.customer_export(org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    return Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=customer-{customer_id}.json"})
+
+
+@bp.post("/customers/<int:customer_id>/erase")
+@role_required("manager")
+def customer_erase(customer_id: int):
+    get_or_404(Customer, customer_id)
+    services.customer_erase(org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    flash("The customer's personal data was erased; their orders keep numbers and amounts.", "success")
+    return redirect(url_for("inbox.customer", customer_id=customer_id))
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+@bp.get("/settings/channels")
+@admin_required
+def channels():
+    config, created = services.channel_config_get_or_create(org_id=_org())
+    base = request.url_root.rstrip("/")
+    urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
+            for name, view in (("SMS", "sms"), ("WhatsApp", "whatsapp"), ("JSON", "json_hook"), ("E-mail", "email"))}
+    return render_template("inbox/channels.html", config=config, urls=urls, show_secrets=created)
+
+
+@bp.post("/settings/channels/rotate")
+@admin_required
+def channels_rotate():
+    config = services.channel_secrets_rotate(org_id=_org(), by_user_id=_uid(),
+                                             token_too=request.form.get("address") == "1")
+    base = request.url_root.rstrip("/")
+    urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
+            for name, view in (("SMS", "sms"), ("WhatsApp", "whatsapp"), ("JSON", "json_hook"), ("E-mail", "email"))}
+    flash("New secrets made. Copy them now: they are shown only this once.", "success")
+    return render_template("inbox/channels.html", config=config, urls=urls, show_secrets=True)
+
+
+@bp.get("/settings/webhooks")
+@admin_required
+def webhooks():
+    return render_template("inbox/webhooks.html", endpoints=selectors.endpoints(_org()),
+                           deliveries=selectors.deliveries(_org()), events=WEBHOOK_EVENTS, new_secret=None,
+                           error=None, form={})
+
+
+@bp.post("/settings/webhooks")
+@admin_required
+def webhook_create():
+    try:
+        endpoint, secret = webhooks_out.endpoint_create(org_id=_org(), url=request.form.get("url", ""),
+                                                        events=request.form.getlist("events"), by_user_id=_uid())
+    except DomainError as exc:
+        return render_template("inbox/webhooks.html", endpoints=selectors.endpoints(_org()),
+                               deliveries=selectors.deliveries(_org()), events=WEBHOOK_EVENTS, new_secret=None,
+                               error=exc.message, form=request.form), 422
+    return render_template("inbox/webhooks.html", endpoints=selectors.endpoints(_org()),
+                           deliveries=selectors.deliveries(_org()), events=WEBHOOK_EVENTS,
+                           new_secret=(endpoint, secret), error=None, form={})
+
+
+@bp.post("/settings/webhooks/<int:endpoint_id>/active")
+@admin_required
+def webhook_active(endpoint_id: int):
+    get_or_404(WebhookEndpoint, endpoint_id)
+    webhooks_out.endpoint_set_active(org_id=_org(), endpoint_id=endpoint_id,
+                                     active=request.form.get("active") == "1", by_user_id=_uid())
+    return redirect(url_for("inbox.webhooks"))
+
+
+@bp.post("/settings/webhooks/<int:endpoint_id>/delete")
+@admin_required
+def webhook_delete(endpoint_id: int):
+    get_or_404(WebhookEndpoint, endpoint_id)
+    webhooks_out.endpoint_delete(org_id=_org(), endpoint_id=endpoint_id, by_user_id=_uid())
+    flash("Webhook removed.", "success")
+    return redirect(url_for("inbox.webhooks"))
+
+
+# --- usage and budget -----------------------------------------------------------------------------
+
+def _usage_context(error: str | None = None) -> dict:
+    days = usage.daily_usage(_org())
+    return {"state": usage.budget_state(_org()), "providers": usage.provider_totals(_org()), "days": days,
+            "cost_chart": usage.chart(days, key="cost"), "calls_chart": usage.chart(days, key="calls"),
+            "error": error, "external": text_model.enabled()}
+
+
+@bp.get("/usage")
+@role_required("manager")
+def usage_page():
+    return render_template("inbox/usage.html", **_usage_context())
+
+
+@bp.post("/usage/budget")
+@role_required("manager")
+def budget():
+    try:
+        usage.budget_set(org_id=_org(), warning_amount=request.form.get("warning_amount", ""),
+                         hard_limit=request.form.get("hard_limit", ""), currency=request.form.get("currency", "USD"),
+                         by_user_id=_uid())
+    except DomainError as exc:
+        return render_template("inbox/usage.html", **_usage_context(exc.message)), 422
+    flash("Budget saved.", "success")
+    return redirect(url_for("inbox.usage_page"))

@@ -1,0 +1,24 @@
+"""Rows of every inbox URL argument, for the cross-organisation route walk."""
+from __future__ import annotations
+
+from app.extensions import db
+from app.inbox import services, webhooks_out
+from app.inbox.models import Channel
+from app.inbox.review_models import ExtractedLine, Extraction, ExtractionStatus
+from tests.tenancy_rows import factory
+
+
+@factory
+def inbox_rows(org, user) -> dict:
+    message, _ = services.message_receive(org_id=org.id, channel=Channel.SMS, sender="+15550001111",
+                                          body="2 boxes of something", external_id=f"walk-{org.id}")
+    extraction = Extraction(organisation_id=org.id, message_id=message.id, status=ExtractionStatus.REVIEW,
+                            confidence=0, provider="offline", reasons=[])
+    line = ExtractedLine(organisation_id=org.id, extraction=extraction, position=1, quantity=2,
+                         product_text="something", confidence=0, evidence={}, status="unmatched")
+    db.session.add_all([extraction, line])
+    db.session.commit()
+    endpoint, _ = webhooks_out.endpoint_create(org_id=org.id, url="http://127.0.0.1:9/hook",
+                                               events=["order.created"], by_user_id=user.id)
+    return {"conversation_id": message.conversation_id, "extraction_id": extraction.id, "line_id": line.id,
+            "customer_id": message.conversation.customer_id, "endpoint_id": endpoint.id}

@@ -1,0 +1,256 @@
+"""Tech files per product revision, their version history, collections and the credit cost table.
+
+A "slot" is (organisation, product, revision, type, view, category): every regeneration,
+replacement or rollback in a slot adds a version, and a partial unique index lets exactly one
+row per slot be the latest. View and category are never NULL ('' when not used) so that the
+index compares them (NULLs would never collide).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.errors import Conflict
+from app.core.models import User, UTCDateTime, utcnow
+from app.extensions import db
+from app.pipeline.models import Product, ProductImage  # noqa: F401  (FK targets must be in the metadata)
+
+SLOT_COLUMNS = ("organisation_id", "product_id", "revision", "file_type", "view", "category")
+DEFAULT_REVISION = "1"
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True)
+
+
+class _Labelled(str, enum.Enum):
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class FileType(_Labelled):
+    BASE_VIEW = "base_view"
+    CLOSE_UP = "close_up"
+    SKETCH = "sketch"
+    CATEGORY = "category"
+    COMPLETE_PACK = "complete_pack"
+
+    @property
+    def plural(self) -> str:
+        return {"base_view": "Base views", "close_up": "Close-ups", "sketch": "Sketches",
+                "category": "Category shots", "complete_pack": "Complete packs"}[self.value]
+
+
+class FileStatus(_Labelled):
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ARCHIVED = "archived"
+
+
+class CollectionKind(_Labelled):
+    TECH_PACK = "tech_pack"
+    BASE_VIEWS = "base_views"
+    CLOSE_UPS = "close_ups"
+    SKETCHES = "sketches"
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """Generation steps in order (each step is one file type)."""
+        return {"tech_pack": ("base_views", "close_ups", "sketches"), "base_views": ("base_views",),
+                "close_ups": ("close_ups",), "sketches": ("sketches",)}[self.value]
+
+
+class CollectionStatus(_Labelled):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @classmethod
+    def check(cls, old, new) -> None:
+        """Raise Conflict unless old → new is allowed."""
+        allowed = {
+            cls.QUEUED: {cls.RUNNING, cls.FAILED},
+            cls.RUNNING: {cls.COMPLETED, cls.FAILED, cls.QUEUED},  # queued again: a dead worker's run is retried
+            cls.FAILED: {cls.QUEUED},
+            cls.COMPLETED: set(),
+        }
+        old, new = cls(old), cls(new)
+        if new not in allowed[old]:
+            raise Conflict(f"the collection cannot go from {old.value} to {new.value}")
+
+
+STEP_FILE_TYPE = {"base_views": FileType.BASE_VIEW, "close_ups": FileType.CLOSE_UP, "sketches": FileType.SKETCH}
+STEP_LABEL = {"base_views": "Base views", "close_ups": "Close-ups", "sketches": "Sketches"}
+
+
+class TechFile(db.Model):
+    __tablename__ = "tech_files"
+    __table_args__ = (
+        Index("uq_tech_files_latest", *SLOT_COLUMNS, unique=True,
+              sqlite_where=text("is_latest = 1"), postgresql_where=text("is_latest")),
+        UniqueConstraint(*SLOT_COLUMNS, "version", name="uq_tech_files_slot_version"),
+        Index("ix_tech_files_org_product", "organisation_id", "product_id"),
+        Index("ix_tech_files_org_created", "organisation_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    revision: Mapped[str] = mapped_column(String(40), default=DEFAULT_REVISION)
+    file_type: Mapped[FileType] = mapped_column(_enum(FileType, 20))
+    view: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    category: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    status: Mapped[FileStatus] = mapped_column(_enum(FileStatus), default=FileStatus.COMPLETED)
+    # The stored image (app.core.storage); None while processing or after a failure.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    mime: Mapped[str | None] = mapped_column(String(40))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    source_image_id: Mapped[int | None] = mapped_column(ForeignKey("product_images.id", ondelete="SET NULL"))
+    analysis: Mapped[dict | None] = mapped_column(JSON)
+    meta: Mapped[dict | None] = mapped_column("metadata", JSON)
+    generator: Mapped[str] = mapped_column(String(60))
+    model: Mapped[str | None] = mapped_column(String(120))
+    parameters: Mapped[dict | None] = mapped_column(JSON)
+    batch_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    credits: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    # 0..100; None where nothing meaningful was measured.
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tech_files.id", ondelete="SET NULL"))
+    is_latest: Mapped[bool] = mapped_column(Boolean, default=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    product: Mapped[Product] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    parent: Mapped[TechFile | None] = relationship(remote_side=[id])
+
+    @property
+    def slot(self) -> tuple:
+        return tuple(getattr(self, c) for c in SLOT_COLUMNS)
+
+    @property
+    def title(self) -> str:
+        parts = [self.file_type.label, self.view, self.category]
+        return " · ".join(p for p in parts if p)
+
+    @property
+    def version_label(self) -> str:
+        return f"v{self.version}"
+
+
+class TechFileVersion(db.Model):
+    """What happened to a slot, when, by whom and why, with a snapshot of the file it concerns."""
+
+    __tablename__ = "tech_file_versions"
+    __table_args__ = (Index("ix_tech_file_versions_org_product", "organisation_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    tech_file_id: Mapped[int] = mapped_column(ForeignKey("tech_files.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))  # created, regenerated, replaced, rolled_back, archived, annotated
+    reason: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tech_file: Mapped[TechFile] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def action_label(self) -> str:
+        return self.action.replace("_", " ").capitalize()
+
+
+class Collection(db.Model):
+    __tablename__ = "tech_collections"
+    __table_args__ = (Index("ix_tech_collections_org_product", "organisation_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    kind: Mapped[CollectionKind] = mapped_column(_enum(CollectionKind, 20))
+    revision: Mapped[str] = mapped_column(String(40), default=DEFAULT_REVISION)
+    status: Mapped[CollectionStatus] = mapped_column(_enum(CollectionStatus), default=CollectionStatus.QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent, 0..100
+    current_step: Mapped[str | None] = mapped_column(String(200))
+    failed_step: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[str] = mapped_column(String(40), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    rq_job_id: Mapped[str | None] = mapped_column(String(80))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    product: Mapped[Product] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    items: Mapped[list[CollectionItem]] = relationship(
+        back_populates="collection", order_by="CollectionItem.position",
+        cascade="all, delete-orphan")
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind.label} #{self.id}"
+
+
+class CollectionItem(db.Model):
+    __tablename__ = "tech_collection_items"
+    __table_args__ = (UniqueConstraint("collection_id", "tech_file_id"),
+                      Index("ix_tech_collection_items_unit", "collection_id", "unit_key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("tech_collections.id", ondelete="CASCADE"))
+    tech_file_id: Mapped[int] = mapped_column(ForeignKey("tech_files.id", ondelete="CASCADE"))
+    section: Mapped[str] = mapped_column(String(32))  # a step name: base_views, close_ups, sketches
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The unit of work that made it (step + source photo): a retry skips units already present.
+    unit_key: Mapped[str] = mapped_column(String(80))
+
+    collection: Mapped[Collection] = relationship(back_populates="items")
+    tech_file: Mapped[TechFile] = relationship()
+
+
+class CreditCost(db.Model):
+    """Credits charged per generated file of a type; a type without a row costs DEFAULT_CREDITS."""
+
+    __tablename__ = "tech_credit_costs"
+    __table_args__ = (UniqueConstraint("organisation_id", "file_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    file_type: Mapped[FileType] = mapped_column(_enum(FileType, 20))
+    credits: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+DEFAULT_CREDITS = Decimal("1")

@@ -1,0 +1,207 @@
+"""Tech file pages: gallery, file history, compare, collections with live progress, PDF, credits."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from app.core.auth import role_required
+from app.core.errors import DomainError
+from app.core.htmx import render
+from app.core.nav import register_nav
+from app.core.storage import open_path
+from app.core.tenancy import current_org_id, get_or_404
+from app.pipeline.models import Product
+from app.techfiles import collections, pdf, selectors, services
+from app.techfiles.models import Collection, CollectionKind, FileType, TechFile
+
+bp = Blueprint("techfiles", __name__, url_prefix="/techfiles")
+register_nav("Tech files", "techfiles.index", order=45)
+
+
+@bp.get("/")
+@login_required
+def index():
+    org = current_org_id()
+    return render_template("techfiles/index.html", products=selectors.products_with_files(org),
+                           choices=selectors.products_for_select(org), collections=selectors.collections_for(org),
+                           kinds=list(CollectionKind))
+
+
+@bp.get("/products/<int:product_id>")
+@login_required
+def product(product_id: int):
+    product = get_or_404(Product, product_id)
+    org = current_org_id()
+    revs = selectors.revisions(org, product.id)
+    revision = request.args.get("revision") or (revs[-1] if revs else "1")
+    return render("techfiles/product.html", "techfiles/_gallery.html", product=product, revision=revision,
+                  revisions=revs, groups=selectors.gallery(org, product.id, revision),
+                  counts=selectors.version_counts(org, product.id),
+                  archived=selectors.archived_slots(org, product.id, revision),
+                  collections=selectors.collections_for(org, product.id, 10), kinds=list(CollectionKind))
+
+
+@bp.post("/products/<int:product_id>/collections")
+@role_required("manager")
+def collection_start(product_id: int):
+    product = get_or_404(Product, product_id)
+    try:
+        c = collections.collection_start(org_id=current_org_id(), product_id=product.id,
+                                         kind=request.form.get("kind", "tech_pack"),
+                                         revision=request.form.get("revision"), by=current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("techfiles.product", product_id=product.id), 303)
+    flash(f"{c.title} is generating.", "success")
+    return redirect(url_for("techfiles.collection", collection_id=c.id), 303)
+
+
+@bp.get("/files/<int:file_id>")
+@login_required
+def file(file_id: int):
+    f = get_or_404(TechFile, file_id)
+    return render_template("techfiles/file.html", f=f, versions=selectors.slot_versions(f),
+                           history=selectors.slot_history(f), current=selectors.current_of(f))
+
+
+@bp.get("/files/<int:file_id>/image")
+@login_required
+def image(file_id: int):
+    f = get_or_404(TechFile, file_id)
+    sha, mime = f.sha256, f.mime or "application/octet-stream"
+    size = request.args.get("size")
+    if size and (f.meta or {}).get("renditions", {}).get(size):
+        sha, mime = f.meta["renditions"][size], "image/jpeg"
+    if sha is None:
+        abort(404)
+    try:
+        path = open_path(sha)
+    except FileNotFoundError:
+        abort(404, "The image is missing from storage.")
+    response = send_file(path, mimetype=mime, max_age=3600, etag=sha)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _action(file_id: int, fn, ok: str, **kwargs):
+    f = get_or_404(TechFile, file_id)
+    try:
+        row = fn(org_id=current_org_id(), file_id=f.id, by=current_user,
+                 reason=(request.form.get("reason") or "").strip()[:500] or None, **kwargs)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("techfiles.file", file_id=f.id), 303)
+    flash(ok.format(v=row.version_label), "success")
+    return redirect(url_for("techfiles.file", file_id=row.id), 303)
+
+
+@bp.post("/files/<int:file_id>/regenerate")
+@role_required("manager")
+def regenerate(file_id: int):
+    params = {k: request.form.get(k) for k in ("margin", "threshold", "count", "window", "detail", "min_cluster")}
+    return _action(file_id, services.file_regenerate, "Regenerated: {v} is now the latest.", params=params)
+
+
+@bp.post("/files/<int:file_id>/replace")
+@role_required("manager")
+def replace(file_id: int):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        get_or_404(TechFile, file_id)
+        flash("Choose an image file to upload.", "error")
+        return redirect(url_for("techfiles.file", file_id=file_id), 303)
+    return _action(file_id, services.file_replace, "Replacement uploaded as {v}.", data=upload.read(),
+                   filename=upload.filename)
+
+
+@bp.post("/files/<int:file_id>/rollback")
+@role_required("manager")
+def rollback(file_id: int):
+    return _action(file_id, services.file_rollback, "Rolled back: {v} is the latest and equals the chosen version.")
+
+
+@bp.post("/files/<int:file_id>/archive")
+@role_required("manager")
+def archive(file_id: int):
+    return _action(file_id, services.file_archive, "{v} archived.")
+
+
+@bp.post("/files/<int:file_id>/annotate")
+@role_required("manager")
+def annotate(file_id: int):
+    return _action(file_id, services.sketch_annotate, "Callouts and measurements drawn as {v}.",
+                   annotations=request.form.get("annotations", ""))
+
+
+@bp.get("/files/<int:file_id>/compare")
+@login_required
+def compare(file_id: int):
+    f = get_or_404(TechFile, file_id)
+    versions = selectors.slot_versions(f)
+    other = request.args.get("with", type=int)
+    if other is None:
+        other = next((v.id for v in versions if v.id != f.id), f.id)
+    get_or_404(TechFile, other)
+    comparison = selectors.file_compare(org_id=current_org_id(), a_id=f.id, b_id=other)
+    return render_template("techfiles/compare.html", f=f, c=comparison, versions=versions)
+
+
+@bp.get("/collections/<int:collection_id>")
+@login_required
+def collection(collection_id: int):
+    c = get_or_404(Collection, collection_id)
+    return render("techfiles/collection.html", "techfiles/_collection_progress.html", c=c,
+                  sections=selectors.collection_sections(c), credits=selectors.collection_credits(c.id))
+
+
+@bp.get("/collections/<int:collection_id>/progress")
+@login_required
+def collection_progress(collection_id: int):
+    c = get_or_404(Collection, collection_id)
+    return render_template("techfiles/_collection_progress.html", c=c, sections=selectors.collection_sections(c),
+                           credits=selectors.collection_credits(c.id))
+
+
+@bp.post("/collections/<int:collection_id>/retry")
+@role_required("manager")
+def collection_retry(collection_id: int):
+    c = get_or_404(Collection, collection_id)
+    try:
+        collections.collection_retry(org_id=current_org_id(), collection_id=c.id, by=current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Retrying from the step that failed; finished files are kept.", "success")
+    return redirect(url_for("techfiles.collection", collection_id=c.id), 303)
+
+
+@bp.get("/collections/<int:collection_id>/pdf")
+@login_required
+def collection_pdf(collection_id: int):
+    c = get_or_404(Collection, collection_id)
+    data, _printed = pdf.collection_pdf(c)
+    name = f"tech-pack-{c.product_id}-rev-{c.revision}-{c.id}.pdf".replace(" ", "_")
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/credits", methods=["GET", "POST"])
+@login_required
+def credits():
+    org = current_org_id()
+    status = 200
+    if request.method == "POST":
+        if not current_user.has_role("manager"):
+            abort(403)
+        try:
+            services.credit_cost_set(org_id=org, file_type=request.form.get("file_type", ""),
+                                     credits=request.form.get("credits", ""), by=current_user)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = 422
+        else:
+            flash("Cost saved; it applies to files generated from now on.", "success")
+            return redirect(url_for("techfiles.credits"), 303)
+    costs = selectors.credit_costs(org)
+    return render_template("techfiles/credits.html", report=selectors.credits_report(org), costs=costs,
+                           types=[FileType.BASE_VIEW, FileType.CLOSE_UP, FileType.SKETCH]), status

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from app.analysis.matching import CatalogueEntry, match_text
+from app.inbox import pii
 
 WORD_NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -184,7 +185,7 @@ def match_product(product_text: str, entries: list[CatalogueEntry], skus: dict[s
 def extract(text: str, received: datetime, entries: list[CatalogueEntry]) -> ExtractionResult:
     """Read order lines, wanted date and address hint from a message."""
     reasons: list[str] = []
-    address, rest = address_hint(text or "")
+    address, rest = address_hint(pii.remove(text))
     when, when_text, rest = wanted_date(rest, received)
     skus = _skus(entries)
     lines: list[LineResult] = []

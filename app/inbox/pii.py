@@ -10,7 +10,8 @@ import re
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-PHONE = re.compile(r"(?<![\w+])\+?\d[\d ()./-]{6,}\d(?!\w)")
+PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{6,}\d(?!\w)")
+DATE_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[.-]\d{1,2}[.-]\d{2,4}")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -54,7 +55,7 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
             found.append((m.start(), m.end(), "card"))
     for m in PHONE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if 7 <= len(digits) <= 15 and free(m.start(), m.end()):
+        if 7 <= len(digits) <= 15 and not DATE_LIKE.fullmatch(m.group().strip()) and free(m.start(), m.end()):
             found.append((m.start(), m.end(), "phone"))
     return sorted(found)
 
@@ -80,6 +81,18 @@ def mask(text: str | None) -> str:
     for start, end, kind in _spans(text):
         out.append(text[last:start])
         out.append(_masked(text[start:end], kind))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def remove(text: str | None) -> str:
+    """The text with personal data cut out (so a card number is never read as a quantity)."""
+    text = text or ""
+    out, last = [], 0
+    for start, end, _ in _spans(text):
+        out.append(text[last:start])
+        out.append(" ")
         last = end
     out.append(text[last:])
     return "".join(out)

@@ -100,9 +100,12 @@ def claim_rows(*, batch_id: int, worker: str, limit: int, now: datetime | None =
         ready = (select(BatchRow.id)
                  .where(BatchRow.batch_id == batch_id, BatchRow.status == RowStatus.PENDING.value,
                         or_(BatchRow.next_attempt_at.is_(None), BatchRow.next_attempt_at <= now))
-                 .order_by(BatchRow.id).limit(limit).with_for_update(skip_locked=True))
-        stmt = (update(BatchRow)
-                .where(BatchRow.id.in_(ready), BatchRow.status == RowStatus.PENDING.value)
+                 .order_by(BatchRow.id).limit(limit).with_for_update(skip_locked=True)
+                 .cte("ready"))
+        # The locking SELECT is a CTE, evaluated once: as a plain IN (subquery) PostgreSQL may
+        # re-run it per outer row, skip the rows this UPDATE just changed and claim far more.
+        stmt = (update(BatchRow).add_cte(ready)
+                .where(BatchRow.id.in_(select(ready.c.id)), BatchRow.status == RowStatus.PENDING.value)
                 .values(status=RowStatus.CLAIMED.value, claimed_by=worker, claimed_at=now,
                         lease_expires_at=now + timedelta(seconds=lease_seconds()))
                 .returning(BatchRow.id))

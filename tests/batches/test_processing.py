@@ -21,7 +21,7 @@ def _statuses(batch_id: int) -> dict[str, int]:
 
 
 def test_concurrent_claims_never_hand_out_a_row_twice(app, org, manager):
-    batch = make_batch(org, manager, 300, max_jobs=8)
+    batch_id = make_batch(org, manager, 300, max_jobs=8).id  # threads must not touch the test's session
     claimed: dict[str, list[int]] = {}
     errors: list[BaseException] = []
 
@@ -30,9 +30,10 @@ def test_concurrent_claims_never_hand_out_a_row_twice(app, org, manager):
             try:
                 mine = claimed.setdefault(name, [])
                 while True:
-                    ids = proc.claim_rows(batch_id=batch.id, worker=name, limit=7)
+                    ids = proc.claim_rows(batch_id=batch_id, worker=name, limit=7)
                     if not ids:
                         break
+                    assert len(ids) <= 7, len(ids)  # a claim never takes more than asked
                     mine.extend(ids)
             except BaseException as exc:  # surfaced below
                 errors.append(exc)
@@ -48,7 +49,7 @@ def test_concurrent_claims_never_hand_out_a_row_twice(app, org, manager):
     every = [i for ids in claimed.values() for i in ids]
     assert len(every) == len(set(every)) == 300
     db.session.rollback()  # a fresh snapshot: the threads committed after ours began
-    owners = dict(db.session.execute(select(BatchRow.id, BatchRow.claimed_by).where(BatchRow.batch_id == batch.id)).all())
+    owners = dict(db.session.execute(select(BatchRow.id, BatchRow.claimed_by).where(BatchRow.batch_id == batch_id)).all())
     for name, ids in claimed.items():
         assert all(owners[i] == name for i in ids)
     assert db.session.scalar(select(func.count()).select_from(BatchWorker)) == 4  # each claim is a heartbeat

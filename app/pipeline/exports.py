@@ -91,7 +91,7 @@ def shopify_rows(listing: Listing, image_url: ImageUrl) -> list[dict]:
         "Variant Barcode": attrs.get("gtin", ""), "Image Src": images[0] if images else "",
         "Image Position": 1 if images else "", "Image Alt Text": listing.title if images else "",
         "Gift Card": "FALSE", "SEO Title": (seo.get("titles") or {}).get("80", ""),
-        "SEO Description": seo.get("meta_description", ""), "Cost per item": "",
+        "SEO Description": seo.get("meta_description", ""), "Cost per item": _cost(listing),
         "Status": "active" if ready else "draft",
     }
     rows = [first]
@@ -99,6 +99,11 @@ def shopify_rows(listing: Listing, image_url: ImageUrl) -> list[dict]:
         rows.append({"Handle": listing.slug, "Image Src": url, "Image Position": position,
                      "Image Alt Text": listing.title})
     return rows
+
+
+def _cost(listing: Listing) -> str:
+    cost = (listing.pricing or {}).get("unit_cost") or {}
+    return cost.get("amount", "") if cost.get("currency") == listing.currency else ""
 
 
 def generic_row(listing: Listing, image_url: ImageUrl) -> dict:

@@ -39,3 +39,4 @@ def test_catalogue_gtin_flows_through_market_seo_and_listing(org, manager, run_j
     assert first.startswith("penguin-classics-paperback,Penguin Classics paperback - Books - Used,")
     image_url = f"http://localhost/products/images/{product.images[0].id}"
     assert image_url in first
+    assert ",12.99,TRUE,TRUE," in first and first.endswith(",6.00,active")  # compare-at MSRP; cost per item

@@ -41,7 +41,8 @@ def build_listing(facts: SeoFacts, seo: dict, market: dict, image_ids: list[int]
         "price": None if price is None else Decimal(price), "currency": currency,
         "attributes": attributes, "image_order": list(image_ids),
         "seo": {k: seo.get(k) for k in ("keywords", "titles", "meta_description", "completeness")},
-        "pricing": {k: market.get(k) for k in ("status", "rule", "msrp", "competitive_price", "sources", "notes")},
+        "pricing": {k: market.get(k) for k in ("status", "rule", "msrp", "competitive_price", "unit_cost", "sources",
+                                                "notes")},
         "status": "draft" if missing else "ready", "missing": missing,
     }
 

@@ -1,0 +1,81 @@
+"""Review queue: oldest first, approve with audit trail and continue, reject archives."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.core.models import AuditEntry
+from app.extensions import db
+from app.pipeline.models import PhaseStatus, Product, ProductStatus
+from tests.pipeline.helpers import BLANK_PHOTO, create_product
+
+
+def _fresh(product_id: int) -> Product:
+    db.session.expire_all()
+    return db.session.get(Product, product_id)
+
+
+def _waiting(org, manager, run_jobs, n=1, **hints):
+    products = [create_product(org, manager, BLANK_PHOTO, **hints) for _ in range(n)]
+    run_jobs()
+    assert all(_fresh(p.id).status == ProductStatus.NEEDS_REVIEW for p in products)
+    return products
+
+
+def test_queue_shows_the_oldest_first_with_the_form_prefilled(org, manager, admin_client, run_jobs, later_phases):
+    first, second = _waiting(org, manager, run_jobs, 2, hint_name="Blue enamel mug", hint_model="M-1")
+    page = admin_client.get("/review/").get_data(as_text=True)
+    assert f'data-product-id="{first.id}"' in page and "1 of 2 waiting" in page
+    assert 'value="Blue enamel mug"' in page and 'value="M-1"' in page
+    page = admin_client.get("/review/?i=1").get_data(as_text=True)
+    assert f'data-product-id="{second.id}"' in page
+
+
+def test_approve_records_the_correction_and_continues(org, manager, admin, admin_client, run_jobs, later_phases):
+    (product,) = _waiting(org, manager, run_jobs)
+    response = admin_client.post(f"/review/{product.id}/approve", data={
+        "name": "Enamel mug", "brand": "Outdoorsy", "model": "M-1", "category": "Kitchen",
+        "gtin": "9780140013993", "condition": "new"})
+    assert response.status_code == 302
+    product = _fresh(product.id)
+    assert product.status == ProductStatus.PROCESSING
+    assert product.confidence == 100 and product.confidence_source == "confirmed by person"
+    assert product.phase("analysis").status == PhaseStatus.COMPLETED
+    assert product.phase("market").status == PhaseStatus.QUEUED
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "product.review_approved")).one()
+    assert entry.actor_id == admin.id and entry.object_id == str(product.id)
+    assert entry.before["name"] is None and entry.after["name"] == "Enamel mug"
+    assert entry.before["confidence"] == 0 and entry.after["confidence"] == 100
+    run_jobs()
+    assert _fresh(product.id).status == ProductStatus.COMPLETED
+
+
+def test_approve_refuses_a_bad_gtin_and_keeps_the_product_waiting(org, manager, admin_client, run_jobs,
+                                                                  later_phases):
+    (product,) = _waiting(org, manager, run_jobs)
+    response = admin_client.post(f"/review/{product.id}/approve", data={"name": "Mug", "gtin": "1234567890123"})
+    assert response.status_code == 422 and "not valid" in response.get_data(as_text=True)
+    product = _fresh(product.id)
+    assert product.status == ProductStatus.NEEDS_REVIEW and product.name is None
+
+
+def test_reject_archives_with_the_reason(org, manager, admin_client, run_jobs, later_phases):
+    (product,) = _waiting(org, manager, run_jobs)
+    assert admin_client.post(f"/review/{product.id}/reject", data={"reason": ""}).status_code == 422
+    assert admin_client.post(f"/review/{product.id}/reject", data={"reason": "not our stock"}).status_code == 302
+    product = _fresh(product.id)
+    assert product.status == ProductStatus.ARCHIVED and product.archive_reason == "not our stock"
+    assert "nothing waiting" in admin_client.get("/review/").get_data(as_text=True)
+
+
+def test_review_is_for_admins(manager_client):
+    assert manager_client.get("/review/").status_code == 403
+
+
+def test_board_and_dashboard_card_count_by_status(org, manager, manager_client, run_jobs, later_phases):
+    _waiting(org, manager, run_jobs)
+    board = manager_client.get("/products/").get_data(as_text=True)
+    assert 'data-testid="col-needs_review"' in board and 'data-status="needs_review"' in board
+    card = manager_client.get("/dashboard/cards/pipeline").get_data(as_text=True)
+    assert 'data-testid="pipeline-review">1<' in card and 'data-testid="pipeline-total">1<' in card
+    search = manager_client.get("/products/?q=nothing-like-this").get_data(as_text=True)
+    assert 'class="product-card"' not in search

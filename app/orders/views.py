@@ -122,10 +122,18 @@ def line():
 
 # --- one order ----------------------------------------------------------------------------------
 
+def _totals_form(order: Order) -> TotalsForm:
+    return TotalsForm(formdata=None, data={"tax_rate": order.tax_rate, "shipping": order.shipping})
+
+
 def _show(order: Order, status: int = 200, error: str | None = None, totals_form: TotalsForm | None = None):
-    totals_form = totals_form or TotalsForm(data={"tax_rate": order.tax_rate, "shipping": order.shipping})
-    return render_template("orders/show.html", order=order, error=error, totals_form=totals_form,
-                           note_form=NoteForm()), status
+    return render_template("orders/show.html", order=order, error=error, note_form=NoteForm(),
+                           totals_form=totals_form or _totals_form(order)), status
+
+
+def _live(order_id: int) -> str:
+    order = get_or_404(Order, order_id)
+    return render_template("orders/_live.html", order=order, totals_form=_totals_form(order))
 
 
 @bp.get("/<int:order_id>")
@@ -137,8 +145,8 @@ def show(order_id: int):
 @bp.get("/<int:order_id>/live")
 @staff_required
 def live(order_id: int):
-    """The order's status, allowed actions and timeline (re-fetched on order-changed)."""
-    return render_template("orders/_live.html", order=get_or_404(Order, order_id))
+    """The order's lines, totals, status, allowed actions and timeline (re-fetched on order-changed)."""
+    return _live(order_id)
 
 
 @bp.post("/<int:order_id>/actions/<action>")
@@ -155,7 +163,7 @@ def act(order_id: int, action: str):
             raise  # becomes a toast with the message; the panel keeps showing the real state
         return _show(get_or_404(Order, order_id), exc.status, exc.message)
     if is_htmx():
-        return render_template("orders/_live.html", order=get_or_404(Order, order_id))
+        return _live(order_id)
     flash(f"Order {order.number}: {ACTIONS[action].target.label.lower()}.", "success")
     return redirect(url_for("orders.show", order_id=order.id))
 

@@ -92,3 +92,5 @@ def init_app(app) -> None:
     pipeline_commands(app)
     from app.batches.cli import init_app as batches_commands
     batches_commands(app)
+    from app.inbox.cli import init_app as inbox_commands
+    inbox_commands(app)

@@ -157,3 +157,22 @@ def test_usage_page_chart_and_budget_form(app, org, manager_client):
     ok = manager_client.post("/inbox/usage/budget", data={"warning_amount": "5", "hard_limit": "10", "currency": "eur"})
     assert ok.status_code == 302
     assert usage.budget_for(org.id).currency == "EUR"
+
+
+def test_sweep_command_requeues_unread_messages(app, org, client, run_jobs):
+    make_catalogue(org.id)
+    post_json(client, channel(org.id), {"id": "sw-1", "from": "+15550011", "text": "2 Rose Quartz Bracelet"})
+    from app.core.queue import get_queue
+
+    for name in ("default", "low", "high"):
+        get_queue(name).empty()  # the job was lost
+    result = app.test_cli_runner().invoke(args=["inbox", "sweep"])
+    assert "messages queued for extraction: 1" in result.output, result.output
+    run_jobs()
+    assert db.session.scalar(select(Extraction)).lines[0].item_id == items_id(org.id, "BR-300")
+
+
+def items_id(org_id: int, sku: str) -> int:
+    from app.inventory.selectors import item_by_sku
+
+    return item_by_sku(org_id, sku).id

@@ -206,18 +206,24 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, max_lines: int
     return lines
 
 
+_FIELD_LABELS = {"product_type": "Product type", "size": "Size", "mpn": "MPN", "country": "Country"}
+
+
+@lru_cache(maxsize=4)
+def _background(style: str) -> Image.Image:
+    top, bottom = _BACKGROUNDS[style]
+    if top == bottom:
+        img = Image.new("RGB", CARD_SIZE, top)
+        ImageDraw.Draw(img).rectangle([20, 20, CARD_SIZE[0] - 20, CARD_SIZE[1] - 20], outline=(210, 214, 222), width=2)
+        return img
+    mask = Image.linear_gradient("L").resize(CARD_SIZE)
+    return Image.composite(Image.new("RGB", CARD_SIZE, bottom), Image.new("RGB", CARD_SIZE, top), mask)
+
+
 def render_card(style: str, fields: dict) -> bytes:
     """A PNG product card: title, key fields and a style background, marked as rendered locally."""
-    top, bottom = _BACKGROUNDS[style]
-    img = Image.new("RGB", CARD_SIZE, top)
+    img = _background(style).copy()
     draw = ImageDraw.Draw(img)
-    if top != bottom:
-        h = CARD_SIZE[1]
-        for y in range(h):
-            t = y / h
-            draw.line([(0, y), (CARD_SIZE[0], y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
-    else:
-        draw.rectangle([20, 20, CARD_SIZE[0] - 20, CARD_SIZE[1] - 20], outline=(210, 214, 222), width=2)
     ink = (30, 34, 44)
     y = 40
     title = fields.get("title") or fields.get("product_type") or "Untitled product"
@@ -228,13 +234,13 @@ def render_card(style: str, fields: dict) -> bytes:
     for name in ("product_type", "size", "mpn", "country"):
         value = fields.get(name)
         if value:
-            for line in _wrap(draw, f"{name.replace('_', ' ').capitalize()}: {value}", _font(20), CARD_SIZE[0] - 80, 2):
+            for line in _wrap(draw, f"{_FIELD_LABELS[name]}: {value}", _font(20), CARD_SIZE[0] - 80, 2):
                 draw.text((40, y), line, fill=ink, font=_font(20))
                 y += 26
     draw.text((40, CARD_SIZE[1] - 70), STYLE_LABELS[style], fill=ink, font=_font(18))
     draw.text((40, CARD_SIZE[1] - 46), "Rendered locally - not a photograph", fill=(120, 30, 30), font=_font(16))
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
+    img.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

@@ -1,0 +1,81 @@
+"""kill -9 a real worker in the middle of a batch: another worker finishes, every row exactly once."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Worker
+from sqlalchemy import func, select
+
+from app.batches.models import IN_FLIGHT, Batch, BatchLog, BatchRow, BatchStatus, BatchWorker
+from app.core.queue import all_queues
+from app.extensions import db
+from tests.batches.helpers import products_csv, upload_and_start
+from tests.browser.conftest import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+LEASE = 3
+
+
+def kill_with_work_horse(worker) -> None:
+    """SIGKILL the worker and its work horse (RQ puts the horse in a session of its own)."""
+    pid = worker.proc.pid
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    worker.kill()
+
+
+def _fresh(query):
+    db.session.rollback()  # a new snapshot each poll: the workers write from other processes
+    return db.session.execute(query).all()
+
+
+def test_killed_worker_rows_are_finished_by_another(app, manager_client, worker_env, start_worker):  # noqa: F811
+    app.config.update(BATCH_LEASE_SECONDS=LEASE, BATCH_CHUNK_SIZE=5)
+    worker_env.update(BATCH_LEASE_SECONDS=str(LEASE), BATCH_CHUNK_SIZE="5")
+    ns = app.config["REDIS_NAMESPACE"]
+    victim, survivor = start_worker(f"{ns}-victim"), start_worker(f"{ns}-survivor")
+    redis = Redis.from_url(app.config["REDIS_URL"])
+    wait_until(lambda: len({w.name for q in all_queues() for w in Worker.all(connection=redis, queue=q)}) >= 2, 60)
+
+    batch = upload_and_start(manager_client, products_csv(120), jobs=2)
+    batch_id, total = batch.id, batch.total_rows
+    held = wait_until(lambda: _fresh(select(BatchRow.id).where(
+        BatchRow.batch_id == batch_id, BatchRow.claimed_by == f"{ns}-victim", BatchRow.status.in_(IN_FLIGHT))), 60)
+    assert held
+    kill_with_work_horse(victim)
+    orphans = [r.id for r in _fresh(select(BatchRow.id).where(
+        BatchRow.batch_id == batch_id, BatchRow.claimed_by == f"{ns}-victim", BatchRow.status.in_(IN_FLIGHT)))]
+    assert orphans, "the victim finished its rows before it was killed"
+
+    def finished():
+        row = _fresh(select(Batch.status, Batch.processed_rows).where(Batch.id == batch_id))[0]
+        return row.status in (BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS) and row
+
+    wait_until(finished, 60)
+    db.session.expire_all()
+    batch = db.session.get(Batch, batch_id)
+    counts = dict(db.session.execute(select(BatchRow.status, func.count()).where(BatchRow.batch_id == batch_id)
+                                     .group_by(BatchRow.status)).all())
+    assert counts == {"completed": total}
+    assert (batch.processed_rows, batch.successful_rows, batch.failed_rows) == (total, total, 0)
+    # The rows the victim held were handed back and finished by the survivor.
+    victim_rows = db.session.scalars(select(BatchRow).where(BatchRow.id.in_(orphans))).all()
+    assert all(r.results["worker"] == f"{ns}-survivor" for r in victim_rows)
+    reaped = db.session.scalars(select(BatchLog).where(BatchLog.batch_id == batch_id, BatchLog.operation == "reap")).all()
+    assert reaped
+    assert db.session.scalar(select(BatchWorker.status).where(BatchWorker.instance == f"{ns}-victim")) == "stale"
+    survivor.stop()

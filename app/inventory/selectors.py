@@ -76,7 +76,7 @@ def item_list_query(org_id: int, filters: ItemFilters) -> Select:
                                             or_(Category.path == path, Category.path.startswith(path + " › ")))
         query = query.where(Item.category_id.in_(subtree))
     if filters.status:
-        query = query.where(Item.status == filters.status)
+        query = query.where(Item.status_clause(filters.status))
     if filters.low:
         query = query.where(Item.low_stock_clause())
     column = SORTS[filters.sort.lstrip("-")]

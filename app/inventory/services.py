@@ -24,7 +24,7 @@ GTIN_RE = re.compile(r"^(\d{8}|\d{12}|\d{13}|\d{14})$")
 def search_text_for(sku: str, title: str, attributes: dict | None) -> str:
     """What the list's search box looks in: SKU, title, attribute names and values, lower-cased."""
     parts = [sku, title, *(f"{k} {v}" for k, v in (attributes or {}).items())]
-    return " ".join(str(p) for p in parts if p).casefold()
+    return " ".join(str(p) for p in parts if p).casefold()[:1000]  # indexed: keep entries small
 
 
 def category_ensure(*, org_id: int, path: str) -> Category:

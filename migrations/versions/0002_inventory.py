@@ -72,6 +72,11 @@ def upgrade():
     op.create_index("ix_inventory_items_org_category", "inventory_items", ["organisation_id", "category_id"])
     op.create_index("ix_inventory_items_org_supplier_ids", "inventory_items",
                     ["organisation_id", "supplier", "supplier_product_id", "supplier_sku_id"])
+    op.create_index("ix_inventory_items_org_search", "inventory_items", ["organisation_id", "search_text"])
+    op.create_index("ix_inventory_items_org_available", "inventory_items",
+                    ["organisation_id", sa.text("(on_hand - reserved)")])
+    op.create_index("ix_inventory_items_org_shortfall", "inventory_items",
+                    ["organisation_id", "discontinued", sa.text("(on_hand - reserved - reorder_point)")])
 
     op.create_table(
         "stock_movements",

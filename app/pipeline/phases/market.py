@@ -253,7 +253,7 @@ def sales_points(org_id: int, row: CatalogueRow | None) -> tuple[list[PricePoint
     except ImportError:
         return [], "past sales are not available (the orders module is not installed)"
     points = []
-    for sale in past_sales(org_id, item_id=row.item_id, sku=row.sku):
+    for sale in past_sales(org_id, item_id=row.item_id):
         sold_on = sale.get("date")
         sold_on = sold_on.date() if hasattr(sold_on, "date") and callable(sold_on.date) else sold_on
         source = "own sale (part of a customised order)" if sale.get("component") else "own sale"

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core import audit
+from app.core.database import write_intent
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.tenancy import get_scoped
 from app.extensions import db
@@ -18,14 +19,19 @@ def rules_ensure(*, org_id: int) -> list[CategoryRule]:
     rows = _rows(org_id)
     if rows:
         return rows
-    for rule in default_rule_dicts():
-        db.session.add(CategoryRule(organisation_id=org_id, **rule))
-    audit.record(org_id=org_id, actor_id=None, action="category_rules.seed", object_type="category_rule",
-                 after={"rules": len(default_rule_dicts())})
-    try:
-        db.session.commit()
-    except IntegrityError:  # another request seeded them a moment ago
-        db.session.rollback()
+    # A page view gets here inside a read transaction; on SQLite, upgrading it to a write could
+    # fail under a concurrent writer, so the seeding runs in its own write transaction.
+    db.session.commit()
+    with write_intent():
+        if not _rows(org_id):
+            for rule in default_rule_dicts():
+                db.session.add(CategoryRule(organisation_id=org_id, **rule))
+            audit.record(org_id=org_id, actor_id=None, action="category_rules.seed", object_type="category_rule",
+                         after={"rules": len(default_rule_dicts())})
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request seeded them a moment ago
+            db.session.rollback()
     return _rows(org_id)
 
 

@@ -12,7 +12,7 @@ from app.core.htmx import is_htmx, render
 from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
-from app.inbox import hooks, models, review, review_models, selectors, services, text_model, usage, webhooks_out
+from app.inbox import hooks, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
 from app.inbox.models import Conversation
 from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, WebhookEndpoint
 from app.orders.models import Customer
@@ -24,6 +24,12 @@ _ = (models, review_models)  # tables must be known to every process
 register_nav("Inbox", "inbox.index", order=40)
 register_card("inbox", title="Inbox", template="inbox/_card.html", load=selectors.inbox_counts,
               events=(services.CONVERSATION_EVENT, review.REVIEW_EVENT), order=40)
+
+
+@bp.app_template_filter("mask_payment")
+def mask_payment(text: str | None) -> str:
+    """Staff see who wrote and how to reach them, never a card number or IBAN."""
+    return pii.mask(text, ("card", "iban"))
 
 
 def _org() -> int:

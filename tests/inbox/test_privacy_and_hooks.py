@@ -102,3 +102,10 @@ def test_hooks_are_rate_limited(app, org, client):
     config = channel(org.id)
     codes = [post_json(client, config, {"id": f"rl-{i}", "from": "+1555", "text": "hi"}).status_code for i in range(5)]
     assert codes[:3] == [201, 201, 201] and codes[3:] == [429, 429]
+
+
+def test_thread_masks_payment_data_but_shows_contact(app, org, client, staff_client):
+    message = _seed(client, org.id)
+    page = staff_client.get(f"/inbox/c/{message.conversation_id}").get_data(as_text=True)
+    assert "4111 1111 1111 1111" not in page and "[card …1111]" in page
+    assert "rae@example.com" in page and "contains card, email" in page

@@ -45,6 +45,7 @@ from app.pipeline.phases import (
     PhaseUnavailable,
     phase_module,
 )
+from app.pipeline.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,8 @@ TASK = "app.pipeline.tasks.run_phase"
 BACKOFF_SECONDS = (5, 30, 120)
 
 
-def _cfg(name: str, default):
-    return current_app.config.get(name, default)
-
-
 def lease_seconds() -> int:
-    return int(_cfg("PIPELINE_LEASE_SECONDS", 30))
+    return setting("PIPELINE_LEASE_SECONDS")
 
 
 # --- enqueueing ------------------------------------------------------------------------------
@@ -84,7 +81,7 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
 
 def enqueue_phase_job(phase_id: int, job_id: str, *, queue: str, org_id: int, delay: int = 0) -> None:
     q = get_queue(queue)
-    options = dict(job_id=job_id, job_timeout=int(_cfg("PIPELINE_JOB_TIMEOUT", 900)),
+    options = dict(job_id=job_id, job_timeout=setting("PIPELINE_JOB_TIMEOUT"),
                    meta={"organisation_id": org_id}, result_ttl=600, failure_ttl=7 * 24 * 3600,
                    on_failure=Callback("app.pipeline.tasks.on_phase_job_failure"))
     if delay:
@@ -95,7 +92,7 @@ def enqueue_phase_job(phase_id: int, job_id: str, *, queue: str, org_id: int, de
 
 def ensure_sweeper() -> None:
     """Make sure a sweep job is scheduled while phases are in flight (one per namespace)."""
-    interval = int(_cfg("PIPELINE_SWEEP_SECONDS", 20))
+    interval = setting("PIPELINE_SWEEP_SECONDS")
     if get_redis().set(key("pipeline", "sweeper"), "1", nx=True, ex=interval * 3):
         get_queue("high").enqueue_in(timedelta(seconds=interval), "app.pipeline.tasks.sweep",
                                      result_ttl=60, job_timeout=120)

@@ -37,6 +37,7 @@ from app.pipeline.models import (
 )
 from app.pipeline.phases import PHASES
 from app.pipeline.runner import PRODUCT_EVENT, continue_after, queue_phase
+from app.pipeline.settings import setting
 
 log = logging.getLogger(__name__)
 REVIEW_FIELDS = ("name", "brand", "model", "category", "gtin")
@@ -71,7 +72,7 @@ def _log(product: Product, message: str, *, level: str = "info", phase: str | No
 
 def fair_queue(*, org_id: int, user_id: int | None) -> tuple[int, str]:
     """(rank, queue) for a new product of this uploader; see the module doc."""
-    share = int(current_app.config.get("PIPELINE_FAIR_SHARE", 5))
+    share = setting("PIPELINE_FAIR_SHARE")
     rank = db.session.scalar(select(func.count()).select_from(Product).where(
         Product.organisation_id == org_id, Product.created_by_id == user_id,
         Product.status.in_(ACTIVE_STATUSES))) or 0

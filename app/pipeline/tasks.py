@@ -4,12 +4,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import current_app
 from rq import get_current_job
 
 from app.core.queue import get_queue, get_redis, key
 from app.extensions import db
 from app.pipeline import runner
+from app.pipeline.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def sweep() -> dict:
     reenqueued = runner.requeue_unscheduled()
     in_flight = runner.phases_in_flight()
     db.session.rollback()
-    interval = int(current_app.config.get("PIPELINE_SWEEP_SECONDS", 20))
+    interval = setting("PIPELINE_SWEEP_SECONDS")
     marker = key("pipeline", "sweeper")
     if in_flight:
         get_redis().set(marker, "1", ex=interval * 3)

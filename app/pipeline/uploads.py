@@ -4,11 +4,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from flask import current_app
 from PIL import Image, ImageOps
 
 from app.analysis.images import HEIF_AVAILABLE, ImageRejected, open_image_checked
 from app.core import storage
+from app.pipeline.settings import setting
 
 MAX_FILES = 20
 THUMB_SIZE = (360, 360)
@@ -20,11 +20,11 @@ def accepted_formats() -> tuple[str, ...]:
 
 
 def max_file_bytes() -> int:
-    return int(current_app.config.get("PIPELINE_MAX_FILE_BYTES", 25 * 1024 * 1024))
+    return setting("PIPELINE_MAX_FILE_BYTES")
 
 
 def max_request_bytes() -> int:
-    return int(current_app.config.get("PIPELINE_MAX_UPLOAD_BYTES", 100 * 1024 * 1024))
+    return setting("PIPELINE_MAX_UPLOAD_BYTES")
 
 
 @dataclass
@@ -75,7 +75,7 @@ def check_files(files: list[tuple[str, object]]) -> tuple[list[CheckedImage], li
 
 def check_bytes(filename: str, data: bytes) -> CheckedImage:
     """Open the bytes as an image we accept, fully decoded under the pixel limit."""
-    max_pixels = int(current_app.config.get("PIPELINE_MAX_PIXELS", 50_000_000))
+    max_pixels = setting("PIPELINE_MAX_PIXELS")
     with open_image_checked(io.BytesIO(data), max_pixels=max_pixels, formats=accepted_formats()) as image:
         return CheckedImage(filename, data, image.format, image.width, image.height)
 

@@ -38,6 +38,8 @@ class Rendered:
     confidence: int | None = None
     quality: int | None = None
     category: str = ""
+    generator: str | None = None  # set when something other than the offline generator made the image
+    model: str | None = None
 
     def encode(self) -> bytes:
         out = io.BytesIO()
@@ -138,7 +140,7 @@ def _expand(box: tuple[int, int, int, int], margin: float, size: tuple[int, int]
     return max(0, left - pad), max(0, top - pad), min(size[0], right + pad), min(size[1], bottom + pad)
 
 
-def _quality(image: Image.Image) -> tuple[int, dict]:
+def measure_quality(image: Image.Image) -> tuple[int, dict]:
     q = assess_quality(image)
     return q.score, {"score": q.score, "reasons": q.reasons, "metrics": q.metrics}
 
@@ -156,8 +158,8 @@ def base_view(photo: Image.Image, params: dict | None = None) -> Rendered:
     # The biggest standard canvas we reach without enlarging more than MAX_UPSCALE times.
     canvas_side = next((s for s in sorted(BASE_SIZES, reverse=True) if s * 0.9 / longest <= MAX_UPSCALE),
                        min(BASE_SIZES))
-    canvas = _centre_on_white(crop, canvas_side)
-    score, quality = _quality(canvas)
+    canvas = centre_on_white(crop, canvas_side)
+    score, quality = measure_quality(canvas)
     return Rendered(
         canvas, "JPEG", confidence=obj.confidence if obj.found else 0, quality=score,
         analysis={"object": {"found": obj.found, "box": list(obj.box), **obj.details}, "quality": quality},
@@ -166,7 +168,7 @@ def base_view(photo: Image.Image, params: dict | None = None) -> Rendered:
         parameters=p)
 
 
-def _centre_on_white(image: Image.Image, side: int, fill: float = 0.9) -> Image.Image:
+def centre_on_white(image: Image.Image, side: int, fill: float = 0.9) -> Image.Image:
     scale = side * fill / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     resized = image.resize(size, Image.Resampling.LANCZOS)
@@ -247,7 +249,7 @@ def close_ups(photo: Image.Image, params: dict | None = None) -> list[Rendered]:
         crop = photo.crop((region["x"], region["y"], region["x"] + region["w"], region["y"] + region["h"]))
         side = 1000 if max(crop.size) * MAX_UPSCALE >= 1000 else max(crop.size)
         out = crop.resize((side, side), Image.Resampling.LANCZOS)
-        score, quality = _quality(out)
+        score, quality = measure_quality(out)
         results.append(Rendered(
             out, "JPEG", quality=score, category=f"region-{region['rank']}",
             analysis={"quality": quality, "object": {"found": obj.found, "box": list(obj.box)}},
@@ -341,7 +343,7 @@ def sketch(photo: Image.Image, params: dict | None = None) -> Rendered:
     lines, stats = line_drawing(crop, int(p["detail"]), int(p["min_cluster"]))
     canvas = Image.new("L", (1000, 1000), 255)
     canvas.paste(lines, ((1000 - lines.width) // 2, (1000 - lines.height) // 2))
-    score, quality = _quality(canvas)
+    score, quality = measure_quality(canvas)
     return Rendered(canvas, "PNG", quality=score, confidence=obj.confidence if obj.found else 0,
                     analysis={"edges": stats, "quality": quality, "callouts": [], "measurements": [],
                               "object": {"found": obj.found, "box": list(obj.box)}},

@@ -21,7 +21,7 @@ from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.events import publish_after_commit
 from app.extensions import db
 from app.pipeline.models import Product, ProductImage
-from app.techfiles import generators
+from app.techfiles import generators, image_model
 from app.techfiles.models import (
     DEFAULT_CREDITS,
     SLOT_COLUMNS,
@@ -164,8 +164,26 @@ def commit_versions() -> None:
 
 # --- rendering and storing --------------------------------------------------------------------
 
+def with_image_model(rendered: generators.Rendered, file_type: FileType) -> generators.Rendered:
+    """Hand the offline result to the external image model when one is configured for this type."""
+    kind = GENERATOR_KIND[FileType(file_type)]
+    model = image_model.configured_for(kind)
+    if model is None:
+        return rendered
+    image, info = image_model.apply(model, kind, rendered.image)
+    if file_type == FileType.BASE_VIEW:
+        image = generators.centre_on_white(generators.flatten(image), rendered.meta.get("canvas", 1000), fill=1.0)
+    score, quality = generators.measure_quality(image)
+    # The model's picture is not what the offline measurements describe: keep them under "offline".
+    return generators.Rendered(
+        image, rendered.format, analysis={"offline": rendered.analysis, "quality": quality, "image_model": info},
+        meta=rendered.meta, parameters={**rendered.parameters, "prompt": info["prompt"]}, confidence=None,
+        quality=score, category=rendered.category, generator=f"image-model:{info['provider']}", model=info["model"])
+
+
 def store_rendered(rendered: generators.Rendered, file_type: FileType) -> NewFile:
     """Store the image (and smaller standard sizes of a base view) and describe it."""
+    rendered = with_image_model(rendered, file_type)
     data = rendered.encode()
     stored = storage.save_bytes(data)
     meta = dict(rendered.meta)
@@ -173,8 +191,9 @@ def store_rendered(rendered: generators.Rendered, file_type: FileType) -> NewFil
         smaller = [s for s in generators.BASE_SIZES if s < rendered.image.width]
         meta["renditions"] = {str(s): storage.save_bytes(generators.rendition(data, s)).sha256 for s in smaller}
     return NewFile(sha256=stored.sha256, mime=rendered.mime, width=rendered.image.width,
-                   height=rendered.image.height, generator=f"stockroom.{GENERATOR_KIND[file_type]}",
-                   model=generators.GENERATOR_VERSION, analysis=rendered.analysis, meta=meta,
+                   height=rendered.image.height,
+                   generator=rendered.generator or f"stockroom.{GENERATOR_KIND[file_type]}",
+                   model=rendered.model or generators.GENERATOR_VERSION, analysis=rendered.analysis, meta=meta,
                    parameters=rendered.parameters, confidence=rendered.confidence, quality=rendered.quality)
 
 

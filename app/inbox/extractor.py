@@ -176,7 +176,9 @@ def match_product(product_text: str, entries: list[CatalogueEntry], skus: dict[s
     score = best.score
     evidence = {"method": best.matched_field, "words": product_text, "matched": best.matched_text,
                 "score": best.score}
-    if len(matches) > 1 and matches[1].entry.key != best.entry.key and best.score - matches[1].score < 5:
+    exact = best.score >= 99.5 and best.matched_text.lower() in product_text.lower()
+    if len(matches) > 1 and matches[1].entry.key != best.entry.key and best.score - matches[1].score < 5 \
+            and not exact:
         score -= 20  # two rows fit about equally: a person must choose
         evidence["also"] = [{"matched": m.matched_text, "score": m.score} for m in matches[1:]]
     return best.entry, int(round(score)), evidence

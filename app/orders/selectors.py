@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.core.models import utcnow
 from app.extensions import db
@@ -30,7 +31,7 @@ def _like(text: str) -> str:
 
 def order_list_query(org_id: int, filters: OrderFilters) -> Select:
     """Orders of one organisation matching the list page's filters, newest first."""
-    query = select(Order).where(Order.organisation_id == org_id)
+    query = select(Order).where(Order.organisation_id == org_id).options(selectinload(Order.lines))
     if filters.status:
         query = query.where(Order.status == OrderStatus(filters.status))
     if filters.date_from:
@@ -52,7 +53,7 @@ def order_list_query(org_id: int, filters: OrderFilters) -> Select:
 def orders_to_act_on(org_id: int, *, now: datetime | None = None) -> list[Order]:
     """Confirmed and in-production orders, and drafts older than a day: oldest first."""
     now = now or utcnow()
-    query = (select(Order).where(Order.organisation_id == org_id, or_(
+    query = (select(Order).options(selectinload(Order.lines)).where(Order.organisation_id == org_id, or_(
         Order.status.in_([OrderStatus.CONFIRMED, OrderStatus.IN_PRODUCTION]),
         and_(Order.status == OrderStatus.DRAFT, Order.created_at < now - timedelta(days=1))))
         .order_by(Order.created_at, Order.id))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -34,7 +33,6 @@ from app.techfiles.models import (
 
 log = logging.getLogger(__name__)
 PROGRESS_EVENT = "collection-progress"
-STALE_AFTER = timedelta(minutes=15)
 TASK = "app.techfiles.tasks.run_collection"
 
 
@@ -85,8 +83,7 @@ def collection_retry(*, org_id: int, collection_id: int, by) -> Collection:
     c = db.session.get(Collection, collection_id)
     if c is None or c.organisation_id != org_id:
         raise NotFound("There is no such collection in your organisation.")
-    stale = c.status == CollectionStatus.RUNNING and c.updated_at < utcnow() - STALE_AFTER
-    if c.status != CollectionStatus.FAILED and not stale:
+    if not c.retryable:
         raise Conflict(f"Only a failed collection can be retried; this one is {c.status.value}.")
     CollectionStatus.check(c.status, CollectionStatus.QUEUED)
     c.status, c.error, c.current_step = CollectionStatus.QUEUED, None, "Waiting for a worker"

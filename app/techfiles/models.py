@@ -8,7 +8,7 @@ index compares them (NULLs would never collide).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -33,6 +33,7 @@ from app.pipeline.models import Product, ProductImage  # noqa: F401  (FK targets
 
 SLOT_COLUMNS = ("organisation_id", "product_id", "revision", "file_type", "view", "category")
 DEFAULT_REVISION = "1"
+STALE_MINUTES = 15  # a running collection without progress for this long may be retried
 
 
 def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
@@ -162,6 +163,12 @@ class TechFile(db.Model):
     def version_label(self) -> str:
         return f"v{self.version}"
 
+    @property
+    def object_found(self) -> bool | None:
+        """Whether the generator found a distinct object in the photo (None when not recorded)."""
+        found = ((self.analysis or {}).get("object") or {}).get("found")
+        return None if found is None else bool(found)
+
 
 class TechFileVersion(db.Model):
     """What happened to a slot, when, by whom and why, with a snapshot of the file it concerns."""
@@ -220,6 +227,13 @@ class Collection(db.Model):
     @property
     def title(self) -> str:
         return f"{self.kind.label} #{self.id}"
+
+    @property
+    def retryable(self) -> bool:
+        """Failed, or running with no progress for a long time (its worker died)."""
+        if self.status == CollectionStatus.FAILED:
+            return True
+        return self.status == CollectionStatus.RUNNING and self.updated_at < utcnow() - timedelta(minutes=STALE_MINUTES)
 
 
 class CollectionItem(db.Model):

@@ -15,6 +15,7 @@ from app.core.errors import InvalidInput
 from app.core.models import User, utcnow
 from app.extensions import db
 from app.pipeline.models import Product
+from app.techfiles.generators import VIEWS
 from app.techfiles.models import (
     SLOT_COLUMNS,
     Collection,
@@ -40,9 +41,15 @@ def gallery(org_id: int, product_id: int, revision: str) -> list[tuple[FileType,
     """Latest file of every slot, grouped by type in tech-pack order."""
     files = db.session.scalars(select(TechFile).where(
         TechFile.organisation_id == org_id, TechFile.product_id == product_id, TechFile.revision == revision,
-        TechFile.is_latest.is_(True)).order_by(TechFile.view, TechFile.category)).all()
+        TechFile.is_latest.is_(True))).all()
+    files.sort(key=lambda f: (view_rank(f.view), f.category))
     groups = [(t, [f for f in files if f.file_type == t]) for t in GALLERY_ORDER]
     return [(t, fs) for t, fs in groups if fs]
+
+
+def view_rank(view: str) -> tuple[int, str]:
+    """Standard views in their usual order (front, back, side, top), then the rest by name."""
+    return (VIEWS.index(view), "") if view in VIEWS else (len(VIEWS), view)
 
 
 def version_counts(org_id: int, product_id: int) -> dict[tuple, int]:

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.core.errors import Conflict, InvalidInput
+from app.core.models import utcnow
 from app.core.queue import get_redis
 from app.extensions import db
 from app.techfiles import collections, generators, selectors, services
-from app.techfiles.models import Collection, CollectionStatus, FileType, TechFile
+from app.techfiles.models import STALE_MINUTES, Collection, CollectionStatus, FileType, TechFile
 from tests.techfiles.helpers import make_product
 
 
@@ -142,3 +144,22 @@ def test_start_refuses_bad_input(app, org, other_org, manager, make_user):
         collections.collection_start(org_id=org.id, product_id=theirs.id, by=manager)
     assert getattr(exc.value, "status", None) == 404
     assert db.session.scalar(select(func.count()).select_from(Collection)) == 1
+
+
+def test_a_run_abandoned_by_a_dead_worker_can_be_run_again(app, org, manager, run_jobs):
+    product = make_product(org, manager, photos=("label.webp",))
+    c = collections.collection_start(org_id=org.id, product_id=product.id, kind="base_views", by=manager)
+    c.status = CollectionStatus.RUNNING  # as if a worker took it and died
+    db.session.commit()
+    run_jobs()  # the queued job sees a running collection and leaves it alone
+    db.session.refresh(c)
+    assert c.status == CollectionStatus.RUNNING and not c.items
+    with pytest.raises(Conflict):
+        collections.collection_retry(org_id=org.id, collection_id=c.id, by=manager)
+    db.session.execute(update(Collection).where(Collection.id == c.id).values(
+        updated_at=utcnow() - timedelta(minutes=STALE_MINUTES + 1)))
+    db.session.commit()
+    collections.collection_retry(org_id=org.id, collection_id=c.id, by=manager)
+    run_jobs()
+    db.session.refresh(c)
+    assert c.status == CollectionStatus.COMPLETED and len(c.items) == 1

@@ -174,6 +174,7 @@ def prompts_from_model(model: TextModel, fields: dict, trigger: str) -> dict:
 # --- images ----------------------------------------------------------------------------------
 
 CARD_SIZE = (480, 480)
+IMAGE_SUFFIX = ".jpg"
 LOCAL_IMAGE_GENERATOR = "local-pillow-card"
 RENDERED_NOTE = "rendered locally (a labelled card, not a photograph)"
 _BACKGROUNDS = {
@@ -221,7 +222,7 @@ def _background(style: str) -> Image.Image:
 
 
 def render_card(style: str, fields: dict) -> bytes:
-    """A PNG product card: title, key fields and a style background, marked as rendered locally."""
+    """A JPEG product card: title, key fields and a style background, marked as rendered locally."""
     img = _background(style).copy()
     draw = ImageDraw.Draw(img)
     ink = (30, 34, 44)
@@ -240,7 +241,7 @@ def render_card(style: str, fields: dict) -> bytes:
     draw.text((40, CARD_SIZE[1] - 70), STYLE_LABELS[style], fill=ink, font=_font(18))
     draw.text((40, CARD_SIZE[1] - 46), "Rendered locally - not a photograph", fill=(120, 30, 30), font=_font(16))
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
+    img.save(buf, format="JPEG", quality=88)
     return buf.getvalue()
 
 
@@ -248,8 +249,8 @@ def images_local(fields: dict) -> dict:
     """{style: {"sha256", "generator", "note"}} for two locally rendered cards."""
     out = {}
     for style in STYLES:
-        stored = storage.save_bytes(render_card(style, fields), ".png")
-        out[style] = {"sha256": stored.sha256, "generator": LOCAL_IMAGE_GENERATOR, "note": RENDERED_NOTE,
+        stored = storage.save_bytes(render_card(style, fields), IMAGE_SUFFIX)
+        out[style] = {"sha256": stored.sha256, "suffix": IMAGE_SUFFIX, "generator": LOCAL_IMAGE_GENERATOR, "note": RENDERED_NOTE,
                       "width": CARD_SIZE[0], "height": CARD_SIZE[1]}
     return out
 

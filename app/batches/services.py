@@ -3,10 +3,11 @@ saved mappings and prompt templates. Each validates, writes in one transaction a
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from app.batches import processing as proc
 from app.batches.csv_intake import CsvFormat, CsvRejected, _missing_value, iter_rows, preview, sniff, suggest_mapping, validate
@@ -214,26 +215,45 @@ def _row_values(batch: Batch, fmt: CsvFormat, mapping: dict, header: list[str]) 
         yield values
 
 
+_ROW_COLUMNS = ("organisation_id", "batch_id", "row_number", "data", "status", "retry_count", "error",
+                "error_column", "error_kind")
+
+
+def _insert_rows(conn, rows: list[tuple]) -> None:
+    """Bulk insert in the session's transaction: COPY on PostgreSQL, driver executemany elsewhere."""
+    columns = ", ".join(_ROW_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY batch_rows ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO batch_rows ({columns}) VALUES ({', '.join([mark] * len(_ROW_COLUMNS))})", rows)
+
+
 def rows_store(*, batch: Batch) -> tuple[int, int]:
-    """Parse the file and insert its rows in bulk (Core executemany, in chunks, no commit).
+    """Parse the file and insert its rows in bulk (in chunks, one transaction, no commit).
 
     Rows the file itself gets wrong are stored as failed with the reason. Returns (rows, invalid).
     """
     fmt = format_from(batch)
     header = preview(stored_path(batch), fmt, n=0).header if not fmt.has_header else []
     total = invalid = 0
-    chunk: list[dict] = []
-    stmt = insert(BatchRow)
-    for values in _row_values(batch, fmt, batch.mapping, header):
-        chunk.append(values)
-        if values["status"] == RowStatus.FAILED.value:
+    chunk: list[tuple] = []
+    conn = db.session.connection()
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for v in _row_values(batch, fmt, batch.mapping, header):
+        chunk.append((v["organisation_id"], v["batch_id"], v["row_number"], dumps(v["data"]), v["status"], 0,
+                      v.get("error"), v.get("error_column"), v.get("error_kind")))
+        if v["status"] == RowStatus.FAILED.value:
             invalid += 1
         if len(chunk) >= INSERT_CHUNK:
-            db.session.execute(stmt, chunk)
+            _insert_rows(conn, chunk)
             total += len(chunk)
             chunk = []
     if chunk:
-        db.session.execute(stmt, chunk)
+        _insert_rows(conn, chunk)
         total += len(chunk)
     return total, invalid
 

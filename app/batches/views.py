@@ -206,10 +206,11 @@ def row_image(batch_id: int, row_id: int, style: str):
     if not image:
         abort(404)
     try:
-        path = storage.open_path(image["sha256"], ".png")
+        suffix = image.get("suffix", ".png")
+        path = storage.open_path(image["sha256"], suffix if suffix in (".png", ".jpg") else ".png")
     except (FileNotFoundError, ValueError):
         abort(404)
-    response = send_file(path, mimetype="image/png", max_age=3600)
+    response = send_file(path, mimetype="image/jpeg" if path.suffix == ".jpg" else "image/png", max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

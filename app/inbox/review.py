@@ -134,7 +134,7 @@ def extraction_run(*, message_id: int) -> Extraction | None:
             "extraction_id": extraction.id, "message_id": message.id, "confidence": extraction.confidence})
     _announce(extraction)
     db.session.commit()
-    log.info("inbox: message %s read by %s: %d lines, confidence %d, %s", message.id, provider,
+    log.info("inbox: message %s read by %s: %d lines, confidence %d, %s", message_id, provider,
              len(result.lines), result.confidence, status.value)
     return extraction
 

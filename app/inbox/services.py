@@ -148,6 +148,7 @@ def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, ex
     try:
         message = _store_inbound(org_id, channel, address, body, external_id, subject, sender_name,
                                  attachments or [], received_at or utcnow())
+        logged = (message.id, pii.mask(message.body[:200]))  # read before the commit expires the row
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # the same message arrived twice at once: the other request stored it
@@ -155,8 +156,7 @@ def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, ex
         if existing is None:
             raise
         return existing, False
-    log.info("inbox: %s message %s from %s: %s", channel.value, message.id, pii.mask(address),
-             pii.mask(message.body[:200]))
+    log.info("inbox: %s message %s from %s: %s", channel.value, logged[0], pii.mask(address), logged[1])
     return message, True
 
 

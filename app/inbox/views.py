@@ -7,11 +7,14 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from app.core.auth import admin_required, role_required
+from app.core.database import write_intent
 from app.core.errors import DomainError
 from app.core.htmx import is_htmx, render
+from app.core.models import User
 from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
+from app.extensions import db
 from app.inbox import hooks, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
 from app.inbox.models import Conversation
 from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, WebhookEndpoint
@@ -30,6 +33,14 @@ register_card("inbox", title="Inbox", template="inbox/_card.html", load=selector
 def mask_payment(text: str | None) -> str:
     """Staff see who wrote and how to reach them, never a card number or IBAN."""
     return pii.mask(text, ("card", "iban"))
+
+
+def _write(fn, **kwargs):
+    """Run a service that writes from a GET: end the read transaction, then take SQLite's write lock
+    up front (a read that turns into a write fails at once when another writer holds the lock)."""
+    db.session.commit()
+    with write_intent():
+        return fn(**kwargs)
 
 
 def _org() -> int:
@@ -66,9 +77,6 @@ def conversation_list():
 
 
 def _thread_context(conversation: Conversation) -> dict:
-    from app.core.models import User
-    from app.extensions import db
-
     staff = db.session.scalars(db.select(User).where(User.organisation_id == _org(), User.active.is_(True))
                                .order_by(User.name, User.email)).all()
     return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff}
@@ -79,7 +87,7 @@ def _thread_context(conversation: Conversation) -> dict:
 def conversation(conversation_id: int):
     conv = get_or_404(Conversation, conversation_id)
     if conv.unread_count:
-        services.conversation_mark_read(org_id=_org(), conversation_id=conv.id)
+        _write(services.conversation_mark_read, org_id=_org(), conversation_id=conv.id)
     return render("inbox/conversation.html", "inbox/_thread.html", **_thread_context(conv))
 
 
@@ -88,7 +96,7 @@ def conversation(conversation_id: int):
 def conversation_thread(conversation_id: int):
     conv = get_or_404(Conversation, conversation_id)
     if conv.unread_count:
-        services.conversation_mark_read(org_id=_org(), conversation_id=conv.id)
+        _write(services.conversation_mark_read, org_id=_org(), conversation_id=conv.id)
     return render_template("inbox/_thread.html", **_thread_context(conv))
 
 
@@ -249,7 +257,7 @@ def customers():
 @login_required
 def customer(customer_id: int):
     get_or_404(Customer, customer_id)
-    row = services.customer_view(org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    row = _write(services.customer_view, org_id=_org(), customer_id=customer_id, by_user_id=_uid())
     return render_template("inbox/customer.html", customer=row, profile=selectors.profile_of(row.id),
                            orders=selectors.customer_orders(_org(), row.id), flags=services.CUSTOMER_FLAGS,
                            conversations=selectors.customer_conversations(_org(), row.id))
@@ -270,7 +278,7 @@ def customer_profile(customer_id: int):
 @role_required("manager")
 def customer_export(customer_id: int):
     get_or_404(Customer, customer_id)
-    data = services.customer_export(org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    data = _write(services.customer_export, org_id=_org(), customer_id=customer_id, by_user_id=_uid())
     return Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename=customer-{customer_id}.json"})
 
@@ -289,7 +297,7 @@ def customer_erase(customer_id: int):
 @bp.get("/settings/channels")
 @admin_required
 def channels():
-    config, created = services.channel_config_get_or_create(org_id=_org())
+    config, created = _write(services.channel_config_get_or_create, org_id=_org())
     base = request.url_root.rstrip("/")
     urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
             for name, view in (("SMS", "sms"), ("WhatsApp", "whatsapp"), ("JSON", "json_hook"), ("E-mail", "email"))}

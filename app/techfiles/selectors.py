@@ -20,6 +20,7 @@ from app.techfiles.models import (
     SLOT_COLUMNS,
     Collection,
     CollectionItem,
+    CollectionStatus,
     CreditCost,
     FileStatus,
     FileType,
@@ -283,3 +284,22 @@ def credits_report(org_id: int) -> dict:
             "last7": last7, "last30": sum(per_day.values(), Decimal("0")),
             "archived_credits": Decimal(db.session.scalar(select(func.coalesce(func.sum(TechFile.credits), 0)).where(
                 TechFile.organisation_id == org_id, TechFile.status == FileStatus.ARCHIVED)) or 0)}
+
+
+def dashboard_summary(org_id: int) -> dict:
+    """Collections generating now and credits of the last 7 days, for the dashboard card."""
+    running = list(db.session.scalars(select(Collection).where(
+        Collection.organisation_id == org_id,
+        Collection.status.in_((CollectionStatus.QUEUED, CollectionStatus.RUNNING))).order_by(Collection.id)))
+    since = utcnow() - timedelta(days=7)
+    week = Decimal(db.session.scalar(select(func.coalesce(func.sum(TechFile.credits), 0)).where(
+        TechFile.organisation_id == org_id, TechFile.created_at >= since)) or 0)
+    failed = db.session.scalar(select(func.count(Collection.id)).where(
+        Collection.organisation_id == org_id, Collection.status == CollectionStatus.FAILED)) or 0
+    return {"running": running, "week_credits": week, "failed": failed}
+
+
+def product_credits(org_id: int, product_id: int) -> Decimal:
+    """Credits of every file version of a product (archived and superseded ones included)."""
+    return Decimal(db.session.scalar(select(func.coalesce(func.sum(TechFile.credits), 0)).where(
+        TechFile.organisation_id == org_id, TechFile.product_id == product_id)) or 0)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from app.core.auth import role_required
 from app.core.errors import DomainError
 from app.core.htmx import render
-from app.core.nav import register_nav
+from app.core.nav import register_card, register_nav
 from app.core.storage import open_path
 from app.core.tenancy import current_org_id, get_or_404
 from app.pipeline.models import Product
@@ -16,6 +16,8 @@ from app.techfiles.models import Collection, CollectionKind, FileType, TechFile
 
 bp = Blueprint("techfiles", __name__, url_prefix="/techfiles")
 register_nav("Tech files", "techfiles.index", order=45)
+register_card("techfiles", title="Tech files", template="techfiles/_card.html", load=selectors.dashboard_summary,
+              events=(collections.PROGRESS_EVENT,), order=60)
 
 
 @bp.get("/")
@@ -37,6 +39,7 @@ def product(product_id: int):
     return render("techfiles/product.html", "techfiles/_gallery.html", product=product, revision=revision,
                   revisions=revs, groups=selectors.gallery(org, product.id, revision),
                   counts=selectors.version_counts(org, product.id),
+                  credits=selectors.product_credits(org, product.id),
                   archived=selectors.archived_slots(org, product.id, revision),
                   collections=selectors.collections_for(org, product.id, 10), kinds=list(CollectionKind))
 

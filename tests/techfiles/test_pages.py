@@ -86,6 +86,10 @@ def test_credit_totals_on_every_page_equal_the_sum_of_file_credits(pack, org, ma
     assert f'data-testid="collection-credits">{in_collection}<' in collection_page
     index = manager_client.get("/techfiles/").get_data(as_text=True)
     assert f">{total}</td>" in index
+    gallery = manager_client.get(f"/techfiles/products/{product.id}").get_data(as_text=True)
+    assert f'data-testid="product-credits">{total}<' in gallery
+    dashboard = manager_client.get("/").get_data(as_text=True)
+    assert f'data-testid="techfiles-week-credits">{total}<' in dashboard
 
 
 def test_gallery_file_history_and_compare_pages(pack, org, manager, manager_client, staff_client):
@@ -125,3 +129,15 @@ def test_bad_input_is_a_message_not_a_500(pack, org, manager_client):
                                                                                    "revision": "x" * 50},
                             follow_redirects=True)
     assert "short label" in r.get_data(as_text=True)
+
+
+def test_compare_with_another_organisations_file_is_404(pack, org, other_org, make_user, manager_client):
+    product, c = pack
+    theirs = make_product(other_org, make_user(other_org, "manager"), photos=("label.webp",))
+    new = services.NewFile(sha256=None, mime=None, width=None, height=None, generator="test")
+    f = services.add_version(org_id=other_org.id, product_id=theirs.id, revision="1", file_type=FileType.BASE_VIEW,
+                             view="front", category="", new=new, by_id=None, action="created")
+    db.session.commit()
+    mine = c.items[0].tech_file_id
+    assert manager_client.get(f"/techfiles/files/{mine}/compare?with={f.id}").status_code == 404
+    assert manager_client.get(f"/techfiles/files/{mine}/compare?with=nonsense").status_code == 200

@@ -12,6 +12,7 @@ from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
 from app.inbox.models import Message, enum_type
 from app.inventory.models import Item
+from app.orders.models import Order
 
 
 class ExtractionStatus(str, enum.Enum):
@@ -51,6 +52,7 @@ class Extraction(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     message: Mapped[Message] = relationship()
+    order: Mapped[Order | None] = relationship()
     reviewed_by: Mapped[User | None] = relationship()
     lines: Mapped[list[ExtractedLine]] = relationship(back_populates="extraction", order_by="ExtractedLine.position",
                                                       cascade="all, delete-orphan")

@@ -88,3 +88,37 @@ def test_extraction_runs_once_per_message(app, org, client, run_jobs):
     extraction = _message(client, run_jobs, org.id, "2 Rose Quartz Bracelet")
     assert review.extraction_run(message_id=extraction.message_id).id == extraction.id
     assert db.session.scalar(select(func.count(ExtractedLine.id))) == 1
+
+
+def test_item_without_price_is_refused_cleanly(app, org, client, staff_client, run_jobs):
+    from app.inventory.services import item_create
+
+    item_create(org_id=org.id, by_user_id=None, initial_stock=10, sku="NP-1", title="Unpriced Anklet")
+    extraction = _message(client, run_jobs, org.id, "2 Unpriced Anklet")
+    response = staff_client.htmx("post", f"/inbox/x/{extraction.id}/confirm")
+    assert response.status_code == 422 and b"has no price" in response.data
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Order.id))) == 0
+    assert db.session.get(Extraction, extraction.id).is_open
+
+
+def test_stock_taken_between_check_and_reservation_leaves_no_live_order(app, org, staff, client, run_jobs,
+                                                                        monkeypatch):
+    from app.core.errors import Conflict
+    from app.inbox import review
+
+    items = make_catalogue(org.id)
+    extraction = _message(client, run_jobs, org.id, "9 Rose Quartz Bracelet")  # only 5 in stock
+    monkeypatch.setattr(review, "_check_stock", lambda org_id, lines: None)  # as if stock left meanwhile
+    try:
+        review.extraction_confirm(org_id=org.id, extraction_id=extraction.id, by_user_id=staff.id)
+    except Conflict as exc:
+        assert "Insufficient stock for SKU BR-300" in exc.message
+    else:
+        raise AssertionError("expected InsufficientStock")
+    db.session.expire_all()
+    orders = db.session.scalars(select(Order)).all()
+    assert [o.status.value for o in orders] == ["cancelled"]  # the draft was undone, nothing holds stock
+    assert db.session.get(Item, items["BR-300"].id).reserved == 0
+    row = db.session.get(Extraction, extraction.id)
+    assert row.is_open and row.order_id is None

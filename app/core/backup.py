@@ -18,6 +18,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,6 +28,7 @@ import click
 from flask import current_app
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, LargeBinary, MetaData, Numeric, create_engine, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SAWarning
 
 from app.core.health import register_check
 from app.extensions import db
@@ -81,7 +83,9 @@ def canonical(value) -> str | None:
 
 def _metadata(conn: Connection) -> MetaData:
     meta = MetaData()
-    meta.reflect(bind=conn)
+    with warnings.catch_warnings():  # expression indexes are not needed to read or write rows
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+        meta.reflect(bind=conn)
     return meta
 
 

@@ -86,6 +86,7 @@ class Item(db.Model):
         # count scan the index instead of the wide rows, and the expression indexes serve the
         # "sort by available" and every status / low-stock filter.
         Index("ix_inventory_items_org_search", "organisation_id", "search_text"),
+        Index("ix_inventory_items_org_updated", "organisation_id", "updated_at"),
         Index("ix_inventory_items_org_available", "organisation_id", text("(on_hand - reserved)")),
         Index("ix_inventory_items_org_shortfall", "organisation_id", "discontinued",
               text("(on_hand - reserved - reorder_point)")),

@@ -73,6 +73,7 @@ def upgrade():
     op.create_index("ix_inventory_items_org_supplier_ids", "inventory_items",
                     ["organisation_id", "supplier", "supplier_product_id", "supplier_sku_id"])
     op.create_index("ix_inventory_items_org_search", "inventory_items", ["organisation_id", "search_text"])
+    op.create_index("ix_inventory_items_org_updated", "inventory_items", ["organisation_id", "updated_at"])
     op.create_index("ix_inventory_items_org_available", "inventory_items",
                     ["organisation_id", sa.text("(on_hand - reserved)")])
     op.create_index("ix_inventory_items_org_shortfall", "inventory_items",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -115,11 +116,12 @@ def run_phase(phase_id: int, job_id: str | None) -> str:
     publish(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
     heartbeat = _Heartbeat(current_app._get_current_object(), phase_id, job_id)
     heartbeat.start()
+    started = time.perf_counter()
     try:
         outcome = _run_module(ctx)
     finally:
         heartbeat.stop()
-    return _finish(phase_id, job_id, ctx, outcome)
+    return _finish(phase_id, job_id, ctx, outcome, run_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 def _claim(phase_id: int, job_id: str | None) -> bool:
@@ -177,7 +179,7 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
         database._immediate.reset(token)
 
 
-def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome) -> str:
+def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome, run_ms: float = 0) -> str:
     phase = db.session.get(ProductPhase, phase_id)
     if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
         db.session.rollback()
@@ -197,7 +199,7 @@ def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: Phase
         outcome.write()
     message, level = _advance(product, phase, outcome, new)
     _log_in_session(product, phase.name, level, message,
-                    {"status": new.value, "attempt": phase.attempts, "error": outcome.error})
+                    {"status": new.value, "attempt": phase.attempts, "error": outcome.error, "run_ms": run_ms})
     publish_after_commit(product.organisation_id, PRODUCT_EVENT,
                          {"product_id": product.id, "status": product.status.value})
     db.session.commit()

@@ -114,3 +114,29 @@ def test_killing_the_worker_during_analysis_does_not_lose_the_product(app, org, 
     assert phase.attempts == 2 and phase.status == PhaseStatus.COMPLETED
     assert db.session.get(Product, product_id).confidence >= 95
     assert recovered_in < 120 + 30  # requeued within two minutes, then analysed again
+
+
+def test_stop_kills_the_running_job_on_the_worker(app, org, manager, workers):
+    from rq.job import Job
+
+    from app.core.database import write_intent
+    from app.core.queue import get_redis
+    from app.pipeline import services
+
+    product = create_product(org, manager, *[BLANK_PHOTO] * 10)
+    product_id = product.id
+    workers("stopper")
+
+    def analysis():
+        return db.session.get(Product, product_id).phase("analysis")
+
+    _poll(lambda: analysis().status == PhaseStatus.RUNNING, 60)
+    job_id = analysis().rq_job_id
+    db.session.rollback()
+    with write_intent():  # as the web's POST does
+        services.product_stop(org_id=org.id, product_id=product_id, by=manager)
+    job = Job.fetch(job_id, connection=get_redis())
+    _poll(lambda: job.get_status(refresh=True).value == "stopped", 30)
+    phase = analysis()
+    assert phase.status == PhaseStatus.STOPPED and phase.result is None
+    assert db.session.get(Product, product_id).status == ProductStatus.STOPPED

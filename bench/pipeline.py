@@ -1,0 +1,219 @@
+"""Figures for the product pipeline: products per minute through all four phases with two
+workers, the runner's own overhead per phase against a no-op job on the same queues and worker
+class, and milliseconds per image for barcodes, OCR and quality.
+
+Usage: python bench/pipeline.py [--products 200] [--workers 2] [--worker-class dotted.path]
+
+Runs in a throw-away instance folder (SQLite, embedded Redis); prints figures, asserts nothing.
+The organisation's review threshold is set to 0 so that every product goes through all four
+phases (how many were identified with confidence ≥ 80 is printed separately).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+WORK = Path(tempfile.mkdtemp(prefix="stockroom-bench-pipeline-"))
+os.environ["STOCKROOM_INSTANCE"] = str(WORK / "instance")
+PHOTO_DIRS = ("ean13-1", "upca-2", "ean13-2")
+
+
+def noop() -> None:
+    """The baseline job: does nothing, through the same queue and worker class."""
+
+
+def photos() -> list[Path]:
+    shared = REPO.parent / "shared" / "fixtures" / "barcodes"
+    root = shared if shared.is_dir() else REPO / "tests" / "fixtures" / "barcodes"
+    found = []
+    for folder in PHOTO_DIRS:
+        found += sorted(p for p in (root / folder).glob("*") if p.suffix in (".webp", ".png", ".jpg"))
+    return found
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def start_workers(app, n: int, worker_class: str) -> list[subprocess.Popen]:
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
+               REDIS_NAMESPACE=app.config["REDIS_NAMESPACE"], UPLOAD_DIR=app.config["UPLOAD_DIR"],
+               RQ_WORKER_CLASS=worker_class, SECRET_KEY=app.config["SECRET_KEY"])
+    return [subprocess.Popen([sys.executable, "worker.py", "--name", f"bench-{i}-{uuid.uuid4().hex[:4]}",
+                              "--log-level", "WARNING"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                             stderr=open(WORK / f"worker{i}.log", "w")) for i in range(n)]
+
+
+def stop(workers: list[subprocess.Popen]) -> None:
+    for w in workers:
+        w.terminate()
+    for w in workers:
+        w.wait(30)
+
+
+def wait_for_workers(n: int) -> None:
+    from rq import Worker
+
+    from app.core.queue import get_queue
+
+    deadline = time.monotonic() + 120
+    while len(Worker.all(queue=get_queue("default"))) < n and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def bench_noop(n: int) -> dict:
+    from rq.job import Job
+
+    from app.core.queue import get_queue, get_redis
+
+    started = time.perf_counter()
+    jobs = [get_queue("default").enqueue("bench.pipeline.noop", result_ttl=600) for _ in range(n)]
+    while True:
+        done = [j for j in Job.fetch_many([j.id for j in jobs], connection=get_redis())
+                if j and j.get_status(refresh=False).value in ("finished", "failed")]
+        if len(done) == n:
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    fetched = Job.fetch_many([j.id for j in jobs], connection=get_redis())
+    durations = [(j.ended_at - j.started_at).total_seconds() * 1000 for j in fetched if j.ended_at and j.started_at]
+    return {"wall": wall, "job_ms": statistics.mean(durations), "per_s": n / wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="app.core.worker.AppWorker")
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.analysis.barcodes import read_barcodes
+    from app.core.database import write_intent
+    from app.core.models import Role
+    from app.core.users import organisation_get_or_create, user_create
+    from app.extensions import db
+    from app.inventory.services import item_build
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{WORK / 'bench.db'}",
+                      "REDIS_NAMESPACE": "bench" + uuid.uuid4().hex[:8], "UPLOAD_DIR": str(WORK / "uploads")})
+    with app.app_context():
+        upgrade(revision="heads")
+        write_intent().__enter__()  # this script reads then writes, like a POST request
+        org = organisation_get_or_create("Bench Org")
+        org.review_threshold = 0
+        user = user_create(org_id=org.id, email="bench@bench.test", password="bench-password-1", role=Role.MANAGER)
+        pool = photos()
+        known = set()
+        for i, path in enumerate(pool):  # the catalogue knows every GTIN our photos carry
+            for code in read_barcodes(path):
+                if code.text.isdigit() and code.text not in known:
+                    known.add(code.text)
+                    item_build(org_id=org.id, sku=f"SKU-{i}-{len(known)}", title=f"Catalogue item {code.text}",
+                               gtin=code.text, brand="Bench")
+        db.session.commit()
+
+        print(f"pipeline bench: {args.products} products, {args.workers} × {args.worker_class}, "
+              f"{len(pool)} distinct photos, {len(known)} catalogue GTINs")
+        procs = start_workers(app, args.workers, args.worker_class)
+        try:
+            wait_for_workers(args.workers)
+            base = bench_noop(args.products)
+            print(f"  no-op job: {base['job_ms']:.1f} ms in the job, {base['per_s']:.1f} jobs/s with "
+                  f"{args.workers} workers")
+            wall = run_products(args, org, user)
+        finally:
+            stop(procs)
+        report(args, base, wall)
+
+
+def run_products(args, org, user) -> float:
+    from sqlalchemy import func, select
+
+    from app.core.database import write_intent
+    from app.extensions import db
+    from app.pipeline import services
+    from app.pipeline.models import Product, ProductStatus
+
+    pool = photos()
+    started = time.perf_counter()
+    for i in range(args.products):
+        path = pool[i % len(pool)]
+        with open(path, "rb") as fh, write_intent():
+            services.product_create(org_id=org.id, by=user, files=[(path.name, fh)], start=True)
+    upload_s = time.perf_counter() - started
+    print(f"  upload: {args.products} products in {upload_s:.1f} s ({upload_s / args.products * 1000:.0f} ms each: "
+          "checks, thumbnails, rows; workers already busy meanwhile)")
+    db.session.remove()
+    while True:
+        left = db.session.scalar(select(func.count()).select_from(Product).where(
+            Product.status.in_((ProductStatus.UPLOADED, ProductStatus.PROCESSING))))
+        db.session.rollback()
+        if not left:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+
+
+def report(args, base: dict, wall: float) -> None:
+    from rq.job import Job
+    from sqlalchemy import select
+
+    from app.core.queue import get_redis
+    from app.extensions import db
+    from app.pipeline.models import PipelineLog, Product, ProductPhase
+
+    products = db.session.scalars(select(Product)).all()
+    ids = [p.id for p in products]
+    by_status: dict[str, int] = {}
+    for p in products:
+        by_status[p.status.value] = by_status.get(p.status.value, 0) + 1
+    identified = sum(1 for p in products if (p.confidence or 0) >= 80)
+    print(f"  upload + all phases: {wall:.1f} s → {args.products / wall * 60:.1f} products/min "
+          f"(statuses {by_status}; {identified} identified with confidence ≥ 80)")
+
+    run_ms: dict[str, list[float]] = {}
+    for line in db.session.scalars(select(PipelineLog).where(PipelineLog.product_id.in_(ids))):
+        details = line.details or {}
+        if "run_ms" in details and line.phase:
+            run_ms.setdefault(line.phase, []).append(details["run_ms"])
+    phases = db.session.scalars(select(ProductPhase).where(ProductPhase.product_id.in_(ids))).all()
+    jobs = {j.id: j for j in Job.fetch_many([p.rq_job_id for p in phases], connection=get_redis()) if j}
+    print("  per phase: job time, time inside the phase's run(), runner overhead (job − run), vs no-op job")
+    for name in ("analysis", "market", "seo", "listing"):
+        durations = [(jobs[p.rq_job_id].ended_at - jobs[p.rq_job_id].started_at).total_seconds() * 1000
+                     for p in phases if p.name == name and p.rq_job_id in jobs
+                     and jobs[p.rq_job_id].ended_at and jobs[p.rq_job_id].started_at]
+        runs = run_ms.get(name, [])
+        if not durations or not runs:
+            print(f"    {name:9} no data")
+            continue
+        job, inner = statistics.mean(durations), statistics.mean(runs)
+        print(f"    {name:9} job {job:7.1f} ms  run {inner:7.1f} ms  overhead {job - inner:6.1f} ms "
+              f"(no-op job {base['job_ms']:.1f} ms → +{job - inner - base['job_ms']:.1f} ms)")
+
+    per_image = {"barcodes_ms": [], "ocr_ms": [], "quality_ms": []}
+    for p in products:
+        timings = (p.evidence or {}).get("timings_ms") or {}
+        for k in per_image:
+            if k in timings:
+                per_image[k].append(timings[k] / max(1, len(p.images)))
+    for k, values in per_image.items():
+        if values:
+            print(f"  {k[:-3]:9} per image: mean {statistics.mean(values):6.1f} ms, p50 {pct(values, .5):6.1f}, "
+                  f"p95 {pct(values, .95):6.1f}")
+
+
+if __name__ == "__main__":
+    main()

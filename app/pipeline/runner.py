@@ -40,7 +40,6 @@ from app.pipeline.models import (
 )
 from app.pipeline.phases import (
     MAX_ATTEMPTS,
-    PHASES,
     PhaseContext,
     PhaseOutcome,
     PhaseUnavailable,
@@ -381,5 +380,3 @@ def phases_in_flight() -> int:
     return db.session.scalar(select(func.count()).select_from(ProductPhase).where(
         ProductPhase.status.in_((PhaseStatus.QUEUED, PhaseStatus.RUNNING)))) or 0
 
-
-PHASE_ORDER = {name: i for i, name in enumerate(PHASES)}

@@ -11,7 +11,7 @@ from app.core.htmx import is_htmx, render
 from app.core.nav import register_card, register_nav
 from app.core.tenancy import get_or_404
 from app.pipeline import selectors, services, uploads
-from app.pipeline.models import BOARD_STATUSES, Condition, Product, ProductImage, ProductStatus
+from app.pipeline.models import BOARD_STATUSES, Condition, Product, ProductImage
 from app.pipeline.phases import PHASES
 from app.pipeline.runner import LOG_EVENT, PRODUCT_EVENT
 
@@ -228,5 +228,3 @@ def reject(product_id: int):
     flash(f"Product #{item.id} archived.", "success")
     return redirect(url_for("review.queue", i=request.form.get("i", 0)))
 
-
-__all__ = ["bp", "review_bp", "blueprints", "ProductStatus"]

@@ -126,3 +126,17 @@ def test_reorder_makes_another_image_primary(manager_client):
     product = db.session.get(Product, product.id)
     assert product.primary_image.filename == "b.webp"
     assert [i.position for i in product.images] == [0, 1]
+
+
+def test_heic_photos_are_accepted_and_get_a_jpeg_thumbnail(manager_client):
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (10, 200, 30)).save(out, format="HEIF")
+    response = _post(manager_client, [("phone.heic", out.getvalue())])
+    assert response.status_code == 302
+    image = db.session.scalars(select(ProductImage)).one()
+    assert (image.format, image.width, image.height) == ("HEIF", 320, 240)
+    original = manager_client.get(f"/products/images/{image.id}")
+    assert original.headers["Content-Type"] == "image/heif"
+    assert manager_client.get(f"/products/images/{image.id}/thumb").data[:3] == b"\xff\xd8\xff"

@@ -20,6 +20,9 @@ def test_staff_may_view_but_not_adjust(org, staff_client):
     assert staff_client.post(f"/inventory/items/{item.id}/adjust", data={"delta": "1", "reason": "x"}).status_code == 403
     assert staff_client.get(f"/inventory/items/{item.id}").status_code == 200
     assert staff_client.post("/inventory/imports", data={}).status_code == 403
+    for path in ("/inventory/rules", "/inventory/imports", "/"):
+        response = staff_client.get(path)
+        assert response.status_code == 200 and b"Delete" not in response.data and b"Preview" not in response.data
 
 
 def test_list_search_filters_and_sorting(org, manager_client):

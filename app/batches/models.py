@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import User, UTCDateTime, utcnow
@@ -112,6 +112,8 @@ class BatchRow(db.Model):
         Index("ix_batch_rows_claim", "batch_id", "status", "id"),
         Index("ix_batch_rows_finished", "batch_id", "finished_at"),
         UniqueConstraint("batch_id", "row_number", name="uq_batch_rows_batch_id_row_number"),
+        CheckConstraint("status IN ('pending', 'claimed', 'processing', 'completed', 'failed')", name="status"),
+        CheckConstraint("retry_count >= 0 AND retry_count <= 3", name="retry_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -220,3 +220,24 @@ def test_log_is_filterable(manager_client, run_jobs):
     assert "Stored 2 row(s)" in page and "Uploaded" not in page
     page = manager_client.htmx("GET", f"/batches/{batch.id}/log?level=error").get_data(as_text=True)
     assert "No log entries match" in page
+
+
+def test_progress_events_are_throttled_per_batch(app, org, manager):
+    first = make_batch(org, manager, 2)
+    second = make_batch(org, manager, 2)
+    sent = [proc.progress_tick(batch_id=first.id) for _ in range(20)]
+    assert sent.count(True) == 1  # one event per interval however many rows finish
+    assert proc.progress_tick(batch_id=second.id)  # each batch has its own interval
+    assert proc.progress_tick(batch_id=first.id, force=True)  # status changes always go out
+
+
+def test_saved_mapping_can_be_deleted(manager_client):
+    from app.batches.models import SavedMapping
+    from tests.batches.helpers import batch_id_from, upload
+
+    batch_id = batch_id_from(upload(manager_client, b"Name\nA\n"))
+    manager_client.post(f"/batches/{batch_id}/mapping", data={"field_title": "Name", "save_as": "Simple"})
+    mapping = db.session.scalar(select(SavedMapping))
+    assert "Simple" in manager_client.get(f"/batches/{batch_id}/mapping").get_data(as_text=True)
+    assert manager_client.post(f"/batches/mappings/{mapping.id}/delete").status_code == 302
+    assert db.session.scalar(select(SavedMapping)) is None

@@ -125,7 +125,7 @@ class TextModel:
     url: str
     key: str
     model: str
-    timeout: float = 30.0
+    timeout: float = 20.0
 
 
 def text_model() -> TextModel | None:

@@ -249,8 +249,9 @@ def reap_stale(*, batch_id: int | None = None, now: datetime | None = None) -> i
             stmt = stmt.where(BatchRow.batch_id == batch_id)
         returned = db.session.execute(stmt, execution_options={"synchronize_session": False}).all()
         silent_since = now - timedelta(seconds=lease_seconds())
+        # Only a worker that was busy can be stale; one that went idle is simply not working.
         stale = db.session.scalars(select(BatchWorker).where(BatchWorker.last_heartbeat < silent_since,
-                                                             BatchWorker.status != "stale")).all()
+                                                             BatchWorker.status == "busy")).all()
         for w in stale:
             w.status, w.current_jobs = "stale", 0
         per_batch: dict[tuple[int, int], list[int]] = {}
@@ -437,3 +438,14 @@ def progress_tick(*, batch_id: int, force: bool = False) -> bool:
     publish(batch.organisation_id, EVENT, {"batch_id": batch.id, "status": batch.status.value,
                                            "processed": batch.processed_rows, "total": batch.total_rows})
     return True
+
+
+def health() -> tuple[str, str]:
+    """Health check: rows whose lease ran out unnoticed mean no sweeper or worker is running."""
+    overdue = db.session.scalar(select(func.count()).select_from(BatchRow).where(
+        BatchRow.status.in_(IN_FLIGHT), BatchRow.lease_expires_at < utcnow() - timedelta(seconds=lease_seconds()))) or 0
+    running = db.session.scalar(select(func.count()).select_from(Batch).where(Batch.status == BatchStatus.PROCESSING)) or 0
+    if overdue:
+        return "warning", (f"{overdue} row(s) held past their lease: start a worker or run "
+                           "'flask batches reap-stale'")
+    return "ok", f"{running} batch(es) processing"

@@ -12,10 +12,11 @@ from app.batches import exports, services
 from app.batches.csv_intake import FIELDS
 from app.batches.generate import DEFAULT_TEMPLATES, STYLE_LABELS, STYLES, TEMPLATE_VARIABLES
 from app.batches.models import IN_FLIGHT, Batch, BatchLog, BatchRow, BatchStatus, BatchWorker, RowStatus
-from app.batches.processing import EVENT
+from app.batches.processing import EVENT, health
 from app.core import storage
 from app.core.auth import manager_required
 from app.core.errors import DomainError
+from app.core.health import register_check
 from app.core.htmx import is_htmx, render
 from app.core.models import utcnow
 from app.core.nav import register_card, register_nav
@@ -26,6 +27,7 @@ from app.extensions import db
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
 register_nav("Batches", "batches.index", roles=("manager",), order=60)
+register_check("batches", health)
 register_card("batches", title="CSV batches", template="batches/_card.html", load=services.running_summary,
               events=(EVENT,), roles=("manager",), order=60)
 

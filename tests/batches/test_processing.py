@@ -241,3 +241,11 @@ def test_saved_mapping_can_be_deleted(manager_client):
     assert "Simple" in manager_client.get(f"/batches/{batch_id}/mapping").get_data(as_text=True)
     assert manager_client.post(f"/batches/mappings/{mapping.id}/delete").status_code == 302
     assert db.session.scalar(select(SavedMapping)) is None
+
+
+def test_health_check_warns_about_rows_held_past_their_lease(admin_client, org, manager):
+    batch = make_batch(org, manager, 2)
+    proc.claim_rows(batch_id=batch.id, worker="gone", limit=1, now=utcnow() - timedelta(hours=1))
+    status, detail = proc.health()
+    assert status == "warning" and "reap-stale" in detail
+    assert "held past their lease" in admin_client.get("/admin/health").get_data(as_text=True)

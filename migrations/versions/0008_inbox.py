@@ -1,5 +1,4 @@
-"""inbox: customer profiles, channel settings, conversations, messages, outbox, extractions,
-feedback, usage, budgets, outgoing webhooks
+"""inbox: customer profiles, channels, conversations, messages, extractions, usage, webhooks
 
 Revision ID: 0008
 Revises: 0003

@@ -194,7 +194,7 @@ def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: Phase
     if outcome.product and new in (PhaseStatus.COMPLETED, PhaseStatus.NEEDS_REVIEW):
         for field, value in outcome.product.items():
             setattr(product, field, value)
-    if outcome.write is not None and new == PhaseStatus.COMPLETED:
+    if outcome.write is not None and new in (PhaseStatus.COMPLETED, PhaseStatus.NEEDS_REVIEW):
         outcome.write()
     message, level = _advance(product, phase, outcome, new)
     _log_in_session(product, phase.name, level, message,

@@ -86,3 +86,10 @@ def test_near_duplicate_of_an_earlier_product_is_reported(org, manager, run_jobs
     run_jobs()
     evidence = _fresh(second.id).evidence
     assert evidence["near_duplicates"] == [{"product_id": first.id, "distance": 0}]
+
+
+def test_per_image_findings_are_kept_for_products_in_review(org, manager, run_jobs, later_phases):
+    product = create_product(org, manager, BLANK_PHOTO)
+    run_jobs()
+    image = _fresh(product.id).images[0]
+    assert image.analysis["barcodes"] == [] and "score" in image.analysis["quality"]

@@ -18,8 +18,8 @@ everything around it:
 * `ctx.log(level, message, **details)` writes a pipeline log line at once, on its own connection,
   so the product page can tail it live; it is not a side effect of the phase's result.
 * Side effects go in `PhaseOutcome.write`: a callable taking no arguments, run by the runner
-  INSIDE the transaction that marks the phase completed (after the conditional UPDATE
-  running → completed for this attempt succeeded). Add your own rows with `db.session.add(...)`
+  INSIDE the transaction that records the outcome "completed" or "needs_review" (after checking
+  that this attempt still owns the running phase; never for "failed"). Add your own rows with `db.session.add(...)`
   there, and do not commit. If the phase was stopped or re-leased meanwhile, that transaction
   is not attempted, so a phase's side effects never happen twice.
 * `PhaseOutcome.result` (JSON-ready dict) is stored on `ProductPhase.result` and handed to later

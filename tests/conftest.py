@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from app import create_app  # noqa: E402
 from app.config import database_url  # noqa: E402
 from app.core import redis_server  # noqa: E402
+from app.core.events import stop_brokers  # noqa: E402
 from app.core.models import Organisation, Role, User  # noqa: E402
 from app.core.users import organisation_get_or_create, user_create  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -120,6 +121,7 @@ def app(app_config):
         db.session.remove()
         db.engine.dispose()
         _clear_namespace(app)
+        stop_brokers(app.config["REDIS_NAMESPACE"])
 
 
 def _clear_namespace(app) -> None:

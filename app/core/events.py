@@ -51,6 +51,7 @@ class Broker:
     """One pattern subscription, fanned out to per-connection queues."""
 
     QUEUE_SIZE = 256
+    IDLE_SECONDS = 30  # with no open stream for this long, the subscription and its thread end
 
     def __init__(self, redis_url: str, pattern: str):
         self.redis_url, self.pattern = redis_url, pattern
@@ -59,6 +60,7 @@ class Broker:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()  # set once the pattern subscription is in place
+        self._stopping = threading.Event()
 
     def subscribe(self, org_id: int) -> queue.Queue:
         q: queue.Queue = queue.Queue(self.QUEUE_SIZE)
@@ -93,15 +95,38 @@ class Broker:
                         q.get_nowait()
                 q.put_nowait(json.dumps({"event": "resync", "data": {}}))
 
+    def stop(self) -> None:
+        """End the listener thread (it exits within a second)."""
+        self._stopping.set()
+
+    def _idle_exit(self, idle_since: float) -> bool:
+        if self._stopping.is_set():
+            return True
+        if time.monotonic() - idle_since < self.IDLE_SECONDS:
+            return False
+        with self._lock:
+            if self._subscribers:
+                return False
+            self._thread = None
+            return True
+
     def _listen(self) -> None:
         backoff = 0.5
-        while True:
+        idle_since = time.monotonic()
+        while not self._stopping.is_set():
+            pubsub = None
             try:
                 pubsub = Redis.from_url(self.redis_url).pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(self.pattern)
                 self.ready.set()
                 backoff = 0.5
                 while True:
+                    if self.subscriber_count():
+                        idle_since = time.monotonic()
+                    elif self._idle_exit(idle_since):
+                        self.ready.clear()
+                        pubsub.close()
+                        return
                     msg = pubsub.get_message(timeout=1.0)
                     if msg is None:
                         continue
@@ -113,7 +138,12 @@ class Broker:
                     self._deliver(org_id, msg["data"].decode())
             except Exception:
                 self.ready.clear()
-                log.warning("event broker lost Redis; reconnecting in %.1f s", backoff, exc_info=True)
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        pubsub.close()
+                if self._stopping.is_set():
+                    return
+                log.warning("event broker lost Redis; reconnecting in %.1f s", backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 10)
 
@@ -130,6 +160,13 @@ def get_broker() -> Broker:
         if broker is None:
             broker = _brokers[ident] = Broker(ident[0], channel("*"))
         return broker
+
+
+def stop_brokers(namespace: str | None = None) -> None:
+    """Stop this process's brokers (all, or those of one namespace)."""
+    with _brokers_lock:
+        for ident in [k for k in _brokers if namespace is None or k[1] == namespace]:
+            _brokers.pop(ident).stop()
 
 
 def _format(raw: str) -> str:

@@ -103,6 +103,8 @@ def _flatten(value, prefix: str = "") -> dict[str, object]:
         for k, v in value.items():
             out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out or ({prefix: {}} if prefix else {})
+    if isinstance(value, list) and not value and prefix:
+        return {}  # an empty list next to a filled one reads better as its items added or removed
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         out = {}
         for i, v in enumerate(value):

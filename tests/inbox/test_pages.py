@@ -91,3 +91,13 @@ def test_conversation_close_reopen_and_assign(app, org, client, staff_client, st
     outsider = make_user(other_org, Role.STAFF)
     bad = staff_client.htmx("post", f"/inbox/c/{conversation.id}/assign", data={"user_id": str(outsider.id)})
     assert bad.status_code == 422
+
+
+def test_customer_labels_flags_and_notes(app, org, client, staff_client):
+    conversation = _seed(client, org.id)
+    url = f"/inbox/customers/{conversation.customer_id}"
+    response = staff_client.post(f"{url}/profile", data={"labels": "trade, north, trade", "notes": "Pays on time",
+                                                         "flags": ["vip", "not-a-flag"]})
+    assert response.status_code == 302
+    page = staff_client.get(url).get_data(as_text=True)
+    assert "Pays on time" in page and ">vip<" in page and ">north<" in page and "not-a-flag" not in page

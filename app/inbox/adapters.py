@@ -2,22 +2,34 @@
 
 Which adapter a channel uses follows the environment: e-mail goes through SMTP when SMTP_HOST
 is set, SMS and WhatsApp through the HTTP API when TWILIO_API_URL is set; otherwise both land
-in the local outbox table, and nothing leaves the machine.
+in the local outbox table, and nothing leaves the machine. Adapters get plain values, not rows,
+so the caller can end its database transaction before a slow network call.
 """
 from __future__ import annotations
 
 import json
 import smtplib
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 from app.extensions import db
 from app.inbox.http import HTTPFailure, post
-from app.inbox.models import Channel, Message, OutboxMessage
+from app.inbox.models import Channel, OutboxMessage
 from app.inbox.text_model import setting
 
 
 class DeliveryError(Exception):
     """The channel refused or could not be reached; the message says why."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    org_id: int
+    message_id: int
+    channel: Channel
+    recipient: str
+    subject: str
+    body: str
 
 
 def adapter_for(channel: Channel) -> str:
@@ -28,25 +40,24 @@ def adapter_for(channel: Channel) -> str:
     return "outbox"
 
 
-def send(message: Message, recipient: str, subject: str = "") -> str:
-    """Hand the reply to its channel's adapter; returns the adapter's name or raises DeliveryError."""
-    name = adapter_for(message.channel)
-    {"smtp": send_smtp, "twilio": send_twilio, "outbox": send_outbox}[name](message, recipient, subject)
-    return name
+def send(out: Outgoing) -> tuple[str, str | None]:
+    """Hand the reply to its channel's adapter: (adapter name, provider's message id) or DeliveryError."""
+    name = adapter_for(out.channel)
+    return name, {"smtp": send_smtp, "twilio": send_twilio, "outbox": send_outbox}[name](out)
 
 
-def send_outbox(message: Message, recipient: str, subject: str = "") -> None:
-    db.session.add(OutboxMessage(organisation_id=message.organisation_id, message_id=message.id,
-                                 channel=message.channel.value, recipient=recipient, subject=subject,
-                                 body=message.body))
+def send_outbox(out: Outgoing) -> None:
+    db.session.add(OutboxMessage(organisation_id=out.org_id, message_id=out.message_id, channel=out.channel.value,
+                                 recipient=out.recipient, subject=out.subject, body=out.body))
+    return None
 
 
-def send_smtp(message: Message, recipient: str, subject: str = "") -> None:
+def send_smtp(out: Outgoing) -> None:
     email = EmailMessage()
     email["From"] = setting("SMTP_FROM", "stockroom@localhost")
-    email["To"] = recipient
-    email["Subject"] = subject or "Your order"
-    email.set_content(message.body)
+    email["To"] = out.recipient
+    email["Subject"] = out.subject or "Your order"
+    email.set_content(out.body)
     try:
         with smtplib.SMTP(setting("SMTP_HOST"), int(setting("SMTP_PORT", "25")), timeout=10) as smtp:
             if setting("SMTP_STARTTLS") in ("1", "true", "yes"):
@@ -56,15 +67,16 @@ def send_smtp(message: Message, recipient: str, subject: str = "") -> None:
             smtp.send_message(email)
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(f"SMTP: {exc}") from None
+    return None
 
 
-def send_twilio(message: Message, recipient: str, subject: str = "") -> None:
+def send_twilio(out: Outgoing) -> str | None:
     sid = setting("TWILIO_ACCOUNT_SID")
     url = f"{setting('TWILIO_API_URL').rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
-    prefix = "whatsapp:" if message.channel == Channel.WHATSAPP else ""
+    prefix = "whatsapp:" if out.channel == Channel.WHATSAPP else ""
     sender = setting("TWILIO_WHATSAPP_FROM" if prefix else "TWILIO_FROM") or setting("TWILIO_FROM")
-    data = {"To": prefix + recipient, "From": (prefix + sender) if prefix and not sender.startswith(prefix) else sender,
-            "Body": message.body}
+    data = {"To": prefix + out.recipient, "Body": out.body,
+            "From": (prefix + sender) if prefix and not sender.startswith(prefix) else sender}
     try:
         status, text = post(url, form=data, auth=(sid, setting("TWILIO_AUTH_TOKEN")), timeout=10)
     except HTTPFailure as exc:
@@ -72,8 +84,6 @@ def send_twilio(message: Message, recipient: str, subject: str = "") -> None:
     if status >= 300:
         raise DeliveryError(f"Twilio API answered HTTP {status}: {text[:200]}")
     try:
-        sid_out = json.loads(text).get("sid")
+        return str(json.loads(text).get("sid") or "")[:120] or None
     except (ValueError, AttributeError):
-        sid_out = None
-    if sid_out:
-        message.external_id = str(sid_out)[:120]
+        return None

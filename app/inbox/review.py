@@ -9,6 +9,7 @@ import logging
 from datetime import date
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.analysis.matching import CatalogueEntry
 from app.core import audit
@@ -70,15 +71,18 @@ def _external(message: Message, entries: list[CatalogueEntry]) -> tuple[extracto
     allowed, why = usage.external_allowed(message.organisation_id)
     if not allowed:
         return None, why
+    org_id, message_id = message.organisation_id, message.id
+    text, day = "\n".join(filter(None, [message.subject, message.body])), message.created_at.date()
+    db.session.commit()  # no transaction (nor SQLite's write lock) held while the model thinks
     try:
-        answer = text_model.ask(message.body, message.created_at.date())
+        answer = text_model.ask(text, day)
     except text_model.ModelError as exc:
-        usage.record_usage(org_id=message.organisation_id, provider=text_model.provider_name(), message_id=message.id,
+        usage.record_usage(org_id=org_id, provider=text_model.provider_name(), message_id=message_id,
                            tokens_in=exc.tokens_in, tokens_out=exc.tokens_out,
                            cost=text_model.cost_of(exc.tokens_in, exc.tokens_out),
                            currency=text_model.setting("TEXT_PRICE_CURRENCY", "USD"), ok=False)
         return None, f"{exc}; the offline extractor was used."
-    usage.record_usage(org_id=message.organisation_id, provider=text_model.provider_name(), message_id=message.id,
+    usage.record_usage(org_id=org_id, provider=text_model.provider_name(), message_id=message_id,
                        tokens_in=answer.tokens_in, tokens_out=answer.tokens_out,
                        cost=text_model.cost_of(answer.tokens_in, answer.tokens_out),
                        currency=text_model.setting("TEXT_PRICE_CURRENCY", "USD"), ok=True)
@@ -128,7 +132,11 @@ def extraction_run(*, message_id: int) -> Extraction | None:
             evidence=line.evidence, status="matched" if line.entry is not None else "unmatched"))
     message.processed = True
     db.session.add(extraction)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same job ran twice at once; the other run's reading stands
+        db.session.rollback()
+        return db.session.scalar(select(Extraction).where(Extraction.message_id == message_id))
     if status == ExtractionStatus.REVIEW:
         webhooks_out.dispatch(message.organisation_id, "review.required", {
             "extraction_id": extraction.id, "message_id": message.id, "confidence": extraction.confidence})

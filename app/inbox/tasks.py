@@ -20,22 +20,33 @@ def deliver_webhook(delivery_id: int) -> None:
     webhooks_out.delivery_attempt(delivery_id=delivery_id)
 
 
-def deliver_reply(message_id: int) -> None:
-    """Send a queued reply through its channel's adapter; the result is written on the message."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.direction != Direction.OUT or message.delivery_status not in ("queued", "failed"):
-        return
+def _outgoing(message: Message) -> adapters.Outgoing:
     conversation = message.conversation
     subject = ""
     if message.channel == Channel.EMAIL:
         last = next((m for m in reversed(conversation.messages) if m.direction == Direction.IN and m.subject), None)
         subject = f"Re: {last.subject}" if last else "Your order"
+    return adapters.Outgoing(org_id=message.organisation_id, message_id=message.id, channel=message.channel,
+                             recipient=conversation.address, subject=subject, body=message.body)
+
+
+def deliver_reply(message_id: int) -> None:
+    """Send a queued reply through its channel's adapter; the result is written on the message."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.direction != Direction.OUT or message.delivery_status not in ("queued", "failed"):
+        return
+    out = _outgoing(message)
+    db.session.commit()  # no transaction (nor SQLite's write lock) held during the network call
+    external_id, error = None, ""
     try:
-        name = adapters.send(message, conversation.address, subject)
-        message.delivery_status, message.delivery_error = "sent", ""
-        log.info("inbox: reply %s sent through %s", message.id, name)
+        name, external_id = adapters.send(out)
+        log.info("inbox: reply %s sent through %s", message_id, name)
     except adapters.DeliveryError as exc:
-        message.delivery_status, message.delivery_error = "failed", str(exc)[:1000]
-        log.warning("inbox: reply %s failed: %s", message.id, exc)
-    publish_after_commit(message.organisation_id, CONVERSATION_EVENT, {"conversation_id": conversation.id})
+        error = str(exc)[:1000]
+        log.warning("inbox: reply %s failed: %s", message_id, exc)
+    message = db.session.get(Message, message_id)
+    message.delivery_status, message.delivery_error = ("failed", error) if error else ("sent", "")
+    if external_id:
+        message.external_id = external_id
+    publish_after_commit(out.org_id, CONVERSATION_EVENT, {"conversation_id": message.conversation_id})
     db.session.commit()

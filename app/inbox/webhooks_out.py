@@ -99,12 +99,12 @@ def dispatch(org_id: int, event: str, data: dict) -> int:
     return count
 
 
-def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
-    body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: hmac_sha256(endpoint.secret, body),
-               "X-Stockroom-Event": delivery.event, "X-Stockroom-Delivery": str(delivery.id)}
+def _post(url: str, secret: str, event: str, delivery_id: int, payload: dict) -> tuple[int | None, str]:
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: hmac_sha256(secret, body),
+               "X-Stockroom-Event": event, "X-Stockroom-Delivery": str(delivery_id)}
     try:
-        status, text = post(endpoint.url, body=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        status, text = post(url, body=body, headers=headers, timeout=TIMEOUT_SECONDS)
     except HTTPFailure as exc:
         return None, f"Could not connect: {exc}"[:500]
     if 200 <= status < 300:
@@ -122,7 +122,11 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         delivery.status, delivery.error = "failed", "The endpoint is switched off."
         db.session.commit()
         return delivery
-    code, error = _post(endpoint, delivery)
+    call = (endpoint.url, endpoint.secret, delivery.event, delivery.id, dict(delivery.payload))
+    db.session.commit()  # no transaction (nor SQLite's write lock) held during the network call
+    code, error = _post(*call)
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    endpoint = delivery.endpoint
     delivery.attempts += 1
     delivery.response_code = code
     delivery.error = error
@@ -141,17 +145,18 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         return delivery
     delay = _base_seconds() * 2 ** (delivery.attempts - 1)
     delivery.status, delivery.next_attempt_at = "retrying", utcnow() + timedelta(seconds=delay)
+    org_id = delivery.organisation_id
     db.session.commit()
-    _schedule(delivery, delay)
+    _schedule(delivery_id, org_id, delay)
     return delivery
 
 
-def _schedule(delivery: WebhookDelivery, delay: float) -> None:
+def _schedule(delivery_id: int, org_id: int, delay: float) -> None:
     if delay <= 0:
-        enqueue("app.inbox.tasks.deliver_webhook", delivery.id, org_id=delivery.organisation_id, queue="low")
+        enqueue("app.inbox.tasks.deliver_webhook", delivery_id, org_id=org_id, queue="low")
     else:
-        get_queue("low").enqueue_in(timedelta(seconds=delay), "app.inbox.tasks.deliver_webhook", delivery.id,
-                                    meta={"organisation_id": delivery.organisation_id})
+        get_queue("low").enqueue_in(timedelta(seconds=delay), "app.inbox.tasks.deliver_webhook", delivery_id,
+                                    meta={"organisation_id": org_id})
 
 
 def deliveries_due(limit: int = 500) -> list[int]:

@@ -176,3 +176,13 @@ def items_id(org_id: int, sku: str) -> int:
     from app.inventory.selectors import item_by_sku
 
     return item_by_sku(org_id, sku).id
+
+
+def test_demo_command_receives_two_messages(app, org, run_jobs):
+    make_catalogue(org.id)
+    result = app.test_cli_runner().invoke(args=["inbox", "demo", "--org", org.name])
+    assert result.output.count("received") == 2, result.output
+    run_jobs()
+    statuses = sorted(e.status.value for e in db.session.scalars(select(Extraction)))
+    assert statuses == ["ready", "review"]
+    assert "No organisation" in app.test_cli_runner().invoke(args=["inbox", "demo", "--org", "Nobody"]).output

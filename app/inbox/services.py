@@ -184,7 +184,10 @@ def _store_inbound(org_id, channel, address, body, external_id, subject, sender_
     conversation.unread_count = (conversation.unread_count or 0) + 1
     conversation.last_message_at = max(conversation.last_message_at or when, when)
     db.session.flush()
-    enqueue_after_commit("app.inbox.tasks.extract_message", message.id, org_id=org_id, queue="default")
+    if "blocked" in (_profile(customer).flags or []):
+        message.processed = True  # kept for the record, never read into an order
+    else:
+        enqueue_after_commit("app.inbox.tasks.extract_message", message.id, org_id=org_id, queue="default")
     webhooks_out.dispatch(org_id, "message.received", {
         "message_id": message.id, "conversation_id": conversation.id, "channel": channel.value,
         "customer_id": customer.id, "received_at": when.isoformat()})

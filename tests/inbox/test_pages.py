@@ -1,7 +1,7 @@
 """Every inbox page renders for the roles that may see it, and only shows the organisation's rows."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.models import AuditEntry, Role
 from app.extensions import db
@@ -101,3 +101,15 @@ def test_customer_labels_flags_and_notes(app, org, client, staff_client):
     assert response.status_code == 302
     page = staff_client.get(url).get_data(as_text=True)
     assert "Pays on time" in page and ">vip<" in page and ">north<" in page and "not-a-flag" not in page
+
+
+def test_blocked_customers_messages_are_kept_but_not_read(app, org, client, staff_client, run_jobs):
+    from app.inbox.review_models import Extraction
+
+    conversation = _seed(client, org.id)
+    staff_client.post(f"/inbox/customers/{conversation.customer_id}/profile", data={"flags": ["blocked"]})
+    run_jobs()
+    before = db.session.scalar(select(func.count(Extraction.id)))
+    post_json(client, channel(org.id), {"id": "blk-2", "from": "+15550003", "text": "5 Rose Quartz Bracelet"})
+    run_jobs()
+    assert db.session.scalar(select(func.count(Extraction.id))) == before

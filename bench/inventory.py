@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +85,8 @@ def seed(org_id: int) -> dict[str, int]:
                       "category_id": category_ids[paths[n % len(paths)]], "attributes": attributes,
                       "search_text": search_text_for(sku, title, attributes), "currency": "USD",
                       "reorder_point": rng.choice([0, 2, 5, 10]), "on_hand": on_hand, "reserved": 0,
-                      "discontinued": n % 97 == 0, "created_at": now, "updated_at": now})
+                      "discontinued": n % 97 == 0, "created_at": now - timedelta(minutes=n),
+                      "updated_at": now - timedelta(minutes=rng.randrange(ITEMS))})
         if on_hand:
             movements.append({"organisation_id": org_id, "item_id": n, "kind": MovementKind.IMPORT,
                               "on_hand_delta": on_hand, "reserved_delta": 0, "reason": "bench seed",

@@ -122,3 +122,13 @@ def test_stock_taken_between_check_and_reservation_leaves_no_live_order(app, org
     assert db.session.get(Item, items["BR-300"].id).reserved == 0
     row = db.session.get(Extraction, extraction.id)
     assert row.is_open and row.order_id is None
+
+
+def test_wanted_date_can_be_corrected(app, org, client, staff_client, run_jobs):
+    make_catalogue(org.id)
+    extraction = _message(client, run_jobs, org.id, "2 Rose Quartz Bracelet by Friday")
+    assert staff_client.htmx("post", f"/inbox/x/{extraction.id}/date", data={"wanted_date": "31/12"}).status_code == 422
+    response = staff_client.htmx("post", f"/inbox/x/{extraction.id}/date", data={"wanted_date": "2026-12-31"})
+    assert response.status_code == 200 and b"2026-12-31" in response.data
+    feedback = db.session.scalar(select(ExtractionFeedback).order_by(ExtractionFeedback.id.desc()))
+    assert feedback.corrected == {"wanted_date": "2026-12-31"} and feedback.original["wanted_date"]

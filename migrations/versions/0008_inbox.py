@@ -1,13 +1,13 @@
 """inbox: customer profiles, channels, conversations, messages, extractions, usage, webhooks
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0003"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

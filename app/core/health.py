@@ -1,10 +1,14 @@
 """Health checks: each component's status and latency, for /healthz and the admin page."""
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import importlib.util
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import text
@@ -51,10 +55,29 @@ def _disk() -> tuple[str, str]:
     return ("ok" if free_gb > 2 else "warning" if free_gb > 0.5 else "down"), f"{free_gb:.1f} GB free"
 
 
+def _ocr() -> tuple[str, str]:
+    # Checked without loading the model: a web process should not carry the OCR engine in memory.
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or spec.origin is None:
+        return "down", "rapidocr-onnxruntime is not installed: OCR evidence is missing from analysis"
+    models = sorted(p.name for p in (Path(spec.origin).parent / "models").glob("*.onnx"))
+    if len(models) < 2:
+        return "down", "the OCR model files are missing from the installed package"
+    importlib.import_module("onnxruntime")
+    return "ok", f"rapidocr-onnxruntime {importlib.metadata.version('rapidocr-onnxruntime')}, {len(models)} models shipped"
+
+
+def _barcodes() -> tuple[str, str]:
+    importlib.import_module("zxingcpp")
+    return "ok", f"zxing-cpp {importlib.metadata.version('zxing-cpp')}"
+
+
 register_check("database", _database, required=True)
 register_check("redis", _redis, required=True)
 register_check("workers", _workers)
 register_check("disk", _disk)
+register_check("ocr", _ocr)
+register_check("barcodes", _barcodes)
 
 
 def check_all() -> dict:

@@ -81,6 +81,8 @@ def test_healthz_reports_each_component(client):
     assert report["components"]["database"]["status"] == "ok"
     assert report["components"]["redis"]["status"] == "ok"
     assert report["components"]["workers"]["status"] == "down"  # no worker runs in this test
+    assert report["components"]["ocr"]["status"] == "ok" and "models shipped" in report["components"]["ocr"]["detail"]
+    assert report["components"]["barcodes"]["status"] == "ok"
     assert report["status"] == "degraded"
     assert all("latency_ms" in c for c in report["components"].values())
 

@@ -183,25 +183,29 @@ def report(args, base: dict, wall: float) -> None:
     print(f"  upload + all phases: {wall:.1f} s → {args.products / wall * 60:.1f} products/min "
           f"(statuses {by_status}; {identified} identified with confidence ≥ 80)")
 
-    run_ms: dict[str, list[float]] = {}
+    run_ms: dict[tuple[int, str], float] = {}
     for line in db.session.scalars(select(PipelineLog).where(PipelineLog.product_id.in_(ids))):
         details = line.details or {}
         if "run_ms" in details and line.phase:
-            run_ms.setdefault(line.phase, []).append(details["run_ms"])
+            run_ms[(line.product_id, line.phase)] = details["run_ms"]
     phases = db.session.scalars(select(ProductPhase).where(ProductPhase.product_id.in_(ids))).all()
     jobs = {j.id: j for j in Job.fetch_many([p.rq_job_id for p in phases], connection=get_redis()) if j}
-    print("  per phase: job time, time inside the phase's run(), runner overhead (job − run), vs no-op job")
+    print("  per phase (jobs still in Redis): job time, time inside run(), runner overhead = job − run, "
+          "vs the no-op job")
     for name in ("analysis", "market", "seo", "listing"):
-        durations = [(jobs[p.rq_job_id].ended_at - jobs[p.rq_job_id].started_at).total_seconds() * 1000
-                     for p in phases if p.name == name and p.rq_job_id in jobs
-                     and jobs[p.rq_job_id].ended_at and jobs[p.rq_job_id].started_at]
-        runs = run_ms.get(name, [])
-        if not durations or not runs:
+        pairs = []
+        for p in phases:
+            job = jobs.get(p.rq_job_id)
+            if p.name == name and job and job.ended_at and job.started_at and (p.product_id, name) in run_ms:
+                pairs.append(((job.ended_at - job.started_at).total_seconds() * 1000, run_ms[(p.product_id, name)]))
+        if not pairs:
             print(f"    {name:9} no data")
             continue
-        job, inner = statistics.mean(durations), statistics.mean(runs)
-        print(f"    {name:9} job {job:7.1f} ms  run {inner:7.1f} ms  overhead {job - inner:6.1f} ms "
-              f"(no-op job {base['job_ms']:.1f} ms → +{job - inner - base['job_ms']:.1f} ms)")
+        job_ms = statistics.mean(j for j, _ in pairs)
+        inner = statistics.mean(r for _, r in pairs)
+        overhead = statistics.median(j - r for j, r in pairs)
+        print(f"    {name:9} n={len(pairs):3}  job {job_ms:7.1f} ms  run {inner:7.1f} ms  overhead p50 {overhead:6.1f} ms "
+              f"(no-op job {base['job_ms']:.1f} ms → +{overhead - base['job_ms']:.1f} ms)")
 
     per_image = {"barcodes_ms": [], "ocr_ms": [], "quality_ms": []}
     for p in products:

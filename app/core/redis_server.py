@@ -67,9 +67,12 @@ def _spawn(sock: Path, detach: bool = False) -> subprocess.Popen:
         "--unixsocket", str(sock),
         "--unixsocketperm", "700",
         "--dir", str(sock.parent),
+        # Queued jobs are data: keep an append-only file (fsync every second) so jobs enqueued by a
+        # short-lived process (a CLI command, a web process restart) survive the server stopping.
         "--dbfilename", "dump.rdb",
-        "--save", "60 1",
-        "--appendonly", "no",
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--appendfilename", "appendonly.aof",
         "--daemonize", "no",
         "--logfile", str(sock.parent / "redis.log"),
     ]
@@ -95,7 +98,7 @@ def stop() -> None:
         return
     if os.getpid() != _owner_pid:
         return
-    proc.terminate()  # redis-server saves on SIGTERM when a save point is configured
+    proc.terminate()  # redis-server flushes its append-only file on SIGTERM
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:

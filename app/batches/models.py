@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import db_enum
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
 
@@ -53,9 +54,6 @@ class RowStatus(str, enum.Enum):
 IN_FLIGHT = (RowStatus.CLAIMED.value, RowStatus.PROCESSING.value)
 
 
-def _enum(cls):
-    return db.Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-
 
 class Batch(db.Model):
     __tablename__ = "batches"
@@ -70,7 +68,7 @@ class Batch(db.Model):
     format: Mapped[dict] = mapped_column(JSON, default=dict)
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)
     validation: Mapped[dict | None] = mapped_column(JSON)
-    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus), default=BatchStatus.UPLOADED, index=True)
+    status: Mapped[BatchStatus] = mapped_column(db_enum(BatchStatus, length=32), default=BatchStatus.UPLOADED, index=True)
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     processed_rows: Mapped[int] = mapped_column(Integer, default=0)
     successful_rows: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,13 +11,14 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import db_enum
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
 from app.orders.models import Customer
 
 
 def enum_type(cls, length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+    return db_enum(cls, length=length)
 
 
 class Channel(str, enum.Enum):

@@ -1,19 +1,19 @@
 """Supplier imports (one uploaded export each) and the supplier lines they brought in."""
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import LabelledEnum, db_enum
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
 from app.inventory.models import Item
 
 
-class ImportStatus(str, enum.Enum):
+class ImportStatus(LabelledEnum):
     PREVIEWED = "previewed"
     QUEUED = "queued"
     RUNNING = "running"
@@ -21,9 +21,6 @@ class ImportStatus(str, enum.Enum):
     COMPLETED_WITH_ERRORS = "completed_with_errors"
     FAILED = "failed"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
     @property
     def finished(self) -> bool:
@@ -43,7 +40,7 @@ class SupplierImport(db.Model):
     column_mapping: Mapped[dict | None] = mapped_column(JSON)
     default_currency: Mapped[str | None] = mapped_column(String(3))
     status: Mapped[ImportStatus] = mapped_column(
-        Enum(ImportStatus, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]))
+        db_enum(ImportStatus, length=24))
     valid_only: Mapped[bool] = mapped_column(Boolean, default=False)
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     error_rows: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,23 +23,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import LabelledEnum, db_enum
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
 
 
-def _enum(cls: type[enum.Enum], length: int = 24) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
-
-
-class ItemStatus(str, enum.Enum):
+class ItemStatus(LabelledEnum):
     ACTIVE = "active"
     LOW_STOCK = "low_stock"
     OUT_OF_STOCK = "out_of_stock"
     DISCONTINUED = "discontinued"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class MovementKind(str, enum.Enum):
@@ -169,7 +162,7 @@ class StockMovement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("inventory_items.id"))
-    kind: Mapped[MovementKind] = mapped_column(_enum(MovementKind, 16))
+    kind: Mapped[MovementKind] = mapped_column(db_enum(MovementKind, length=16))
     on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
     reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(String(500))

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import db_enum
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
 from app.inventory.models import Item
@@ -16,7 +17,7 @@ MONEY = Numeric(12, 2)
 
 
 def _status_type() -> Enum:
-    return Enum(OrderStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    return db_enum(OrderStatus, length=20)
 
 
 class Customer(db.Model):

@@ -1,11 +1,12 @@
 """The order status flow: one Enum, one table of allowed transitions, the actions that move them."""
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from app.core.enums import LabelledEnum
 
-class OrderStatus(str, enum.Enum):
+
+class OrderStatus(LabelledEnum):
     DRAFT = "draft"
     CONFIRMED = "confirmed"
     IN_PRODUCTION = "in_production"
@@ -14,9 +15,6 @@ class OrderStatus(str, enum.Enum):
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 S = OrderStatus

@@ -5,9 +5,10 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import db_enum
 from app.core.models import UTCDateTime, utcnow
 from app.extensions import db
 from app.pipeline.models import Product
@@ -47,8 +48,7 @@ class Listing(db.Model):
     # The market research behind the price: rule and sources (from the market phase).
     pricing: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[ListingStatus] = mapped_column(
-        Enum(ListingStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
-             validate_strings=True), default=ListingStatus.DRAFT)
+        db_enum(ListingStatus, length=16), default=ListingStatus.DRAFT)
     missing: Mapped[list] = mapped_column(JSON, default=list)  # why it is still a draft
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

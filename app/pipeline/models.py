@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,16 +21,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import LabelledEnum, db_enum
 from app.core.errors import Conflict
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
 
 PHASE_NAMES = ("analysis", "market", "seo", "listing")
 
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
 
 
 class _Machine(str, enum.Enum):
@@ -116,16 +112,13 @@ PHASE_DONE = (PhaseStatus.COMPLETED, PhaseStatus.SKIPPED)
 PHASE_IN_FLIGHT = (PhaseStatus.QUEUED, PhaseStatus.RUNNING)
 
 
-class Condition(str, enum.Enum):
+class Condition(LabelledEnum):
     UNKNOWN = "unknown"
     NEW = "new"
     LIKE_NEW = "like_new"
     USED = "used"
     DAMAGED = "damaged"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class LogLevel(str, enum.Enum):
@@ -144,11 +137,11 @@ class Product(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    status: Mapped[ProductStatus] = mapped_column(_enum(ProductStatus), default=ProductStatus.UPLOADED)
+    status: Mapped[ProductStatus] = mapped_column(db_enum(ProductStatus, length=16), default=ProductStatus.UPLOADED)
     # What the person told us at upload; never overwritten by analysis.
     hint_name: Mapped[str | None] = mapped_column(String(200))
     hint_model: Mapped[str | None] = mapped_column(String(120))
-    condition: Mapped[Condition] = mapped_column(_enum(Condition), default=Condition.UNKNOWN)
+    condition: Mapped[Condition] = mapped_column(db_enum(Condition, length=16), default=Condition.UNKNOWN)
     # What analysis (or a reviewer) identified; None when nobody found it.
     name: Mapped[str | None] = mapped_column(String(200))
     brand: Mapped[str | None] = mapped_column(String(120))
@@ -225,7 +218,7 @@ class ProductPhase(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
-    status: Mapped[PhaseStatus] = mapped_column(_enum(PhaseStatus), default=PhaseStatus.PENDING)
+    status: Mapped[PhaseStatus] = mapped_column(db_enum(PhaseStatus, length=16), default=PhaseStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rq_job_id: Mapped[str | None] = mapped_column(String(80))
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -252,7 +245,7 @@ class PipelineLog(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     phase: Mapped[str | None] = mapped_column(String(32))
-    level: Mapped[LogLevel] = mapped_column(_enum(LogLevel, 8), default=LogLevel.INFO)
+    level: Mapped[LogLevel] = mapped_column(db_enum(LogLevel, length=8), default=LogLevel.INFO)
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

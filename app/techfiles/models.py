@@ -14,7 +14,6 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Boolean,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import db_enum
 from app.core.errors import Conflict
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
@@ -35,10 +35,6 @@ SLOT_COLUMNS = ("organisation_id", "product_id", "revision", "file_type", "view"
 DEFAULT_REVISION = "1"
 STALE_MINUTES = 15  # a running collection without progress for this long may be retried
 
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
 
 
 class _Labelled(str, enum.Enum):
@@ -118,10 +114,10 @@ class TechFile(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     revision: Mapped[str] = mapped_column(String(40), default=DEFAULT_REVISION)
-    file_type: Mapped[FileType] = mapped_column(_enum(FileType, 20))
+    file_type: Mapped[FileType] = mapped_column(db_enum(FileType, length=20))
     view: Mapped[str] = mapped_column(String(40), default="", server_default="")
     category: Mapped[str] = mapped_column(String(80), default="", server_default="")
-    status: Mapped[FileStatus] = mapped_column(_enum(FileStatus), default=FileStatus.COMPLETED)
+    status: Mapped[FileStatus] = mapped_column(db_enum(FileStatus, length=16), default=FileStatus.COMPLETED)
     # The stored image (app.core.storage); None while processing or after a failure.
     sha256: Mapped[str | None] = mapped_column(String(64))
     mime: Mapped[str | None] = mapped_column(String(40))
@@ -202,9 +198,9 @@ class Collection(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    kind: Mapped[CollectionKind] = mapped_column(_enum(CollectionKind, 20))
+    kind: Mapped[CollectionKind] = mapped_column(db_enum(CollectionKind, length=20))
     revision: Mapped[str] = mapped_column(String(40), default=DEFAULT_REVISION)
-    status: Mapped[CollectionStatus] = mapped_column(_enum(CollectionStatus), default=CollectionStatus.QUEUED)
+    status: Mapped[CollectionStatus] = mapped_column(db_enum(CollectionStatus, length=16), default=CollectionStatus.QUEUED)
     progress: Mapped[int] = mapped_column(Integer, default=0)  # percent, 0..100
     current_step: Mapped[str | None] = mapped_column(String(200))
     failed_step: Mapped[str | None] = mapped_column(String(32))
@@ -262,7 +258,7 @@ class CreditCost(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    file_type: Mapped[FileType] = mapped_column(_enum(FileType, 20))
+    file_type: Mapped[FileType] = mapped_column(db_enum(FileType, length=20))
     credits: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

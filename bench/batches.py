@@ -25,13 +25,12 @@ sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="stockroom-bench-batches-"))
 os.environ["STOCKROOM_INSTANCE"] = str(TMP / "instance")
 
-from sqlalchemy import create_engine, delete, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratch import scratch_database  # noqa: E402  (bench/scratch.py)
+from sqlalchemy import delete, func, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.batches import services  # noqa: E402
 from app.batches.models import Batch, BatchRow, BatchStatus  # noqa: E402
-from app.config import database_url  # noqa: E402
 from app.core import redis_server  # noqa: E402
 from app.core.database import write_intent  # noqa: E402
 from app.core.models import Role  # noqa: E402
@@ -42,23 +41,6 @@ ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 PROCESSED = int(sys.argv[2]) if len(sys.argv) > 2 else 600
 HEADER = ["Product Name", "MPN", "Country of origin", "Category", "Size", "Description", "Supplier note"]
 
-
-def scratch_database() -> tuple[str, callable]:
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw.startswith(("postgres://", "postgresql")):
-        return f"sqlite:///{TMP / 'bench.db'}", lambda: None
-    server = make_url(database_url(raw))
-    name = f"stockroom_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
 
 
 def make_csv(rows: int) -> bytes:
@@ -181,7 +163,7 @@ def bench_workers(app, user, env: dict) -> None:
 
 def main() -> None:
     logging.disable(logging.WARNING)
-    url, drop = scratch_database()
+    url, drop = scratch_database(TMP)
     redis_url = os.environ.get("REDIS_URL") or redis_server.ensure_running(TMP / "redis")
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     config = {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "REDIS_NAMESPACE": namespace,

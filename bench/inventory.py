@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="stockroom-bench-inventory-"))
 os.environ["STOCKROOM_INSTANCE"] = str(TMP / "instance")
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from scratch import scratch_database  # noqa: E402  (bench/scratch.py)
+from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.config import database_url  # noqa: E402
 from app.core import redis_server  # noqa: E402
 from app.core.models import Role, utcnow  # noqa: E402
 from app.core.users import organisation_get_or_create, user_create  # noqa: E402
@@ -48,23 +48,6 @@ KINDS = ["bracelet chain", "necklace chain", "earring hooks", "charm pendant", "
 COLORS = ["Gold", "Silver", "Rose Gold", "Steel", "Black"]
 SIZES = ["16cm", "18cm", "20cm", "45cm", "50cm", "6mm", "8mm"]
 
-
-def scratch_database() -> tuple[str, callable]:
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw.startswith(("postgres://", "postgresql")):
-        return f"sqlite:///{TMP / 'bench.db'}", lambda: None
-    server = make_url(database_url(raw))
-    name = f"stockroom_bench_inv_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
 
 
 def seed(org_id: int) -> dict[str, int]:
@@ -128,7 +111,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    url, drop = scratch_database()
+    url, drop = scratch_database(TMP, "stockroom_bench_inv")
     redis_url = os.environ.get("REDIS_URL") or redis_server.ensure_running(TMP / "redis", stop_at_exit=True)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url,
                       "REDIS_NAMESPACE": "bench-inventory-" + uuid.uuid4().hex[:6], "WTF_CSRF_ENABLED": False,

@@ -15,7 +15,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -25,11 +24,10 @@ sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="stockroom-bench-orders-"))
 os.environ["STOCKROOM_INSTANCE"] = str(TMP / "instance")
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from scratch import scratch_database  # noqa: E402  (bench/scratch.py)
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.config import database_url  # noqa: E402
 from app.core import redis_server  # noqa: E402
 from app.core.database import write_intent  # noqa: E402
 from app.core.users import organisation_get_or_create  # noqa: E402
@@ -41,23 +39,6 @@ from app.orders import services  # noqa: E402
 ORDERS = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 THREADS = 4
 
-
-def scratch_database() -> tuple[str, callable]:
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw.startswith(("postgres://", "postgresql")):
-        return f"sqlite:///{TMP / 'bench.db'}", lambda: None
-    server = make_url(database_url(raw))
-    name = f"stockroom_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
 
 
 def seed(org_id: int, count: int) -> list[int]:
@@ -100,7 +81,7 @@ def confirm_all(app, org_id: int, order_ids: list[int], threads: int) -> tuple[f
 
 
 def main() -> None:
-    url, drop = scratch_database()
+    url, drop = scratch_database(TMP)
     redis_url = os.environ.get("REDIS_URL") or redis_server.ensure_running(TMP / "redis", stop_at_exit=True)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "REDIS_NAMESPACE": "bench-orders"})
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -48,7 +48,8 @@ class _Machine(str, enum.Enum):
 
     @classmethod
     def _transitions(cls) -> dict:
-        raise NotImplementedError
+        # Each status enum below overrides this with its own table.
+        raise TypeError(f"{cls.__name__} has no transition table")
 
 
 class ProductStatus(_Machine):

@@ -1,12 +1,16 @@
 """The work done for one product row: trigger text, two prompts, two images, tags.
 
 Prompts come from the organisation's editable templates (sandboxed Jinja) or, when TEXT_API_URL
-is configured, from an OpenAI-compatible text model. Images are rendered locally with Pillow as
-labelled product cards and say so on the card and in the results: they are not photographs.
+is configured, from an OpenAI-compatible text model. Images come from an OpenAI-compatible image
+model when IMAGE_API_URL is configured; otherwise (and for a style whose model call failed, with
+the reason recorded) they are rendered locally with Pillow as labelled product cards that say so
+on the card and in the results: they are not photographs.
 Every result names the generator that produced it.
 """
 from __future__ import annotations
 
+import base64
+import http.client
 import io
 import json
 import os
@@ -22,6 +26,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from PIL import Image, ImageDraw, ImageFont
 
+from app.analysis.images import ImageRejected, open_image_checked
 from app.analysis.keywords import extract_keywords
 from app.core import storage
 
@@ -120,6 +125,25 @@ def prompts_from_templates(fields: dict, trigger: str, templates: dict[str, tupl
     return out
 
 
+MAX_RESPONSE_BYTES = 40 * 1024 * 1024
+
+
+def _post_json(url: str, body: dict, *, key: str, timeout: float) -> dict:
+    """POST JSON with a bearer key and parse the JSON answer (urllib and ValueError errors pass through)."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "application/json",
+                                              "Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
+        raw = response.read(MAX_RESPONSE_BYTES + 1)
+    if len(raw) > MAX_RESPONSE_BYTES:
+        raise ValueError(f"the answer is larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB")
+    return json.loads(raw.decode("utf-8"))
+
+
+def _config(name: str, default: str = "") -> str:
+    return current_app.config.get(name) or os.environ.get(name) or default
+
+
 @dataclass(frozen=True)
 class TextModel:
     url: str
@@ -156,12 +180,8 @@ def prompts_from_model(model: TextModel, fields: dict, trigger: str) -> dict:
             ],
             "temperature": 0.4,
         }
-        request = urllib.request.Request(
-            f"{model.url}/chat/completions", data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {model.key}"})
         try:
-            with urllib.request.urlopen(request, timeout=model.timeout) as response:  # noqa: S310 (configured URL)
-                payload = json.loads(response.read().decode("utf-8"))
+            payload = _post_json(f"{model.url}/chat/completions", body, key=model.key, timeout=model.timeout)
             text = payload["choices"][0]["message"]["content"]
         except (urllib.error.URLError, TimeoutError, ValueError, KeyError, IndexError, TypeError) as exc:
             raise TextModelError(f"text model at {model.url} failed: {exc}") from exc
@@ -245,14 +265,103 @@ def render_card(style: str, fields: dict) -> bytes:
     return buf.getvalue()
 
 
+def local_image(style: str, fields: dict) -> dict:
+    """One locally rendered card, stored: {"sha256", "suffix", "generator", "note", "width", "height"}."""
+    stored = storage.save_bytes(render_card(style, fields), IMAGE_SUFFIX)
+    return {"sha256": stored.sha256, "suffix": IMAGE_SUFFIX, "generator": LOCAL_IMAGE_GENERATOR, "note": RENDERED_NOTE,
+            "width": CARD_SIZE[0], "height": CARD_SIZE[1]}
+
+
 def images_local(fields: dict) -> dict:
     """{style: {"sha256", "generator", "note"}} for two locally rendered cards."""
-    out = {}
+    return {style: local_image(style, fields) for style in STYLES}
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    url: str
+    key: str
+    model: str
+    size: str = "1024x1024"
+    timeout: float = 120.0
+
+
+EXTERNAL_NOTE = "external image model"
+_SIZE = re.compile(r"^\d{2,4}x\d{2,4}$")
+
+
+def image_model() -> ImageModel | None:
+    """The configured OpenAI-compatible image model, or None (the default: off)."""
+    url = _config("IMAGE_API_URL")
+    if not url:
+        return None
+    size = _config("IMAGE_SIZE", "1024x1024")
+    if not _SIZE.match(size):
+        raise ImageModelError(f"IMAGE_SIZE must look like 1024x1024, not {size!r}")
+    try:
+        timeout = float(_config("IMAGE_API_TIMEOUT", "120"))
+    except ValueError:
+        raise ImageModelError("IMAGE_API_TIMEOUT must be a number of seconds") from None
+    return ImageModel(url.rstrip("/"), _config("IMAGE_API_KEY"), _config("IMAGE_MODEL", "gpt-image-1"), size, timeout)
+
+
+class ImageModelError(RuntimeError):
+    pass
+
+
+def image_from_model(model: ImageModel, prompt: str) -> dict:
+    """Ask the image model for one image, check and re-encode it, store it; ImageModelError on any failure."""
+    body = {"model": model.model, "prompt": prompt, "n": 1, "size": model.size, "response_format": "b64_json"}
+    where = f"image model {model.model} at {model.url}"
+    try:
+        payload = _post_json(f"{model.url}/images/generations", body, key=model.key, timeout=model.timeout)
+    except urllib.error.HTTPError as exc:
+        raise ImageModelError(f"{where} answered HTTP {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
+        raise ImageModelError(f"{where} could not be reached ({getattr(exc, 'reason', exc)})") from None
+    except ValueError as exc:
+        raise ImageModelError(f"{where} answered something that is not JSON ({exc})") from None
+    try:
+        data = base64.b64decode(payload["data"][0]["b64_json"], validate=True)
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise ImageModelError(f"{where} answered without an image (no data[0].b64_json)") from None
+    try:
+        image = open_image_checked(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP"))
+    except ImageRejected as exc:
+        raise ImageModelError(f"{where} sent an unusable image: {exc.reason}") from None
+    # Re-encoded, never stored as received: the stored file is one we wrote ourselves.
+    buf = io.BytesIO()
+    with image:
+        if image.mode in ("RGBA", "LA", "P"):
+            image = image.convert("RGBA")
+            flat = Image.new("RGB", image.size, "white")
+            flat.paste(image, mask=image.getchannel("A"))
+            image = flat
+        image.convert("RGB").save(buf, format="JPEG", quality=90)
+        width, height = image.size
+    stored = storage.save_bytes(buf.getvalue(), IMAGE_SUFFIX)
+    return {"sha256": stored.sha256, "suffix": IMAGE_SUFFIX, "generator": model.model, "note": EXTERNAL_NOTE,
+            "width": width, "height": height}
+
+
+def images_for(fields: dict, prompts: dict) -> tuple[dict, list[str]]:
+    """Both images and the reasons any style fell back to a local card (an image model failed)."""
+    try:
+        model = image_model()
+    except ImageModelError as exc:
+        return ({style: {**local_image(style, fields), "fallback_reason": str(exc)} for style in STYLES},
+                [f"image model not used: {exc}; local cards were rendered instead"])
+    if model is None:
+        return images_local(fields), []
+    out, problems = {}, []
     for style in STYLES:
-        stored = storage.save_bytes(render_card(style, fields), IMAGE_SUFFIX)
-        out[style] = {"sha256": stored.sha256, "suffix": IMAGE_SUFFIX, "generator": LOCAL_IMAGE_GENERATOR, "note": RENDERED_NOTE,
-                      "width": CARD_SIZE[0], "height": CARD_SIZE[1]}
-    return out
+        try:
+            out[style] = image_from_model(model, prompts[style]["text"])
+        except ImageModelError as exc:
+            reason = f"{style}: {exc}; a local card was rendered instead"
+            out[style] = {**local_image(style, fields), "fallback_reason": str(exc)}
+            problems.append(reason)
+    return out, problems
 
 
 def tags_for(fields: dict, trigger: str) -> list[str]:
@@ -269,11 +378,13 @@ def process_row(data: dict, mapping: dict, templates: dict[str, tuple[str, str]]
         raise RowInvalid("The row has no title and none of country, product type, size, MPN or description.", column)
     model = text_model()
     prompts = prompts_from_model(model, fields, trigger) if model else prompts_from_templates(fields, trigger, templates)
+    images, image_problems = images_for(fields, prompts)
     return {
         "trigger": trigger,
         "title": fields.get("title") or "",
         "prompts": prompts,
-        "images": images_local(fields),
+        "images": images,
+        "image_problems": image_problems,
         "tags": tags_for(fields, trigger),
         "tags_generator": "yake-keywords",
     }

@@ -161,8 +161,12 @@ def _count(batch_id: int, *, ok: int = 0, failed: int = 0) -> None:
 
 
 def row_complete(*, row_id: int, batch_id: int, worker: str, results: dict, started: float,
-                 now: datetime | None = None) -> bool:
-    """Write a row's results once: only while `worker` holds it in processing; commit."""
+                 warnings: list[str] | None = None, now: datetime | None = None) -> bool:
+    """Write a row's results once: only while `worker` holds it in processing; commit.
+
+    `warnings` (e.g. an image model that failed and was replaced by a local card) go to the
+    batch log in the same transaction.
+    """
     now = now or utcnow()
     with write_intent():
         res = db.session.execute(
@@ -174,6 +178,12 @@ def row_complete(*, row_id: int, batch_id: int, worker: str, results: dict, star
             execution_options={"synchronize_session": False})
         if res.rowcount == 1:
             _count(batch_id, ok=1)
+            if warnings:
+                row = db.session.execute(select(BatchRow.row_number, BatchRow.organisation_id)
+                                         .where(BatchRow.id == row_id)).one()
+                for message in warnings:
+                    add_log(batch_id, "warning", "image", f"Row {row.row_number}: {message}",
+                            {"row_number": row.row_number, "worker": worker}, org_id=row.organisation_id)
         db.session.commit()
     return res.rowcount == 1
 

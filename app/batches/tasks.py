@@ -68,7 +68,8 @@ def _process_one(row_id: int, batch_id: int, worker: str, mapping: dict, templat
         proc.row_fail(row_id=row_id, batch_id=batch_id, worker=worker, message=f"{type(exc).__name__}: {exc}")
         return 1
     results["worker"] = worker
-    proc.row_complete(row_id=row_id, batch_id=batch_id, worker=worker, results=results, started=started)
+    proc.row_complete(row_id=row_id, batch_id=batch_id, worker=worker, results=results, started=started,
+                      warnings=results.get("image_problems"))
     return 1
 
 

@@ -97,6 +97,8 @@ def test_configured_image_model_makes_and_stores_both_images(manager_client, run
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
     export = manager_client.get(f"/batches/{batch.id}/results.csv").get_data(as_text=True)
     assert "stand-in-image-1 (external image model)" in export
+    page = manager_client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    assert "external image model" in page and "rendered locally" not in page
 
 
 @pytest.mark.parametrize("mode, reason", [

@@ -157,6 +157,15 @@ def _after_review(extraction_id: int, error: str | None = None, status: int = 20
     return redirect(url_for("inbox.conversation", conversation_id=extraction.message.conversation_id))
 
 
+def _review_action(panel_id: int, action, /, **kwargs):
+    """Run one review service call; the panel comes back with its message when the rule says no."""
+    try:
+        result = action(org_id=_org(), by_user_id=_uid(), **kwargs)
+    except DomainError as exc:
+        return None, _after_review(panel_id, exc.message, exc.status if is_htmx() else 200)
+    return result, None
+
+
 @bp.get("/x/<int:extraction_id>")
 @login_required
 def extraction(extraction_id: int):
@@ -167,10 +176,9 @@ def extraction(extraction_id: int):
 @login_required
 def extraction_confirm(extraction_id: int):
     get_or_404(Extraction, extraction_id)
-    try:
-        order = review.extraction_confirm(org_id=_org(), extraction_id=extraction_id, by_user_id=_uid())
-    except DomainError as exc:
-        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
+    order, refused = _review_action(extraction_id, review.extraction_confirm, extraction_id=extraction_id)
+    if refused:
+        return refused
     if not is_htmx():
         flash(f"Order {order.number} created and its stock reserved.", "success")
     return _after_review(extraction_id)
@@ -180,59 +188,45 @@ def extraction_confirm(extraction_id: int):
 @login_required
 def extraction_reject(extraction_id: int):
     get_or_404(Extraction, extraction_id)
-    try:
-        review.extraction_reject(org_id=_org(), extraction_id=extraction_id, reason=request.form.get("reason", ""),
-                                 by_user_id=_uid())
-    except DomainError as exc:
-        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
-    return _after_review(extraction_id)
+    _, refused = _review_action(extraction_id, review.extraction_reject, extraction_id=extraction_id,
+                                 reason=request.form.get("reason", ""))
+    return refused or _after_review(extraction_id)
 
 
 @bp.post("/x/<int:extraction_id>/lines")
 @login_required
 def line_add(extraction_id: int):
     get_or_404(Extraction, extraction_id)
-    try:
-        review.line_add(org_id=_org(), extraction_id=extraction_id, item_id=request.form.get("item_id"),
-                        quantity=request.form.get("quantity"), by_user_id=_uid())
-    except DomainError as exc:
-        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
-    return _after_review(extraction_id)
+    _, refused = _review_action(extraction_id, review.line_add, extraction_id=extraction_id,
+                                 item_id=request.form.get("item_id"), quantity=request.form.get("quantity"))
+    return refused or _after_review(extraction_id)
 
 
 @bp.post("/x/<int:extraction_id>/date")
 @login_required
 def wanted_date(extraction_id: int):
     get_or_404(Extraction, extraction_id)
-    try:
-        review.wanted_date_update(org_id=_org(), extraction_id=extraction_id,
-                                  value=request.form.get("wanted_date", "").strip(), by_user_id=_uid())
-    except DomainError as exc:
-        return _after_review(extraction_id, exc.message, exc.status if is_htmx() else 200)
-    return _after_review(extraction_id)
+    _, refused = _review_action(extraction_id, review.wanted_date_update, extraction_id=extraction_id,
+                                 value=request.form.get("wanted_date", "").strip())
+    return refused or _after_review(extraction_id)
 
 
 @bp.post("/lines/<int:line_id>")
 @login_required
 def line_update(line_id: int):
     line = get_or_404(ExtractedLine, line_id)
-    try:
-        review.line_update(org_id=_org(), line_id=line.id, item_id=request.form.get("item_id") or line.item_id,
-                           quantity=request.form.get("quantity"), by_user_id=_uid())
-    except DomainError as exc:
-        return _after_review(line.extraction_id, exc.message, exc.status if is_htmx() else 200)
-    return _after_review(line.extraction_id)
+    _, refused = _review_action(line.extraction_id, review.line_update, line_id=line.id,
+                                 item_id=request.form.get("item_id") or line.item_id,
+                                 quantity=request.form.get("quantity"))
+    return refused or _after_review(line.extraction_id)
 
 
 @bp.post("/lines/<int:line_id>/remove")
 @login_required
 def line_remove(line_id: int):
     line = get_or_404(ExtractedLine, line_id)
-    try:
-        review.line_remove(org_id=_org(), line_id=line.id, by_user_id=_uid())
-    except DomainError as exc:
-        return _after_review(line.extraction_id, exc.message, exc.status if is_htmx() else 200)
-    return _after_review(line.extraction_id)
+    _, refused = _review_action(line.extraction_id, review.line_remove, line_id=line.id)
+    return refused or _after_review(line.extraction_id)
 
 
 @bp.get("/items")

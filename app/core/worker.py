@@ -55,5 +55,7 @@ def build_worker(app: Flask, *, worker_class_path: str | None = None, job_class_
         cls.flask_app = app
         job_class = import_attribute(job_class_path or app.config["RQ_JOB_CLASS"])
         return cls(all_queues(), connection=get_redis(), name=name, job_class=job_class,
-                   # Notice a dead horse or an abandoned job in seconds, not RQ's ten minutes.
-                   job_monitoring_interval=5, maintenance_interval=30, worker_ttl=60)
+                   # Notice a dead horse or an abandoned job in seconds, not RQ's ten minutes. Maintenance
+                   # is also when a worker takes over the scheduler lock of a worker that died (the lock
+                   # itself lives 61 s), so delayed jobs resume within about 70 s.
+                   job_monitoring_interval=5, maintenance_interval=10, worker_ttl=60)

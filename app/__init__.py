@@ -55,15 +55,30 @@ def register_infrastructure(app: Flask) -> None:
     from app.core.queue import resolve_redis_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    resolve_redis_url(app.config)
-    redis_url = app.config["REDIS_URL"]
-    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url.replace("unix://", "redis+unix://", 1))
+    if offline_command():
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    else:
+        resolve_redis_url(app.config)
+        redis_url = app.config["REDIS_URL"]
+        app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url.replace("unix://", "redis+unix://", 1))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.session_interface = _SessionInterface()
     database.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def offline_command(argv: list[str] | None = None) -> bool:
+    """`flask inbox read` reads a file and standard input: it starts no Redis and opens no database."""
+    import sys
+    from pathlib import Path
+
+    argv = sys.argv if argv is None else argv
+    if not argv or Path(argv[0]).name not in ("flask", "__main__.py"):
+        return False
+    words = [a for a in argv[1:] if not a.startswith("-")]
+    return any(words[i:i + 2] == ["inbox", "read"] for i in range(len(words)))
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,10 +1,10 @@
-"""`flask inbox …`: operator commands that re-queue work whose job was lost."""
+"""`flask inbox …`: operator commands that re-queue work whose job was lost, and the offline reader."""
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
-inbox_cli = AppGroup("inbox", help="Inbox: re-queue lost extraction and webhook jobs.")
+inbox_cli = AppGroup("inbox", help="Inbox: read messages offline, re-queue lost extraction and webhook jobs.")
 
 
 @inbox_cli.command("sweep")
@@ -51,6 +51,64 @@ def demo_command(org_name: str) -> None:
         message, new = services.message_receive(org_id=org.id, channel=Channel.WHATSAPP, sender=sender, body=body,
                                                 external_id=ident, sender_name="Demo customer")
         click.echo(f"{'received' if new else 'already there'}: {body!r}")
+
+
+@inbox_cli.command("read", with_appcontext=False)
+@click.option("--catalogue", "catalogue_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='JSON list of {"sku", "title", "aliases": [...]}.')
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message (else a short summary).")
+@click.option("--threshold", default=80, show_default=True, help="Confidence needed for one click.")
+def read_command(catalogue_path: str, as_json: bool, threshold: int) -> None:
+    """Read messages from standard input (one JSON object with a "text" per line) against a catalogue file.
+
+    Offline: no database and no Redis are used; the reading is the inbox's own.
+    """
+    import json
+    import sys
+    from datetime import UTC, datetime
+
+    from app.inbox import extractor
+    from app.inbox.reading import Catalogue
+
+    try:
+        with open(catalogue_path, encoding="utf-8") as handle:
+            entries = extractor.entries_from_json(json.load(handle))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise click.ClickException(f"The catalogue is not a JSON list of {{sku, title, aliases}}: {exc}") from None
+    catalogue = Catalogue(entries)
+    for raw in sys.stdin:
+        if not raw.strip():
+            continue
+        text, received = _message(raw)
+        result = extractor.extract(text, received or datetime.now(UTC), entries, threshold, catalogue=catalogue)
+        answer = extractor.as_json(text, result)
+        if as_json:
+            click.echo(json.dumps(answer, ensure_ascii=False))
+        else:
+            lines = ", ".join(f"{x['quantity']} × {x['sku']}" for x in answer["lines"]) or "no lines"
+            verdict = "one click" if answer["one_click"] else "review"
+            click.echo(f"[{answer['kind']}, {verdict}, {answer['confidence']}] {lines}; "
+                       f"not understood: {len(answer['not_understood'])}")
+
+
+def _message(raw: str):
+    """(text, received time or None) of one input line; a line that is not JSON is the text itself."""
+    import json
+    from datetime import datetime
+
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw.rstrip("\n"), None
+    if not isinstance(data, dict):
+        return str(data), None
+    received = None
+    if data.get("received"):
+        try:
+            received = datetime.fromisoformat(str(data["received"]))
+        except ValueError:
+            received = None
+    return str(data.get("text") or ""), received
 
 
 def init_app(app) -> None:

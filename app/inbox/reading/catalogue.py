@@ -26,6 +26,7 @@ from app.inbox.reading.tokens import tokenize
 NOT_PRODUCT = words.FILLER | words.OF | words.ARTICLES | words.AND | frozenset({"with", "for", "and"})
 MIN_SHARE = 0.5  # share of the customer's known words a row must hold to be named at all
 TIE = 0.05
+FAMILY = 6  # words that fit more rows than this, told apart by a size alone, are too thin for one click
 
 
 @dataclass
@@ -92,8 +93,10 @@ class Catalogue:
 
     def meanings(self, word: str) -> set[str]:
         """The catalogue words a customer's word may stand for (itself, its translations), by likeness."""
-        english = {word} | set(_translate(word))
-        return {v for v in self.vocabulary for e in english for part in e.split() if likeness(part, v) >= 0.8}
+        found = {v for v in self.vocabulary if likeness(word, v) >= 0.8}
+        # a translation is spelt right: only its own word or plural counts, not a near spelling
+        return found | {v for v in self.vocabulary for e in _translate(word) for part in e.split()
+                        if likeness(part, v) == 1.0}
 
     def parts(self, word: str) -> list[tuple[str, set[str]]]:
         """The word with its meanings, or a compound's two halves with theirs ("Schlangen" + "ketten")."""
@@ -135,7 +138,7 @@ def phrase_words(catalogue: Catalogue, tokens: list[str]) -> list[tuple[str, set
             english = _phrase(tokens[i:i + size]) if i + size <= len(tokens) else ()
             if english:
                 meant = {v for e in english for part in e.split() for v in catalogue.vocabulary
-                         if likeness(part, v) >= 0.8}
+                         if likeness(part, v) == 1.0}
                 out.append((" ".join(tokens[i:i + size]), meant))
                 i += size
                 break
@@ -249,6 +252,9 @@ def _decide(catalogue: Catalogue, scores: list[_Score], unknown: list[str], text
                else "Several products fit these words; a size or a detail is missing.")
         return ProductMatch(None, 0, "ambiguous", listed[:5], why, unknown)
     confidence = 100 * best.share - 10 * len(unknown)
+    family = sum(1 for s in scores if s.share >= best.share - TIE)
+    if family > FAMILY:
+        confidence = min(confidence, 75)  # "earring 2mm": a generic word and a size, not a product name
     runner = scores[1] if len(scores) > 1 else None
     if runner is not None and best.share - runner.share < 0.15 and runner.sizes >= best.sizes \
             and runner.cover >= best.cover - 0.3:

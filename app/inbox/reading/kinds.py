@@ -35,7 +35,7 @@ def has(text: str, cues: tuple[str, ...]) -> bool:
 
 
 def sentence_kind(sentence: str) -> str:
-    """order, question, cancellation, complaint, usual or greeting."""
+    """order, question, ask (a question mark but no question words), cancellation, complaint, usual or greeting."""
     text = " ".join(fold(sentence).split())
     if not text.strip(" .!?¿¡,;:-"):
         return "greeting"
@@ -45,17 +45,25 @@ def sentence_kind(sentence: str) -> str:
         return "cancellation"
     if has(text, COMPLAINTS):
         return "complaint"
-    if has(text, PRICE_CUES):
-        return "question"
     asks = "?" in text or text.startswith("¿") or text.startswith(words.QUESTION_START)
-    if asks and not has(text, words.REQUEST_VERBS):
+    if has(text, PRICE_CUES) or asks and has(text, words.QUESTION_CUES):
         return "question"
-    if asks and has(text, words.QUESTION_CUES) and not re.search(r"\d", text):
-        return "question"
+    if asks:
+        return "order" if has(text, words.REQUEST_VERBS) else "ask"
     plain = re.findall(r"[^\W\d_]+", text)
     if plain and all(w in words.GREETING_ONLY or w in words.FILLER for w in plain) and not re.search(r"\d", text):
         return "greeting"
     return "order"
+
+
+def question_at(sentence: str) -> int:
+    """Where the question part of a sentence begins (its first question word or cue)."""
+    text = fold(sentence)
+    found = [m.start() for cues in (PRICE_CUES, words.QUESTION_CUES) for m in [_cue_pattern(tuple(cues)).search(text)]
+             if m]
+    starts = [m.start() for m in re.finditer(r"(?:^|[,;]\s*|\b(?:also|and|et|y|und|e)\s+)(" + "|".join(
+        re.escape(q.strip()) for q in words.QUESTION_START) + r")\b", text)]
+    return min(found + starts, default=0)
 
 
 def message_kind(sentence_kinds: list[str], has_lines: bool, has_quantities: bool) -> str:

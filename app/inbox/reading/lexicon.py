@@ -28,7 +28,7 @@ pearl: perle, perle de culture | perla | perle, susswasserperle | perla | perola
 charm: breloque, charm | dije, charm, colgante | charm, anhanger | ciondolo, charm | berloque, pingente
 pendant: pendentif | colgante, dije | anhanger | pendente, ciondolo | pingente
 silver: argent | plata | silber | argento | prata
-gold: dore | oro, dorado | gold, golden, vergoldet | oro, dorato | ouro, dourado
+gold: dore, en or, d or | oro, dorado | gold, golden, vergoldet | oro, dorato | ouro, dourado
 gold plated: plaque or | chapado en oro, banado en oro | vergoldet | placcato oro | banhado a ouro, folheado a ouro
 plated: plaque | chapado, banado | beschichtet, plattiert | placcato | banhado, folheado
 rose gold: or rose | oro rosa | rosegold | oro rosa | ouro rose

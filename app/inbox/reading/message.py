@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from app.inbox.reading.catalogue import Catalogue
 from app.inbox.reading.cleaning import clean
-from app.inbox.reading.kinds import message_kind, sentence_kind
+from app.inbox.reading.kinds import message_kind, question_at, sentence_kind
 from app.inbox.reading.reader import Line, Part, Piece, _is_anchor, pair, pieces, product_of, quantities
 from app.inbox.reading.roles import assign
 from app.inbox.reading.tokens import Token, tokenize
@@ -151,18 +151,19 @@ def read(text: str, catalogue: Catalogue) -> Reading:
     usual = ""
     count = 0
     for sentence in _sentences(tokens):
-        kind = sentence_kind(cleaned[sentence[0].start:sentence[-1].end])
+        kind, ordered, rest, rest_kind = _sentence(catalogue, cleaned, sentence)
         kinds.append(kind)
         if kind == "usual":
             usual = _span(text, [t for t in sentence if t.kind != "stop"] or sentence)[0]
-        if kind not in ("order", "usual"):
-            others.append((sentence, kind))
-            continue
-        for clause, near_or in _clauses(sentence):
+        if rest:
+            others.append((rest, rest_kind))
+        for clause, near_or in ordered:
             count += len(quantities(catalogue, clause))
             items.extend(pieces(catalogue, clause, near_or))
-    lines, parts = _settle_all(catalogue, text, pair(_join_sizes(items)))
-    kind = message_kind(kinds, bool(lines), count > 0)
+    items = pair(_join_sizes(items))
+    lines, parts = _settle_all(catalogue, text, _inherit(items))
+    vague = any(p.vague for p in items)
+    kind = message_kind(kinds, bool(lines), count > 0 or vague)
     if kind == "cancellation":
         parts += [Part(line.text, line.start, line.end, SENTENCE_REASONS["cancellation"], line.quantity, line.unit)
                   for line in lines]
@@ -171,6 +172,41 @@ def read(text: str, catalogue: Catalogue) -> Reading:
         parts += [p for p in (_other_sentence(catalogue, text, s, k) for s, k in others) if p is not None]
     parts.sort(key=lambda p: p.start)
     return Reading(kind, lines, parts, usual, count, kinds, cleaned)
+
+
+def _sentence(catalogue: Catalogue, cleaned: str, sentence: list[Token]):
+    """(kind, the clauses that order, the tokens left as a question / complaint / cancellation, their kind)."""
+    start = sentence[0].start
+    said = cleaned[start:sentence[-1].end]
+    kind = sentence_kind(said)
+    clauses = _clauses(sentence)
+    if kind == "ask":  # a question mark on an order: "Can I get ten paperclip chains 45cm?"
+        orders = any(quantities(catalogue, c) and any(_is_anchor(catalogue, t) for t in c) for c, _ in clauses)
+        kind = "order" if orders else "question"
+    if kind in ("order", "usual"):
+        return kind, clauses, [], kind
+    if kind != "question":
+        return kind, [], sentence, kind
+    cut = start + question_at(said)
+    before = [(c, o) for c, o in clauses if c[-1].end <= cut and quantities(catalogue, c)]
+    if not before:
+        return kind, [], sentence, kind
+    rest = [t for t in sentence if t.start >= cut]
+    return "order", before, rest, kind
+
+
+def _inherit(items: list[Piece]) -> list[Piece]:
+    """"2 chaînes trombone 20cm et 1 en 60cm": a quantity with only a size takes the product words before it."""
+    lender: Piece | None = None
+    lent: set[int] = set()
+    for piece in items:
+        product_words = [t for t in piece.tokens if t.kind in ("word", "sku")]
+        if product_words:
+            lender = piece
+        elif piece.quantity is not None and piece.tokens and lender is not None:
+            piece.tokens = [t for t in lender.tokens if t.kind in ("word", "sku", "of")] + piece.tokens
+            lent.add(id(lender))
+    return [p for p in items if not (id(p) in lent and p.quantity is None)]
 
 
 def _settle_all(catalogue: Catalogue, text: str, items: list[Piece]) -> tuple[list[Line], list[Part]]:

@@ -77,10 +77,12 @@ def _is_anchor(catalogue: Catalogue, token: Token) -> bool:
 def quantities(catalogue: Catalogue, clause: list[Token]) -> list[Quantity]:
     """The quantity phrases of a clause, in order."""
     found: list[Quantity] = []
+    strong = any(t.kind in ("num", "numword") for t in clause)
     i = 0
     while i < len(clause):
         token = clause[i]
-        if token.kind in ("num", "numword") or token.kind == "weak" and _weak_counts(catalogue, clause, i):
+        if token.kind in ("num", "numword") or token.kind == "weak" and not strong \
+                and _weak_counts(catalogue, clause, i):
             q = _quantity_at(clause, i)
             if q is not None:
                 found.append(q)
@@ -92,8 +94,7 @@ def quantities(catalogue: Catalogue, clause: list[Token]) -> list[Quantity]:
 
 def _weak_counts(catalogue: Catalogue, clause: list[Token], i: int) -> bool:
     for token in clause[i + 1:i + 4]:
-        if token.kind in ("unit", "of", "numword") or token.kind == "word" and not catalogue.knows(token.norm) \
-                and token.norm in ("more",):
+        if token.kind in ("unit", "of", "filler"):
             continue
         return token.kind in ("unit", "sku") or _is_anchor(catalogue, token)
     return False

@@ -23,6 +23,7 @@ for _word, _unit in words.UNITS.items():
         _PHRASES[_word] = ("unit", _unit)
 _PHRASES["x"] = ("mult", "x")
 _PHRASES["by"] = ("filler", None)
+_GOLD_BEFORE = {"plaque", "plaquee", "plaques", "plaquees", "en", "d", "dore", "jaune", "rose", "blanc"}
 _LONGEST = max(len(p.split()) for p in _PHRASES)
 
 
@@ -61,6 +62,9 @@ def _longest(tokens: list[Token], i: int) -> tuple[int, tuple[str, object]] | No
 
 
 def _product_units(tokens: list[Token], bigrams) -> list[Token]:
+    for n, token in enumerate(tokens):
+        if token.kind == "or" and token.norm == "or" and n and tokens[n - 1].norm in _GOLD_BEFORE:
+            token.kind = "word"  # French gold: "plaqué or", "en or"
     for n, token in enumerate(tokens[:-1]):
         following = tokens[n + 1]
         if token.kind in ("unit", "of") and following.kind == "word" \

@@ -31,7 +31,7 @@ NUMBERS = _numbers(
     "9:nine nueve neun nove,"
     "10:ten dix diez zehn dieci dez,"
     "11:eleven onze undici,"
-    "12:twelve douze doce zwolf zwoelf dodici doze,"
+    "12:twelve douze zwolf zwoelf dodici doze,"
     "13:thirteen treize trece dreizehn tredici treze,"
     "14:fourteen quatorze catorce vierzehn quattordici catorze,"
     "15:fifteen quinze quince funfzehn fuenfzehn quindici,"
@@ -52,12 +52,13 @@ NUMBERS = _numbers(
     "6:half_a_dozen demi-douzaine une_demi-douzaine media_docena halbes_dutzend ein_halbes_dutzend mezza_dozzina"
     " meia_duzia,"
     "24:two_dozen deux_douzaines dos_docenas zwei_dutzend due_dozzine duas_duzias,"
-    "2:a_couple_of a_couple couple_of a_pair_of pair_of une_paire_de un_par_de un_paio_di um_par_de"
+    "2:a_couple_of a_couple couple_of a_pair_of pair_of une_paire_de un_par_de un_paio_di um_par_de,"
+    "1:einmal 1x,2:zweimal,3:dreimal,4:viermal,5:funfmal"
 )
 # Numbers that are also ordinary words somewhere ("once", "sept", "due", "neuf", "a"): they count
 # only right before the product words or a unit, never on their own.
 WEAK_NUMBERS = _numbers("1:one a an un une uno una ein eine einen einem einer eins um uma,2:due,6:sei,7:sept,"
-                        "8:otto acht,9:neuf,11:once elf,100:cent")
+                        "8:otto acht,9:neuf,11:once elf,12:doce,100:cent")
 # "some", "a few": the customer wants several but says no number.
 VAGUE = _words("some few several a_few quelques plusieurs des algunos algunas unos unas varios varias einige"
                " ein_paar mehrere alcuni alcune qualche diversi parecchi alguns algumas varios uns umas")

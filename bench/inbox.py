@@ -29,7 +29,7 @@ os.environ.setdefault("STOCKROOM_INSTANCE", str(TMP / "instance"))
 from app.analysis.matching import CatalogueEntry  # noqa: E402
 from app.inbox import extractor, pii  # noqa: E402
 from app.inbox.reading import Catalogue  # noqa: E402
-from app.inbox.reading.evaluation import evaluate  # noqa: E402
+from app.inbox.reading.evaluation import Figures, evaluate  # noqa: E402
 from app.inbox.signatures import hmac_sha256, twilio_signature  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "inbox"
@@ -37,11 +37,18 @@ THRESHOLD = 80
 PHRASES = ["3 boxes of {}", "please send two {}", "a dozen {}", "2x {}", "{} x4"]
 
 
-def labelled() -> tuple[list[CatalogueEntry], list[dict]]:
-    entries = extractor.entries_from_json(json.loads((FIXTURES / "jewellery-catalogue.json").read_text()))
-    labels = [json.loads(line) for line in (FIXTURES / "messages.jsonl").read_text(encoding="utf-8").splitlines()
-              if line.strip()]
-    return entries, labels
+SETS = (("jewellery-catalogue.json", "messages.jsonl"), ("shop-catalogue.json", "shop-messages.jsonl"))
+
+
+def labelled() -> list[tuple[list[CatalogueEntry], list[dict]]]:
+    """(catalogue entries, labelled messages) of each set."""
+    out = []
+    for catalogue_file, messages_file in SETS:
+        entries = extractor.entries_from_json(json.loads((FIXTURES / catalogue_file).read_text(encoding="utf-8")))
+        labels = [json.loads(line) for line in (FIXTURES / messages_file).read_text(encoding="utf-8").splitlines()
+                  if line.strip()]
+        out.append((entries, labels))
+    return out
 
 
 def reader(entries: list[CatalogueEntry], timings: list[float]):
@@ -57,7 +64,7 @@ def reader(entries: list[CatalogueEntry], timings: list[float]):
 
 
 def report(figures, timings: list[float]) -> None:
-    print(f"labelled messages: {figures.messages}")
+    print(f"all labelled messages: {figures.messages}")
     print(f"  read exactly right: {figures.exact}/{figures.messages} ({100 * figures.exact / figures.messages:.0f} %)")
     print(f"  lines right: {figures.lines_right}/{figures.lines_expected} expected "
           f"({figures.lines_read} read in all)")
@@ -80,9 +87,13 @@ def report(figures, timings: list[float]) -> None:
 
 
 def main() -> None:
-    entries, labels = labelled()
     timings: list[float] = []
-    figures = evaluate(labels, reader(entries, timings))
+    figures = Figures()
+    for (entries, labels), (catalogue_file, messages_file) in zip(labelled(), SETS):
+        part = evaluate(labels, reader(entries, timings))
+        print(f"{messages_file} against {catalogue_file}: {part.exact}/{part.messages} read exactly right, "
+              f"{part.wrong_one_click} wrong one-click")
+        figures.outcomes += part.outcomes
     report(figures, timings)
     text = "Call +44 7700 900123, card 4111 1111 1111 1111, IBAN GB82 WEST 1234 5698 7654 32, 3 boxes please " * 4
     start = time.perf_counter()
@@ -96,7 +107,7 @@ def main() -> None:
         hmac_sha256("secret", b"x" * 1024)
     print(f"Twilio + HMAC-SHA256 signature check pair: {(time.perf_counter() - start) / 20000 * 1e6:.1f} µs")
     if "--ingest" in sys.argv:
-        ingest(entries, int(sys.argv[sys.argv.index("--ingest") + 1]))
+        ingest(labelled()[0][0], int(sys.argv[sys.argv.index("--ingest") + 1]))
 
 
 def ingest(entries: list[CatalogueEntry], messages: int) -> None:

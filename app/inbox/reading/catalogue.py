@@ -24,6 +24,7 @@ from app.inbox.reading.lexicon import TRANSLATIONS
 from app.inbox.reading.tokens import tokenize
 
 NOT_PRODUCT = words.FILLER | words.OF | words.ARTICLES | words.AND | frozenset({"with", "for", "and"})
+TITLE_SMALL = words.OF | words.ARTICLES | words.AND | frozenset({"with", "for", "to", "in", "on", "by", "at", "from"})
 MIN_SHARE = 0.5  # share of the customer's known words a row must hold to be named at all
 TIE = 0.05
 FAMILY = 6  # words that fit more rows than this, told apart by a size alone, are too thin for one click
@@ -62,7 +63,7 @@ def _title_tokens(text: str) -> tuple[list[str], set[str]]:
             sizes.add(f"{token.norm}{after.norm}" if pack else token.norm)
         elif token.kind == "unit" and n and tokens[n - 1].kind == "num" and tokens[n - 1].end == token.start:
             continue
-        elif token.kind in ("word", "sku", "unit") and token.norm not in NOT_PRODUCT:
+        elif token.kind in ("word", "sku", "unit") and token.norm not in TITLE_SMALL:
             plain.append(token.norm)
     return plain, sizes
 
@@ -123,7 +124,10 @@ class Catalogue:
 
 
 def _translate(word: str) -> tuple[str, ...]:
-    for stem in sorted(stems(word), key=len, reverse=True):
+    forms = sorted(stems(word), key=len, reverse=True)
+    # adjectives agree: "noires" -> "noir", "brancas" -> "branco", "nere" -> "nero"
+    forms += [f[:-1] + ending for f in forms if f[-1:] in ("a", "e") and len(f) > 3 for ending in ("o", "")]
+    for stem in forms:
         if stem in TRANSLATIONS:
             return TRANSLATIONS[stem]
     return ()
@@ -206,7 +210,9 @@ def match(catalogue: Catalogue, tokens: list[str], sizes: set[str], codes: list[
         row = catalogue.by_code.get(re.sub(r"[-_/.\s]", "", code))
         if row is not None:
             return ProductMatch(row.entry, 100, "sku")
-    phrase = [t for t in tokens if t]
+    # a code that is no SKU may still be a word of a title ("A5 notebook")
+    phrase = [t for t in tokens if t] + [c for c in codes if c in catalogue.idf]
+    codes = [c for c in codes if c not in catalogue.idf]
     alias = _alias(catalogue, phrase)
     if alias is not None:
         return alias

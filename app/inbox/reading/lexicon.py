@@ -80,7 +80,7 @@ making: fabrication, creation | fabricacion, hacer | herstellung, basteln | crea
 jewelry: bijou, bijoux, bijouterie, joaillerie | joya, bisuteria, joyeria | schmuck | gioiello, bigiotteria | joia, bijuteria
 bulk: vrac, en gros | granel, al por mayor | grosspackung, lose | sfuso, all ingrosso | granel, atacado
 black: noir | negro | schwarz | nero | preto
-white: blanc | blanco | weiss | bianco | branco
+white: blanc, blanche | blanco | weiss | bianco | branco
 red: rouge | rojo | rot | rosso | vermelho
 blue: bleu | azul | blau | blu, azzurro | azul
 green: vert | verde | grun | verde | verde
@@ -95,7 +95,7 @@ thick: epais | grueso | dick | spesso | grosso
 bottle: bouteille, flacon | botella, frasco | flasche | bottiglia | garrafa, frasco
 glass: verre | vaso, copa | glas | bicchiere | copo
 cup: tasse | taza | tasse | tazza | chavena, xicara
-mug: mug | taza | becher | tazza | caneca
+mug: mug, tasse | taza | becher, tasse | tazza | caneca
 plate: assiette | plato | teller | piatto | prato
 bowl: bol | cuenco, bol | schussel, schale | ciotola | tigela
 spoon: cuillere | cuchara | loffel | cucchiaio | colher
@@ -133,6 +133,25 @@ crystal: cristal | cristal | kristall | cristallo | cristal
 stone: pierre | piedra | stein | pietra | pedra
 wood: bois | madera | holz | legno | madeira
 cotton: coton | algodon | baumwolle | cotone | algodao
+lavender: lavande | lavanda | lavendel | lavanda | lavanda, alfazema
+vanilla: vanille | vainilla | vanille | vaniglia | baunilha
+olive: olive | oliva, aceituna | olive | oliva | azeitona, oliva
+olive oil: huile d olive | aceite de oliva | olivenol | olio d oliva, olio di oliva | azeite
+scented: parfume | perfumado, aromatico | duft, duftend | profumato | perfumado, aromatico
+ceramic: ceramique | ceramica | keramik | ceramica | ceramica
+lined: ligne, a lignes | rayado, de rayas | liniert | a righe, rigato | pautado, com linhas
+ballpoint: stylo bille, bille | boligrafo | kugelschreiber | penna a sfera, biro | esferografica
+packing: emballage | embalaje | verpackung, pack | imballaggio | embalagem
+shipping: expedition, envoi | envio | versand | spedizione | envio
+water: eau | agua | wasser | acqua | agua
+bean: grain | grano | bohne | chicco | grao
+ground: moulu | molido | gemahlen | macinato | moido
+hand: main | mano | hand | mano | mao
+tote: cabas, sac cabas | bolsa de tela | tragetasche, stofftasche | shopper | sacola, ecobag
+nitrile: nitrile | nitrilo | nitril | nitrile | nitrilo
+medium: moyen, moyenne | mediano, mediana | mittel, mittelgross | medio, media | medio, media
+black tea: the noir | te negro | schwarztee, schwarzer tee | te nero | cha preto
+green tea: the vert | te verde | gruntee, gruner tee | te verde | cha verde
 """
 
 

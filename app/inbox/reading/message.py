@@ -144,7 +144,7 @@ def _other_sentence(catalogue: Catalogue, text: str, sentence: list[Token], kind
 def read(text: str, catalogue: Catalogue) -> Reading:
     """The reading of one message against a catalogue."""
     cleaned, _ = clean(text or "", catalogue.knows)
-    tokens = assign(tokenize(cleaned, catalogue.variants), catalogue.bigrams)
+    tokens = assign(tokenize(cleaned, catalogue.variants), catalogue.bigrams, catalogue.idf.keys())
     kinds: list[str] = []
     items: list[Piece] = []
     others: list[tuple[list[Token], str]] = []

@@ -93,7 +93,7 @@ def quantities(catalogue: Catalogue, clause: list[Token]) -> list[Quantity]:
 
 
 def _weak_counts(catalogue: Catalogue, clause: list[Token], i: int) -> bool:
-    for token in clause[i + 1:i + 4]:
+    for token in clause[i + 1:i + 6]:
         if token.kind in ("unit", "of", "filler"):
             continue
         return token.kind in ("unit", "sku") or _is_anchor(catalogue, token)

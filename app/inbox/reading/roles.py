@@ -27,8 +27,16 @@ _GOLD_BEFORE = {"plaque", "plaquee", "plaques", "plaquees", "en", "d", "dore", "
 _LONGEST = max(len(p.split()) for p in _PHRASES)
 
 
-def assign(tokens: list[Token], bigrams: set[tuple[str, str]] = frozenset()) -> list[Token]:
+# Words that only their accent tells from a small word: French "thé", Italian "tè" are tea, not "the" / "te".
+ACCENTED = {"thé": "tea", "tè": "tea", "té": "tea", "chá": "tea", "café": "coffee", "caffè": "coffee"}
+
+
+def assign(tokens: list[Token], bigrams: set[tuple[str, str]] = frozenset(),
+           vocabulary: frozenset[str] | set[str] = frozenset()) -> list[Token]:
     """Give every word token its role; several words of one phrase become one token."""
+    for token in tokens:
+        if token.kind == "word" and token.text.lower() in ACCENTED:
+            token.norm = ACCENTED[token.text.lower()]
     out: list[Token] = []
     i = 0
     while i < len(tokens):
@@ -43,6 +51,8 @@ def assign(tokens: list[Token], bigrams: set[tuple[str, str]] = frozenset()) -> 
             i += 1
             continue
         size, (kind, value) = found
+        if kind == "filler" and size == 1 and token.norm in vocabulary:
+            kind, value = "word", None  # "shipping labels": a catalogue word first
         last = tokens[i + size - 1]
         out.append(Token(" ".join(t.text for t in tokens[i:i + size]), token.start, last.end, kind,
                          " ".join(t.norm for t in tokens[i:i + size]), value))

@@ -1,7 +1,8 @@
-"""Extraction of order lines from a message, and the review that turns them into an order.
+"""The review that turns a message's extraction into an order.
 
-`extraction_run` is what the job calls; `extraction_confirm` is the one click that makes the
-order through the orders domain's services (create, then confirm, which reserves stock).
+`extraction_run` (app.inbox.extraction) is what the job calls; `extraction_confirm` is the one
+click that makes the order through the orders domain's services (create, then confirm, which
+reserves stock). It refuses while any part of the message is still not understood.
 """
 from __future__ import annotations
 
@@ -9,16 +10,13 @@ import logging
 from datetime import date
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from app.analysis.matching import CatalogueEntry
 from app.core import audit
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
-from app.core.events import publish_after_commit
-from app.core.models import Organisation, utcnow
+from app.core.models import utcnow
 from app.extensions import db
-from app.inbox import extractor, text_model, usage, webhooks_out
-from app.inbox.models import Direction, Message
+from app.inbox import extraction as extraction_module
+from app.inbox import webhooks_out
 from app.inbox.review_models import (
     OPEN_EXTRACTION,
     ExtractedLine,
@@ -26,131 +24,19 @@ from app.inbox.review_models import (
     ExtractionFeedback,
     ExtractionStatus,
 )
-from app.inbox.services import CONVERSATION_EVENT
 from app.inventory.models import Item
-from app.inventory.selectors import catalogue_entries
 from app.inventory.stock import InsufficientStock
 
 log = logging.getLogger(__name__)
-REVIEW_EVENT = "inbox-review-changed"
 MAX_QUANTITY = 10_000
 
 
-# --- extraction -----------------------------------------------------------------------------------
+# --- extraction (the job's service lives in app.inbox.extraction) ------------------------------
 
-def catalogue_with_aliases(org_id: int) -> list[CatalogueEntry]:
-    """The catalogue, each item carrying the words staff have matched to it in review as aliases."""
-    aliases: dict[int, set[str]] = {}
-    for text, corrected in db.session.execute(select(ExtractionFeedback.product_text, ExtractionFeedback.corrected)
-                                              .where(ExtractionFeedback.organisation_id == org_id)):
-        item_id = (corrected or {}).get("item_id")
-        if item_id and text:
-            aliases.setdefault(int(item_id), set()).add(text.lower())
-    entries = catalogue_entries(org_id)
-    if not aliases:
-        return entries
-    out = []
-    for e in entries:
-        item_id = int(str(e.key).split(":")[1]) if str(e.key).startswith("item:") else None
-        extra = tuple(sorted(aliases.get(item_id, ())))
-        out.append(CatalogueEntry(key=e.key, name=e.name, sku=e.sku, brand=e.brand, gtin=e.gtin, category=e.category,
-                                  model=e.model, aliases=tuple(e.aliases) + extra) if extra else e)
-    return out
-
-
-def _item_id(entry: CatalogueEntry | None) -> int | None:
-    if entry is None or not str(entry.key).startswith("item:"):
-        return None
-    return int(str(entry.key).split(":")[1])
-
-
-def _external(message: Message, entries: list[CatalogueEntry]) -> tuple[extractor.ExtractionResult | None, str]:
-    """The text model's reading, metered; None (with the reason) when it is off, over budget or failed."""
-    if not text_model.enabled():
-        return None, ""
-    allowed, why = usage.external_allowed(message.organisation_id)
-    if not allowed:
-        return None, why
-    org_id, message_id = message.organisation_id, message.id
-    text, day = "\n".join(filter(None, [message.subject, message.body])), message.created_at.date()
-    db.session.commit()  # no transaction (nor SQLite's write lock) held while the model thinks
-    try:
-        answer = text_model.ask(text, day)
-    except text_model.ModelError as exc:
-        usage.record_usage(org_id=org_id, provider=text_model.provider_name(), message_id=message_id,
-                           tokens_in=exc.tokens_in, tokens_out=exc.tokens_out,
-                           cost=text_model.cost_of(exc.tokens_in, exc.tokens_out),
-                           currency=text_model.setting("TEXT_PRICE_CURRENCY", "USD"), ok=False)
-        return None, f"{exc}; the offline extractor was used."
-    usage.record_usage(org_id=org_id, provider=text_model.provider_name(), message_id=message_id,
-                       tokens_in=answer.tokens_in, tokens_out=answer.tokens_out,
-                       cost=text_model.cost_of(answer.tokens_in, answer.tokens_out),
-                       currency=text_model.setting("TEXT_PRICE_CURRENCY", "USD"), ok=True)
-    skus = {e.sku.lower(): e for e in entries if e.sku}
-    lines = []
-    for raw in answer.lines:
-        entry, score, evidence = extractor.match_product(raw["product"], entries, skus)
-        evidence["source"] = "text model"
-        confidence = score if raw["quantity"] else min(score, 60)
-        lines.append(extractor.LineResult(quantity=raw["quantity"], unit=raw["unit"], product_text=raw["product"],
-                                          entry=entry, confidence=confidence, evidence=evidence))
-    reasons = [f"Line {n}: “{x.product_text}” matches no catalogue item." for n, x in enumerate(lines, 1)
-               if x.entry is None] or ([] if lines else ["No order lines recognised."])
-    return extractor.ExtractionResult(lines=lines, confidence=min((x.confidence for x in lines), default=0),
-                                      wanted_date=answer.wanted_date, address_hint=answer.address,
-                                      reasons=reasons), ""
-
-
-def extraction_run(*, message_id: int) -> Extraction | None:
-    """Read order lines out of an inbound message (once); low confidence or gaps go to review."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.direction != Direction.IN:
-        return None
-    existing = db.session.scalar(select(Extraction).where(Extraction.message_id == message.id))
-    if existing is not None:
-        return existing
-    org = db.session.get(Organisation, message.organisation_id)
-    entries = catalogue_with_aliases(message.organisation_id)
-    result, note = _external(message, entries)
-    provider = text_model.provider_name() if result is not None else "offline"
-    if result is None:
-        text = "\n".join(filter(None, [message.subject, message.body]))
-        result = extractor.extract(text, message.created_at, entries)
-    threshold = org.review_threshold if org else 80
-    reasons = list(result.reasons)
-    if result.lines and result.confidence < threshold:
-        reasons.append(f"Confidence {result.confidence} is below the organisation's threshold of {threshold}.")
-    status = ExtractionStatus.REVIEW if reasons else ExtractionStatus.READY
-    extraction = Extraction(organisation_id=message.organisation_id, message=message, status=status,
-                            confidence=result.confidence, provider=provider, provider_note=note,
-                            wanted_date=result.wanted_date, wanted_text=result.wanted_text[:120],
-                            address_hint=result.address_hint[:1000], reasons=reasons)
-    for n, line in enumerate(result.lines, start=1):
-        extraction.lines.append(ExtractedLine(
-            organisation_id=message.organisation_id, position=n, quantity=line.quantity, unit=line.unit,
-            product_text=line.product_text, item_id=_item_id(line.entry), confidence=line.confidence,
-            evidence=line.evidence, status="matched" if line.entry is not None else "unmatched"))
-    message.processed = True
-    db.session.add(extraction)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same job ran twice at once; the other run's reading stands
-        db.session.rollback()
-        return db.session.scalar(select(Extraction).where(Extraction.message_id == message_id))
-    if status == ExtractionStatus.REVIEW:
-        webhooks_out.dispatch(message.organisation_id, "review.required", {
-            "extraction_id": extraction.id, "message_id": message.id, "confidence": extraction.confidence})
-    _announce(extraction)
-    db.session.commit()
-    log.info("inbox: message %s read by %s: %d lines, confidence %d, %s", message_id, provider,
-             len(result.lines), result.confidence, status.value)
-    return extraction
-
-
-def _announce(extraction: Extraction) -> None:
-    publish_after_commit(extraction.organisation_id, REVIEW_EVENT, {"extraction_id": extraction.id})
-    publish_after_commit(extraction.organisation_id, CONVERSATION_EVENT,
-                         {"conversation_id": extraction.message.conversation_id})
+REVIEW_EVENT = extraction_module.REVIEW_EVENT
+extraction_run = extraction_module.extraction_run
+catalogue_with_aliases = extraction_module.catalogue_with_aliases
+_announce = extraction_module.announce
 
 
 # --- review ---------------------------------------------------------------------------------------
@@ -211,6 +97,7 @@ def line_update(*, org_id: int, line_id: int, item_id, quantity, by_user_id: int
         return line
     line.item_id, line.quantity, line.status, line.confidence = item.id, qty, "corrected", 100
     line.evidence = {**(line.evidence or {}), "corrected_by": by_user_id}
+    _resolve_linked(line, by_user_id)
     _feedback(line, original, by_user_id)
     _announce(line.extraction)
     db.session.commit()
@@ -222,10 +109,44 @@ def line_remove(*, org_id: int, line_id: int, by_user_id: int | None) -> Extract
     line = _open_line(org_id, line_id)
     original = _snapshot(line)
     line.status = "removed"
+    _resolve_linked(line, by_user_id)
     _feedback(line, original, by_user_id)
     _announce(line.extraction)
     db.session.commit()
     return line
+
+
+def _mark_resolved(extraction: Extraction, index: int, by_user_id: int | None, how: str) -> bool:
+    parts = [dict(p) for p in extraction.not_understood or []]
+    if not 0 <= index < len(parts) or parts[index].get("resolved_at"):
+        return False
+    parts[index].update(resolved_by=by_user_id, resolved_at=utcnow().isoformat(), resolved_how=how)
+    extraction.not_understood = parts  # a new list, so the JSON column is written
+    return True
+
+
+def _resolve_linked(line: ExtractedLine, by_user_id: int | None) -> None:
+    index = (line.evidence or {}).get("part")
+    if isinstance(index, int):
+        _mark_resolved(line.extraction, index, by_user_id, "line " + line.status)
+
+
+def part_resolve(*, org_id: int, extraction_id: int, index, by_user_id: int | None) -> Extraction:
+    """A person has dealt with a part of the message the reader did not understand."""
+    extraction = _extraction(org_id, extraction_id)
+    if not extraction.is_open:
+        raise Conflict("This message was already turned into an order or rejected.")
+    try:
+        position = int(str(index))
+    except (TypeError, ValueError):
+        raise InvalidInput("Choose a part of the message to mark as handled.", field="index") from None
+    if not _mark_resolved(extraction, position, by_user_id, "marked handled"):
+        raise InvalidInput("That part does not exist or was already handled.", field="index")
+    audit.record(org_id=org_id, actor_id=by_user_id, action="extraction.part_resolve", object_type="extraction",
+                 object_id=extraction.id, after={"part": extraction.not_understood[position].get("text", "")[:200]})
+    _announce(extraction)
+    db.session.commit()
+    return extraction
 
 
 def line_add(*, org_id: int, extraction_id: int, item_id, quantity, by_user_id: int | None) -> ExtractedLine:
@@ -298,6 +219,11 @@ def extraction_confirm(*, org_id: int, extraction_id: int, by_user_id: int | Non
     extraction = _extraction(org_id, extraction_id)
     if not extraction.is_open:
         raise Conflict("This message was already turned into an order or rejected.")
+    if extraction.open_parts:
+        raise Conflict(f"{len(extraction.open_parts)} part(s) of the message are not understood yet: "
+                       "complete or mark them as handled first.")
+    if (extraction.kind or "order") != "order":
+        raise Conflict(f"This message is not an order ({extraction.kind_label}).")
     lines = _order_lines(extraction)
     _check_stock(org_id, lines)
     previous = extraction.status

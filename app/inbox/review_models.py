@@ -28,6 +28,7 @@ class ExtractionStatus(str, enum.Enum):
 
 
 OPEN_EXTRACTION = (ExtractionStatus.READY, ExtractionStatus.REVIEW)
+KIND_LABELS = {"order": "order", "question": "question", "cancellation": "cancellation", "other": "not an order"}
 
 
 class Extraction(db.Model):
@@ -45,6 +46,11 @@ class Extraction(db.Model):
     wanted_text: Mapped[str] = mapped_column(String(120), default="", server_default="")
     address_hint: Mapped[str] = mapped_column(Text, default="", server_default="")
     reasons: Mapped[list] = mapped_column(JSON, default=list)  # why it needs review
+    kind: Mapped[str] = mapped_column(String(20), default="order", server_default="order")  # order, question…
+    # parts of the message not read into a line: {"text", "start", "end", "reason", "quantity", "unit",
+    # "candidates", "resolved_by", "resolved_at"}; one click waits until every part is resolved
+    not_understood: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    other_reading: Mapped[dict | None] = mapped_column(JSON)  # the reading that disagreed (text model vs offline)
     reject_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -64,6 +70,20 @@ class Extraction(db.Model):
     @property
     def active_lines(self) -> list[ExtractedLine]:
         return [line for line in self.lines if line.status != "removed"]
+
+    @property
+    def open_parts(self) -> list[dict]:
+        """Parts not understood that no person has resolved yet."""
+        return [p for p in self.not_understood or [] if not p.get("resolved_at")]
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind or "order", self.kind or "order")
+
+    @property
+    def can_confirm(self) -> bool:
+        """The order button shows: open, lines to order, and nothing left not understood."""
+        return self.is_open and bool(self.active_lines) and not self.open_parts and (self.kind or "order") == "order"
 
 
 class ExtractedLine(db.Model):

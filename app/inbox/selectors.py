@@ -53,6 +53,19 @@ def open_extractions_by_conversation(org_id: int, conversation_ids: list[int]) -
     return dict(rows.all())
 
 
+def conversation_kinds(org_id: int, conversation_ids: list[int]) -> dict[int, str]:
+    """The kind of each conversation's newest read message, when it is not an order (question, cancellation…)."""
+    if not conversation_ids:
+        return {}
+    newest = (select(func.max(Extraction.id)).join(Message, Message.id == Extraction.message_id)
+              .where(Extraction.organisation_id == org_id, Message.conversation_id.in_(conversation_ids))
+              .group_by(Message.conversation_id))
+    rows = db.session.execute(select(Message.conversation_id, Extraction.kind)
+                              .join(Extraction, Extraction.message_id == Message.id)
+                              .where(Extraction.id.in_(newest)))
+    return {conversation_id: kind for conversation_id, kind in rows if kind and kind != "order"}
+
+
 def thread(conversation: Conversation) -> list[tuple[Message, Extraction | None]]:
     messages = db.session.scalars(select(Message).where(Message.conversation_id == conversation.id)
                                   .order_by(Message.created_at, Message.id)).all()

@@ -5,6 +5,7 @@ import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from app.core.auth import admin_required, role_required
 from app.core.database import write_intent
@@ -35,6 +36,29 @@ def mask_payment(text: str | None) -> str:
     return pii.mask(text, ("card", "iban"))
 
 
+@bp.app_template_global("marked_body")
+def marked_body(message, extraction=None, limit: int | None = None) -> Markup:
+    """The message body, escaped and payment-masked, with the parts not understood marked."""
+    body = message.body or ""
+    offset = len(message.subject) + 1 if message.subject else 0
+    spans = sorted((p["start"] - offset, p["end"] - offset, bool(p.get("resolved_at")))
+                   for p in (extraction.not_understood if extraction is not None else []) or []
+                   if isinstance(p.get("start"), int) and p["start"] >= offset)
+    out, last = [], 0
+    for start, end, resolved in spans:
+        if start < last or end > len(body):
+            continue
+        out.append(escape(mask_payment(body[last:start])))
+        css = "not-understood resolved" if resolved else "not-understood"
+        out.append(Markup('<mark class="{}" title="Not understood">{}</mark>').format(css, mask_payment(body[start:end])))
+        last = end
+    out.append(escape(mask_payment(body[last:])))
+    text = Markup("").join(out)
+    if limit and len(body) > limit and not spans:
+        return escape(mask_payment(body[:limit]) + "…")
+    return text
+
+
 def _write(fn, **kwargs):
     """Run a service that writes from a GET: end the read transaction, then take SQLite's write lock
     up front (a read that turns into a write fails at once when another writer holds the lock)."""
@@ -61,7 +85,8 @@ def _list_context() -> dict:
                     request.args.get("page", 1), per_page=50)
     ids = [c.id for c in page.items]
     return {"page": page, "status": status, "q": q, "mine": mine, "last": selectors.last_messages(ids),
-            "to_review": selectors.open_extractions_by_conversation(_org(), ids)}
+            "to_review": selectors.open_extractions_by_conversation(_org(), ids),
+            "kinds": selectors.conversation_kinds(_org(), ids)}
 
 
 @bp.get("/")
@@ -190,6 +215,15 @@ def extraction_reject(extraction_id: int):
     get_or_404(Extraction, extraction_id)
     _, refused = _review_action(extraction_id, review.extraction_reject, extraction_id=extraction_id,
                                  reason=request.form.get("reason", ""))
+    return refused or _after_review(extraction_id)
+
+
+@bp.post("/x/<int:extraction_id>/understood")
+@login_required
+def part_resolve(extraction_id: int):
+    get_or_404(Extraction, extraction_id)
+    _, refused = _review_action(extraction_id, review.part_resolve, extraction_id=extraction_id,
+                                 index=request.form.get("index"))
     return refused or _after_review(extraction_id)
 
 

@@ -66,7 +66,9 @@ def test_vague_message_goes_to_review(app, org, client, admin_client, run_jobs):
     run_jobs()
     extraction = db.session.scalar(select(Extraction))
     assert extraction.status == ExtractionStatus.REVIEW and extraction.confidence == 0
-    assert extraction.reasons == ["No order lines recognised."]
+    assert extraction.kind == "order" and "usual" in extraction.reasons[0]
+    assert "no earlier order" in extraction.not_understood[0]["reason"]
+    assert "Create order and reserve stock" not in admin_client.get("/inbox/review").get_data(as_text=True)
     queue = admin_client.get("/inbox/review")
     assert b"the usual please" in queue.data
 

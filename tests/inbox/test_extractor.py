@@ -7,7 +7,7 @@ import pytest
 
 from app.analysis.matching import CatalogueEntry
 from app.inbox import pii
-from app.inbox.extractor import extract, quantity_of, wanted_date
+from app.inbox.extractor import extract, wanted_date
 from app.inbox.signatures import hmac_sha256, hmac_valid, twilio_signature, twilio_valid
 
 CATALOGUE = [CatalogueEntry(key="item:1", name="Silver Hoop Earrings", sku="EAR-100"),
@@ -16,19 +16,19 @@ CATALOGUE = [CatalogueEntry(key="item:1", name="Silver Hoop Earrings", sku="EAR-
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("piece, expected", [
-    ("3 boxes of silver hoops", (3, "box", "silver hoops")),
-    ("a dozen rose quartz bracelets", (12, "pcs", "rose quartz bracelets")),
-    ("half a dozen bracelets", (6, "pcs", "bracelets")),
-    ("two packs of necklaces", (2, "pack", "necklaces")),
+@pytest.mark.parametrize("text, expected", [
+    ("3 boxes of silver hoops earrings", (3, "box", "EAR-100")),
+    ("a dozen rose quartz bracelets", (12, "", "BR-300")),
+    ("half a dozen rose quartz bracelets", (6, "", "BR-300")),
+    ("two packs of gold chain necklaces", (2, "pack", "NEC-200")),
     ("2x EAR-100", (2, "", "EAR-100")),
-    ("necklace x3", (3, "", "necklace")),
+    ("gold necklace x3", (3, "", "NEC-200")),
     ("please send 5 pcs BR-300", (5, "pcs", "BR-300")),
-    ("2 cases of gold chain", (2, "case", "gold chain")),
-    ("the usual please", (None, "", "")),
+    ("2 cases of gold chain", (2, "case", "NEC-200")),
 ])
-def test_quantities_and_units(piece, expected):
-    assert quantity_of(piece) == expected
+def test_quantities_and_units(text, expected):
+    lines = extract(text, MONDAY, CATALOGUE).lines
+    assert [(x.quantity, x.unit, x.entry.sku) for x in lines] == [expected]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -58,18 +58,22 @@ def test_sku_exact_beats_fuzzy_and_address_is_found():
 
 
 def test_vague_and_unknown_messages_need_review():
-    assert extract("the usual please", MONDAY, CATALOGUE).lines == []
+    usual = extract("the usual please", MONDAY, CATALOGUE)
+    assert usual.lines == [] and usual.usual and not usual.one_click
     unknown = extract("4 boxes of purple widgets", MONDAY, CATALOGUE)
-    assert unknown.lines[0].entry is None and unknown.confidence == 0
-    assert "matches no catalogue item" in unknown.reasons[0]
+    assert unknown.lines == [] and unknown.confidence == 0 and not unknown.one_click
+    assert unknown.not_understood[0]["quantity"] == 4 and "purple widgets" in unknown.not_understood[0]["text"]
     implied = extract("rose quartz bracelet please", MONDAY, CATALOGUE)
-    assert implied.lines[0].quantity is None and implied.confidence <= 60
+    assert implied.lines == [] and implied.not_understood[0]["reason"] == "No quantity given for this product."
 
 
-def test_two_close_catalogue_rows_lower_confidence():
+def test_two_close_catalogue_rows_are_never_decided_by_the_reader():
     entries = CATALOGUE + [CatalogueEntry(key="item:4", name="Gold Chain Necklace 50cm", sku="NEC-250")]
     result = extract("2 gold chain necklace", MONDAY, entries)
-    assert result.confidence < 80 and "also" in result.lines[0].evidence
+    assert result.lines == [] and not result.one_click
+    assert {c["sku"] for c in result.not_understood[0]["candidates"]} >= {"NEC-200", "NEC-250"}
+    sized = extract("2 gold chain necklace 50cm", MONDAY, entries)
+    assert [(x.entry.sku, x.quantity) for x in sized.lines] == [("NEC-250", 2)] and sized.one_click
 
 
 def test_pii_detection_and_masking():

@@ -23,12 +23,14 @@ def test_fixing_a_line_stores_feedback_and_teaches_an_alias(app, org, client, st
     assert extraction.status == ExtractionStatus.REVIEW
     line = extraction.lines[0]
     assert line.item_id is None and line.status == "unmatched"
+    assert extraction.not_understood[0]["quantity"] == 4 and not extraction.can_confirm
     blocked = staff_client.htmx("post", f"/inbox/x/{extraction.id}/confirm")
-    assert blocked.status_code == 422 and b"needs a product" in blocked.data
+    assert blocked.status_code == 409 and b"not understood yet" in blocked.data
 
     response = staff_client.htmx("post", f"/inbox/lines/{line.id}",
                                  data={"item_id": str(items["EAR-100"].id), "quantity": "5"})
     assert response.status_code == 200 and b"EAR-100" in response.data
+    assert b"Create order and reserve stock" in response.data  # the completed line resolved its part
     feedback = db.session.scalar(select(ExtractionFeedback))
     assert feedback.original == {"item_id": None, "quantity": 4, "unit": "box", "status": "unmatched"}
     assert feedback.corrected["item_id"] == items["EAR-100"].id and feedback.corrected["quantity"] == 5

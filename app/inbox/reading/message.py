@@ -118,12 +118,12 @@ def _settle(catalogue: Catalogue, text: str, piece: Piece) -> Line | Part | None
     if not piece.tokens:
         return Part(*shown, "A quantity with no product named.", q.value, q.unit)
     found = product_of(catalogue, piece.tokens)
+    words = _span(text, piece.tokens)[0]
     if piece.after_or:
         return Part(*shown, "The customer offers alternatives (“or”): a person must choose.", q.value, q.unit,
-                    _choices(found))
+                    _choices(found), words)
     if found.entry is None:
-        return Part(*shown, found.reason or "No catalogue product fits.", q.value, q.unit, found.candidates)
-    words = _span(text, piece.tokens)[0]
+        return Part(*shown, found.reason or "No catalogue product fits.", q.value, q.unit, found.candidates, words)
     return Line(q.value, q.unit, found, words, shown[1], shown[2], q.approx)
 
 

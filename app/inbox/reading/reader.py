@@ -64,10 +64,11 @@ class Part:
     quantity: int | None = None
     unit: str = ""
     candidates: list[dict] = field(default_factory=list)
+    words: str = ""  # the product words alone, without the quantity
 
     def as_dict(self) -> dict:
         return {"text": self.text, "start": self.start, "end": self.end, "reason": self.reason,
-                "quantity": self.quantity, "unit": self.unit, "candidates": self.candidates}
+                "quantity": self.quantity, "unit": self.unit, "candidates": self.candidates, "words": self.words}
 
 
 def _is_anchor(catalogue: Catalogue, token: Token) -> bool:

@@ -160,7 +160,7 @@ def read(text: str, catalogue: Catalogue) -> Reading:
         for clause, near_or in ordered:
             count += len(quantities(catalogue, clause))
             items.extend(pieces(catalogue, clause, near_or))
-    items = pair(_join_sizes(items))
+    items = _join_sizes(pair(_join_sizes(items)))
     lines, parts = _settle_all(catalogue, text, _inherit(items))
     vague = any(p.vague for p in items)
     kind = message_kind(kinds, bool(lines), count > 0 or vague)

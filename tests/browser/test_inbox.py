@@ -38,3 +38,29 @@ def test_webhook_message_appears_in_open_inbox_without_reload(page, staff, live_
     assert _send(live_server, config, "live-2", "and a necklace") == 201
     expect(badge).to_have_text("2", timeout=20_000)
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_two_language_message_with_an_unknown_product_waits_for_a_person(page, staff, live_server, live_worker):
+    from tests.inbox.helpers import make_catalogue
+
+    make_catalogue(staff.organisation_id)
+    config, _ = services.channel_config_get_or_create(org_id=staff.organisation_id)
+    db.session.commit()
+    sign_in(page, staff)
+    page.goto("/inbox/review")
+    expect(page.locator("#live-dot.on")).to_be_visible()
+    text = "Hello! 2 Silver Hoop Earrings please, et aussi trois étoiles filantes dorées. Merci"
+    assert _send(live_server, config, "two-lang-1", text) == 201
+
+    marked = page.locator("[data-testid=message-text] mark.not-understood")
+    expect(marked).to_have_text("trois étoiles filantes dorées", timeout=20_000)  # arrives live, no reload
+    panel = page.locator("section.extraction")
+    expect(panel.locator("[data-testid^=line-]").first).to_contain_text("EAR-100")
+    expect(panel.get_by_role("button", name="Create order and reserve stock")).to_have_count(0)
+    expect(panel.get_by_test_id("order-blocked")).to_be_visible()
+
+    panel.get_by_role("button", name="Mark as handled").click()
+    expect(panel.get_by_test_id("part-0")).to_contain_text("handled")
+    expect(panel.get_by_role("button", name="Create order and reserve stock")).to_have_count(0)  # a line lacks its product
+    panel.locator("[data-testid^=line-]").filter(has_text="no product").get_by_role("button", name="Remove").click()
+    expect(panel.get_by_role("button", name="Create order and reserve stock")).to_be_visible()

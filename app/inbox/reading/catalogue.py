@@ -27,6 +27,7 @@ NOT_PRODUCT = words.FILLER | words.OF | words.ARTICLES | words.AND | frozenset({
 TITLE_SMALL = words.OF | words.ARTICLES | words.AND | frozenset({"with", "for", "to", "in", "on", "by", "at", "from"})
 MIN_SHARE = 0.5  # share of the customer's known words a row must hold to be named at all
 TIE = 0.05
+UNKNOWN_WORD = 21  # a word the catalogue does not know, inside the product words: enough to need a person
 FAMILY = 6  # words that fit more rows than this, told apart by a size alone, are too thin for one click
 
 
@@ -147,6 +148,11 @@ def phrase_words(catalogue: Catalogue, tokens: list[str]) -> list[tuple[str, set
                 i += size
                 break
         else:
+            joined = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
+            if len(joined) >= 7 and any(likeness(joined, v) >= 0.9 for v in catalogue.vocabulary):
+                out.append((f"{tokens[i]} {tokens[i + 1]}", catalogue.meanings(joined)))  # "hypo allergenic"
+                i += 2
+                continue
             if tokens[i] not in NOT_PRODUCT or tokens[i] in catalogue.idf:
                 out.extend(catalogue.parts(tokens[i]))
             i += 1
@@ -223,6 +229,9 @@ def match(catalogue: Catalogue, tokens: list[str], sizes: set[str], codes: list[
         reason = "The product words match nothing in the catalogue." if phrase or codes else "No product named."
         text = " ".join(phrase + codes)
         return ProductMatch(None, 0, "none", candidates(catalogue, text) if text else [], reason, unknown)
+    if len(unknown) >= len(known):  # "trois étoiles filantes dorées": one known word among strangers
+        return ProductMatch(None, 0, "none", candidates(catalogue, " ".join(phrase)),
+                            "Most of these words are not in the catalogue.", unknown)
     scores = sorted((_score(catalogue, row, known, sizes) for row in catalogue.rows),
                     key=lambda s: (-s.share, -s.sizes, -s.cover))
     return _decide(catalogue, scores, unknown, " ".join(phrase + sorted(sizes)))
@@ -257,7 +266,7 @@ def _decide(catalogue: Catalogue, scores: list[_Score], unknown: list[str], text
         why = ("The size asked for is not in the catalogue." if best.sizes < 0
                else "Several products fit these words; a size or a detail is missing.")
         return ProductMatch(None, 0, "ambiguous", listed[:5], why, unknown)
-    confidence = 100 * best.share - 10 * len(unknown)
+    confidence = 100 * best.share - UNKNOWN_WORD * len(unknown)
     family = sum(1 for s in scores if s.share >= best.share - TIE)
     if family > FAMILY:
         confidence = min(confidence, 75)  # "earring 2mm": a generic word and a size, not a product name

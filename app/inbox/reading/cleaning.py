@@ -20,7 +20,8 @@ _BLOCK_TAGS = {"br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "blockqu
 _HIDDEN = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.S | re.I)
 _QUOTED_HTML = re.compile(r"<blockquote\b.*?</blockquote\s*>", re.S | re.I)
 _ENTITY = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
-_FORMULA = re.compile(r"(?<![\w=])=\s*[A-Za-z][A-Za-z0-9._]*\s*(?:\([^\n]*?\)(?=\s|$|[,;])|\([^\n]*|[|!][^\s]*)")
+_FORMULA = re.compile(r"(?<![\w=])[+@-]?=\s*[A-Za-z][A-Za-z0-9._]*\s*(?:\|\s*'[^'\n]*'(?:![\w$]+)?"
+                      r"|\([^\n]*?\)(?=\s|$|[,;])|\([^\n]*|[|!][^\s]*)")
 _CELL = re.compile(r"\b[A-Z]{1,2}\d{1,4}:[A-Z]{1,2}\d{1,4}\b")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _HEADERS = [re.compile(p, re.I | re.M) for p in words.QUOTE_HEADERS]

@@ -138,8 +138,8 @@ def pieces(catalogue: Catalogue, clause: list[Token], after_or: bool) -> list[Pi
             lo, hi = q.last, found[k + 1].first if k + 1 < len(found) else len(clause)
         else:
             lo, hi = found[k - 1].last if k else 0, q.first
-        out.append(Piece(q, _phrase(catalogue, clause, [n for n in product_at if lo <= n < hi]), clause,
-                         False, after_or))
+        at = [n for n in product_at if lo <= n < hi]
+        out.append(Piece(q, _phrase(catalogue, clause, at, q), clause, False, after_or))
     used = {id(t) for p in out for t in p.tokens}
     rest = [clause[n] for n in product_at if id(clause[n]) not in used and _is_anchor(catalogue, clause[n])]
     if rest:
@@ -147,11 +147,16 @@ def pieces(catalogue: Catalogue, clause: list[Token], after_or: bool) -> list[Pi
     return out
 
 
-def _phrase(catalogue: Catalogue, clause: list[Token], at: list[int]) -> list[Token]:
+def _phrase(catalogue: Catalogue, clause: list[Token], at: list[int], q: Quantity) -> list[Token]:
+    """The product words of a quantity: from the quantity to the last known word after it (or from the first
+    known word before it), so unknown words between ("3 étoiles filantes dorées") stay in the phrase."""
     anchors = [n for n in at if _is_anchor(catalogue, clause[n])]
     if not anchors:
         return [clause[n] for n in at if clause[n].kind != "of"]
-    return [clause[n] for n in at if anchors[0] <= n <= anchors[-1]]
+    after = [n for n in anchors if n >= q.last]
+    if after:
+        return [clause[n] for n in at if q.last <= n <= after[-1]]
+    return [clause[n] for n in at if anchors[0] <= n < q.first]
 
 
 def pair(items: list[Piece]) -> list[Piece]:

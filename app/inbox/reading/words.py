@@ -73,7 +73,7 @@ UNITS = {
     **dict.fromkeys("pack packs packet packets package packages paquet paquets paquete paquetes packung packungen"
                     " packchen pack pacco pacchi confezione confezioni pacote pacotes embalagem embalagens lot lots"
                     " lote lotes bundle bundles".split(), "pack"),
-    **dict.fromkeys("bag bags sachet sachets bolsa bolsas bolsita bolsitas beutel tute tuten busta buste sacchetto"
+    **dict.fromkeys("bag bags sachet sachets bolsa bolsas bolsita bolsitas beutel tute tuten busta buste bustina bustine sacchetto"
                     " sacchetti saco sacos saquinho saquinhos".split(), "bag"),
     **dict.fromkeys("pc pcs pce pces piece pieces pieza piezas unidad unidades ud uds stuck stueck stk pezzo pezzi"
                     " pz pzs unita peca pecas unidade unidades unit units".split(), "pcs"),
@@ -106,7 +106,7 @@ like love want wanted wants need needs needed require order ordering ordered sen
 deliver delivery get give take buy buying purchase reserve book add put make made let know
 to for from in on at by with as into onto up out about again also too more another other just only still already
 so then now today tomorrow asap soon quickly urgent urgently possible if when please whatever which what
-yes no not ok okay sure great perfect lovely nice fine alright right
+yes no not ok okay sure great perfect lovely nice fine alright right new extra ones same kind type style usual
 bonjour salut coucou bonsoir madame monsieur cher chere chers
 merci svp stp plait s'il vous te beaucoup cordialement bien bonne journee
 je j j'ai j'aimerais nous vous tu il elle on moi me m'envoyer m'en ils elles leur leurs

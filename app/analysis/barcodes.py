@@ -17,9 +17,13 @@ _F = zxingcpp.BarcodeFormat
 FORMATS = [_F.EAN13, _F.EAN8, _F.UPCA, _F.UPCE, _F.Code128, _F.QRCode]
 _RETAIL = {"EAN-13", "EAN-8", "UPC-A", "UPC-E"}
 # A blurry photo can decode to a wrong number whose check digit still passes, and the
-# transforms below (sharpening above all) make that more likely; so a linear code found only
-# by a transformed image must be read the same way by two different transforms.
-_VOTES_NEEDED = 2
+# transforms below (sharpening above all) make that more likely; see `settled` for how votes
+# decide. The untouched photo counts as two readings; a transformed copy as one.
+PLAIN_VOTES = 2
+VOTES_NEEDED = 2
+MAJORITY = 2
+CONFIRM_VARIANTS = 3
+EARLY_STOP_VOTES = 4
 # Upscaling helps only when bars are thinner than ~3 px per module; big photos are slow to scan.
 _UPSCALE_MAX_SIDE = 1200
 _SHARP = ImageFilter.UnsharpMask(radius=2, percent=150, threshold=2)
@@ -36,16 +40,88 @@ class Barcode:
     position: tuple[tuple[int, int], ...] | None = None
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A text some reading of the photo decoded, and how many readings agreed on it.
+
+    `votes` counts the image variants that decoded this text (the untouched photo counts
+    PLAIN_VOTES); `conflicts` are other retail texts decoded at the same place in the photo,
+    which means at least one of them is a misread."""
+
+    format: str
+    text: str
+    votes: int
+    plain: bool
+    position: tuple[tuple[int, int], ...] | None = None
+    conflicts: tuple[str, ...] = ()
+
+    @property
+    def retail(self) -> bool:
+        return self.format in _RETAIL
+
+    def as_barcode(self) -> Barcode:
+        return Barcode(format=self.format, text=self.text, position=self.position)
+
+
 def read_barcodes(
     image_or_path: ImageInput, *, try_harder: bool = True, time_budget: float = 1.5
 ) -> list[Barcode]:
-    """Decode barcodes at full resolution; if none, try transformed copies within time_budget seconds."""
+    """Decode barcodes at full resolution; if none, try transformed copies within time_budget seconds.
+
+    Only reads the votes settle are returned (see `settled`); `read_candidates` gives them all."""
+    return [c.as_barcode() for c in settled(read_candidates(image_or_path, try_harder=try_harder,
+                                                            time_budget=time_budget))]
+
+
+def read_candidates(
+    image_or_path: ImageInput, *, try_harder: bool = True, time_budget: float = 1.5, full: bool = False
+) -> list[Candidate]:
+    """Every text decoded from the photo and its transformed copies, with votes and conflicts.
+
+    A retail code read from the untouched photo is checked against CONFIRM_VARIANTS copies: a
+    blurry photo can decode to a wrong number whose check digit still passes, and a different
+    number at the same place in a copy shows it. On a conflict (or with `full`), every copy is
+    read within the time budget and the votes decide (see `settled`)."""
     image = load_image(image_or_path)
-    found = _read(image, None)
+    tally = _Tally()
+    for barcode in _read(image, None):
+        tally.add(barcode, PLAIN_VOTES, plain=True)
     # Nothing below 8 px can hold a barcode, and transforms of such slivers are empty.
-    if found or not try_harder or min(image.size) < 8:
-        return found
-    return _read_harder(image, time.monotonic() + time_budget)
+    if not try_harder or min(image.size) < 8:
+        return tally.candidates()
+    deadline = time.monotonic() + time_budget
+    has_plain_retail = any(c.retail for c in tally.candidates())
+    for n, variant in enumerate(_variants(image)):
+        if time.monotonic() > deadline:
+            break
+        if tally.settled_enough(full=full, confirming=has_plain_retail, tried=n):
+            break
+        candidate = variant.make()
+        if min(candidate.size) < 8:
+            continue
+        for barcode in _read(candidate, variant.undo, variant.binarizer):
+            tally.add(barcode, 1)
+    return tally.candidates()
+
+
+def settled(candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates the votes alone settle.
+
+    Other symbologies carry their own error correction (QR) or a check that rarely passes by
+    accident (Code 128): one reading is enough. A retail code (EAN/UPC, one check digit, so one
+    misread in ten passes it) needs VOTES_NEEDED readings and, when another number was decoded at
+    the same place, at least MAJORITY times that number's votes; otherwise neither is kept (the
+    printed digits may still settle it, see app.analysis.printed_digits)."""
+    by_text = {c.text: c for c in candidates}
+    kept = []
+    for c in candidates:
+        if not c.retail:
+            kept.append(c)
+            continue
+        rival = max((by_text[t].votes for t in c.conflicts if t in by_text), default=0)
+        if c.votes >= VOTES_NEEDED and c.votes >= MAJORITY * rival:
+            kept.append(c)
+    return kept
 
 
 def is_valid_gtin(text: str) -> bool:
@@ -146,23 +222,61 @@ class _Variant:
     binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage
 
 
-def _read_harder(image: Image.Image, deadline: float) -> list[Barcode]:
-    votes: Counter[tuple[str, str]] = Counter()
-    first: dict[tuple[str, str], Barcode] = {}
-    for variant in _variants(image):
-        if time.monotonic() > deadline:
-            break
-        candidate = variant.make()
-        if min(candidate.size) < 8:
-            continue
-        for barcode in _read(candidate, variant.undo, variant.binarizer):
-            key = (barcode.format, barcode.text)
-            votes[key] += 1
-            first.setdefault(key, barcode)
-        accepted = [first[k] for k, n in votes.items() if n >= _VOTES_NEEDED or k[0] not in _RETAIL]
-        if accepted:
-            return accepted
-    return []
+class _Tally:
+    """Votes per decoded text, and which retail texts were decoded at the same place."""
+
+    def __init__(self) -> None:
+        self.votes: Counter[tuple[str, str]] = Counter()
+        self.first: dict[tuple[str, str], Barcode] = {}
+        self.plain: set[tuple[str, str]] = set()
+
+    def add(self, barcode: Barcode, votes: int, *, plain: bool = False) -> None:
+        key = (barcode.format, barcode.text)
+        self.votes[key] += votes
+        self.first.setdefault(key, barcode)
+        if plain:
+            self.plain.add(key)
+
+    def conflicts(self, key: tuple[str, str]) -> tuple[str, ...]:
+        if key[0] not in _RETAIL:
+            return ()
+        mine = self.first[key]
+        return tuple(other[1] for other, barcode in self.first.items()
+                     if other != key and other[0] in _RETAIL and _same_place(mine, barcode))
+
+    def settled_enough(self, *, full: bool, confirming: bool, tried: int) -> bool:
+        """Stop reading copies when more votes cannot change the outcome much."""
+        if full:
+            return False
+        retail = [k for k in self.votes if k[0] in _RETAIL]
+        if any(self.conflicts(k) for k in retail):
+            return False  # a misread somewhere: read every copy and let the votes decide
+        if confirming:
+            return tried >= CONFIRM_VARIANTS
+        if retail:
+            return max(self.votes[k] for k in retail) >= EARLY_STOP_VOTES
+        return bool(self.votes)  # a QR or Code 128 read: carry its own checks
+
+    def candidates(self) -> list[Candidate]:
+        return [Candidate(format=k[0], text=k[1], votes=n, plain=k in self.plain, position=self.first[k].position,
+                          conflicts=self.conflicts(k))
+                for k, n in sorted(self.votes.items(), key=lambda kv: -kv[1])]
+
+
+def _same_place(a: Barcode, b: Barcode) -> bool:
+    """Two reads lie on the same symbol when their centres are closer than half the longer one."""
+    if a.position is None or b.position is None:
+        return True  # unknown: assume the worst, they compete
+    (ax, ay), alen = _centre_and_length(a.position)
+    (bx, by), blen = _centre_and_length(b.position)
+    return math.hypot(ax - bx, ay - by) < 0.5 * max(alen, blen, 1.0)
+
+
+def _centre_and_length(points: tuple[tuple[int, int], ...]) -> tuple[tuple[float, float], float]:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    centre = (sum(xs) / len(xs), sum(ys) / len(ys))
+    length = math.hypot(points[1][0] - points[0][0], points[1][1] - points[0][1])
+    return centre, length
 
 
 def _variants(image: Image.Image) -> Iterator[_Variant]:

@@ -87,6 +87,8 @@ class Catalogue:
         self.idf = {w: math.log(1 + n / c) for w, c in counts.items()}
         self.vocabulary = tuple(sorted(self.idf))
         self.variants = frozenset(s for row in self.rows for s in row.sizes if not s.isdigit())
+        # bare numbers that name products ("925" silver, a model number) are never quantities
+        self.title_numbers = frozenset(s for row in self.rows for s in row.sizes if s.isdigit() and int(s) >= 100)
         self.bigrams = {(a, b) for row in self.rows for a, b in zip(row.words, row.words[1:])}
 
     @cached_property

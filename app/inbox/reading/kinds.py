@@ -35,7 +35,8 @@ def has(text: str, cues: tuple[str, ...]) -> bool:
 
 
 def sentence_kind(sentence: str) -> str:
-    """order, question, ask (a question mark but no question words), cancellation, complaint, usual or greeting."""
+    """order, question, ask (a question without price, stock or opening-hours words: an order when it names
+    products with a quantity or a request), cancellation, complaint, usual or greeting."""
     text = " ".join(fold(sentence).split())
     if not text.strip(" .!?¿¡,;:-"):
         return "greeting"
@@ -49,7 +50,7 @@ def sentence_kind(sentence: str) -> str:
     if has(text, PRICE_CUES) or asks and has(text, words.QUESTION_CUES):
         return "question"
     if asks:
-        return "order" if has(text, words.REQUEST_VERBS) else "ask"
+        return "ask"
     plain = re.findall(r"[^\W\d_]+", text)
     if plain and all(w in words.GREETING_ONLY or w in words.FILLER for w in plain) and not re.search(r"\d", text):
         return "greeting"

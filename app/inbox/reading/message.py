@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.inbox.reading import words
 from app.inbox.reading.catalogue import Catalogue
 from app.inbox.reading.cleaning import clean
-from app.inbox.reading.kinds import message_kind, question_at, sentence_kind
+from app.inbox.reading.forms import fold
+from app.inbox.reading.kinds import has, message_kind, question_at, sentence_kind
 from app.inbox.reading.reader import Line, Part, Piece, _is_anchor, pair, pieces, product_of, quantities
 from app.inbox.reading.roles import assign
 from app.inbox.reading.tokens import Token, tokenize
@@ -145,11 +147,15 @@ def read(text: str, catalogue: Catalogue) -> Reading:
     """The reading of one message against a catalogue."""
     cleaned, _ = clean(text or "", catalogue.knows)
     tokens = assign(tokenize(cleaned, catalogue.variants), catalogue.bigrams, catalogue.idf.keys())
+    for token in tokens:
+        if token.kind == "num" and token.norm in catalogue.title_numbers:
+            token.kind, token.value = "size", token.norm  # "the 925 rolo chains"
     kinds: list[str] = []
     items: list[Piece] = []
     others: list[tuple[list[Token], str]] = []
     usual = ""
     count = 0
+    wants = False
     for sentence in _sentences(tokens):
         kind, ordered, rest, rest_kind = _sentence(catalogue, cleaned, sentence)
         kinds.append(kind)
@@ -160,10 +166,12 @@ def read(text: str, catalogue: Catalogue) -> Reading:
         for clause, near_or in ordered:
             count += len(quantities(catalogue, clause))
             items.extend(pieces(catalogue, clause, near_or))
+        wants = wants or bool(ordered) and has(fold(cleaned[sentence[0].start:sentence[-1].end]), words.ORDER_INTENT)
     items = _join_sizes(pair(_join_sizes(items)))
     lines, parts = _settle_all(catalogue, text, _inherit(items))
-    vague = any(p.vague for p in items)
-    kind = message_kind(kinds, bool(lines), count > 0 or vague)
+    named = any(p.vague or wants and p.quantity is None and any(_is_anchor(catalogue, t) for t in p.tokens)
+                for p in items)
+    kind = message_kind(kinds, bool(lines), count > 0 or named)
     if kind == "cancellation":
         parts += [Part(line.text, line.start, line.end, SENTENCE_REASONS["cancellation"], line.quantity, line.unit)
                   for line in lines]
@@ -181,7 +189,8 @@ def _sentence(catalogue: Catalogue, cleaned: str, sentence: list[Token]):
     kind = sentence_kind(said)
     clauses = _clauses(sentence)
     if kind == "ask":  # a question mark on an order: "Can I get ten paperclip chains 45cm?"
-        orders = any(quantities(catalogue, c) and any(_is_anchor(catalogue, t) for t in c) for c, _ in clauses)
+        named = [c for c, _ in clauses if any(_is_anchor(catalogue, t) for t in c)]
+        orders = any(quantities(catalogue, c) for c in named) or named and has(fold(said), words.ORDER_INTENT)
         kind = "order" if orders else "question"
     if kind in ("order", "usual"):
         return kind, clauses, [], kind

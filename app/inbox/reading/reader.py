@@ -87,10 +87,21 @@ def quantities(catalogue: Catalogue, clause: list[Token]) -> list[Quantity]:
             q = _quantity_at(clause, i)
             if q is not None:
                 found.append(q)
+                _pack_size(catalogue, clause, q)
                 i = q.last
                 continue
         i += 1
     return found
+
+
+def _pack_size(catalogue: Catalogue, clause: list[Token], q: Quantity) -> None:
+    """"2 packs of 10": the number after "packs of" is the pack the catalogue sells ("10pcs"), not a quantity."""
+    if not q.unit or q.last >= len(clause) or clause[q.last - 1].kind != "of":
+        return
+    after = clause[q.last]
+    size = f"{after.norm}pcs"
+    if after.kind == "num" and size in catalogue.variants:
+        after.kind, after.value, after.norm = "size", size, size
 
 
 def _weak_counts(catalogue: Catalogue, clause: list[Token], i: int) -> bool:

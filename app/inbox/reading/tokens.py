@@ -23,7 +23,7 @@ _SIZE_UNITS = (r"(?:mm|cm|m|mtrs?|meters?|metres?|metros?|metri|inch(?:es)?|ft|g
 _NOT_QUANTITY = [
     ("price", rf"{_CURRENCY}\s?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?{_CURRENCY}(?![a-z])"),
     ("size", rf"\d+(?:[.,]\d+)?(?:\s?x\s?\d+(?:[.,]\d+)?)?\s?{_SIZE_UNITS}(?![a-z])|\d+(?:[.,]\d+)?\s?[\"”″]"),
-    ("size", r"(?:size|taille|talla|gros?se|taglia|tamanho|gr\.|t\.|no\.|nr\.?|n[°ºo]\.?|#)\s?\d+[a-z]?\b"),
+    ("size", r"(?:\b(?:size|taille|talla|gros?se|taglia|tamanho|gr\.|t\.|no\.|nr\.?|n[°ºo]\.?)|#)\s?\d+[a-z]?\b"),
     ("date", r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?(?!\d)"),
     ("date", rf"\d{{1,2}}(?:st|nd|rd|th|er|eme|e|º|ª|o|a|\.)?\s?(?:de\s|of\s|di\s)?(?:{_MONTHS})\b\.?(?:\s?\d{{4}})?"),
     ("date", rf"(?:{_MONTHS})\b\.?\s?\d{{1,2}}(?:st|nd|rd|th)?\b"),

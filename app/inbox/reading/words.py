@@ -142,7 +142,8 @@ para com sem sobre em no na e sao sou tenho temos podem poderiam pode
 FILLER = frozenset(FILLER | ARTICLES)
 
 # Sentences that ask rather than order.
-QUESTION_START = ("how much", "how many", "what is", "what's", "what are", "do you", "does it", "is it", "is there",
+QUESTION_START = ("how much", "how many", "how long", "what is", "what's", "what are", "do you", "do u", "does it",
+                  "can u", "r u", "is it", "is there",
                   "are there", "are you", "when do", "when are", "when will", "where", "which", "can i", "could i",
                   "have you", "is the", "are the", "combien", "est-ce", "est ce", "avez-vous", "avez vous",
                   "etes-vous", "etes vous", "quel", "quelle", "quels", "quelles", "quand", "ou est", "y a-t-il",
@@ -153,7 +154,8 @@ QUESTION_START = ("how much", "how many", "what is", "what's", "what are", "do y
                   "dove", "qual", "quale", "siete", "tem ", "tens", "voces tem", "ha ", "onde", "estao", "qual e")
 QUESTION_CUES = ("price", "prices", "pricing", "cost", "costs", "how much", "quote", "opening hours", "open on",
                  "opening times", "are you open", "in stock", "available", "availability", "do you have", "do you sell",
-                 "do you ship", "delivery time", "how long", "prix", "tarif", "tarifs", "combien", "coute", "coutent",
+                 "do you ship", "do u ship", "ship to", "delivery time", "how long", "prix", "tarif", "tarifs",
+                 "combien", "coute", "coutent",
                  "horaires", "ouvert", "ouverts", "en stock", "disponible", "disponibles", "avez-vous", "avez vous",
                  "precio", "precios", "cuanto", "cuesta", "cuestan", "vale", "horario", "abierto", "abiertos",
                  "teneis", "tienen", "disponibilidad", "preis", "preise", "kostet", "kosten", "wie viel", "wieviel",
@@ -207,3 +209,8 @@ SENT_FROM = (r"^\s*(sent from my|sent from|envoye de mon|envoye depuis|enviado d
 SIGN_OFFS = _words("regards best cheers thanks thank merci cordialement amicalement bises saludos atentamente"
                    " gracias un_saludo gruss grusse mfg lg danke saluti cordiali distinti grazie atenciosamente"
                    " cumprimentos obrigado obrigada abracos")
+# Words that say the customer wants something, even when no number is given.
+ORDER_INTENT = REQUEST_VERBS + ("want", "need", "would like", "i'd like", "voudrais", "veux", "besoin", "quisiera",
+                                "quiero", "necesito", "queria", "mochte", "moechte", "brauche", "hatte gerne",
+                                "vorrei", "voglio", "mi serve", "mi servono", "servono", "quero", "preciso",
+                                "gostaria")

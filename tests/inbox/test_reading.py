@@ -50,6 +50,10 @@ TRICKY = [
     ("card 4111 1111 1111 1111, 3 rolo bracelets 50cm", [("SSRC-50", 3)]),
     ("2 satellite chains 18cm by 14/12, budget €30", [("SBNC-18", 2)]),
     ("3 figaro chains 3mm, 45cm long please", REVIEW),
+    ("I'll take one of the 925 rolo chains in 20cm", [("SSRC-20", 1)]),
+    ("1) 2 snake chains 16cm\n2) 3 box chains 50cm", [("BCNS-50", 3), ("SCN-16-2M", 2)]),
+    ("zodiac charms: 2 packs of 10 and 1 pack of 50", [("ZCPC-10P", 2), ("ZCPC-50P", 1)]),
+    ("1 Beutel Karabiner 5mm 50 Stück", [("LCC-5M-50P", 1)]),
     ("8mm cuban chain", REVIEW),
     # 3. product references as people say them
     ("2 snak chians 45cm", [("SCN-45-5M", 2)]),
@@ -96,6 +100,7 @@ def test_tricky_messages(text, expected):
     "2 snake chains 45cm and some spacer beads",  # no number for the second product
     "2 snake chains 45cm. How much are the zodiac charms?",  # a question about a product
     "2 snake chains 45cm, BRX-900 x4",  # an unknown code
+    "2 snake chains 45cm, and could you gift wrap them?",  # a request a person must read
 ])
 def test_no_silent_drop_never_one_click(text):
     """Rule 1: whatever carries a quantity, a unit, a code or a catalogue word is a line or listed; a listed

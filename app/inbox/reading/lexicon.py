@@ -21,7 +21,7 @@ lobster clasp: fermoir mousqueton, mousqueton | mosqueton, cierre de langosta | 
     moschettone, chiusura a moschettone | mosquetao, fecho lagosta
 carabiner: mousqueton | mosqueton | karabiner | moschettone | mosquetao
 hook: crochet | gancho | haken | gancio, gancetto | gancho
-ear wire: crochet d oreille, crochet boucle | gancho de pendiente, gancho de arete | ohrhaken, brisur |
+ear wire: crochet d oreille, crochet boucle | gancho de pendiente, gancho de arete | ohrhaken |
     monachella, gancio per orecchini | gancho de brinco, anzol
 bead: perle, perle intercalaire | cuenta, abalorio, bolita | perle, zwischenperle | perlina, perla | conta, micanga, bolinha
 pearl: perle, perle de culture | perla | perle, susswasserperle | perla | perola

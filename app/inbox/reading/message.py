@@ -136,8 +136,8 @@ def _choices(found) -> list[dict]:
 
 
 def _other_sentence(catalogue: Catalogue, text: str, sentence: list[Token], kind: str) -> Part | None:
-    relevant = [t for t in sentence if t.kind in ("num", "numword", "unit", "sku") or _is_anchor(catalogue, t)]
-    if not relevant:
+    """A question, complaint or cancellation inside an order: always for a person ("could you gift wrap them?")."""
+    if kind not in SENTENCE_REASONS:
         return None
     content = [t for t in sentence if t.kind != "stop"] or sentence
     return Part(*_span(text, content), SENTENCE_REASONS[kind])
@@ -191,7 +191,9 @@ def _sentence(catalogue: Catalogue, cleaned: str, sentence: list[Token]):
     if kind == "ask":  # a question mark on an order: "Can I get ten paperclip chains 45cm?"
         named = [c for c, _ in clauses if any(_is_anchor(catalogue, t) for t in c)]
         orders = any(quantities(catalogue, c) for c in named) or named and has(fold(said), words.ORDER_INTENT)
-        kind = "order" if orders else "question"
+        if not orders:
+            return "question", [], sentence, "question"
+        return _asked_after(catalogue, sentence, clauses)
     if kind in ("order", "usual"):
         return kind, clauses, [], kind
     if kind != "question":
@@ -202,6 +204,16 @@ def _sentence(catalogue: Catalogue, cleaned: str, sentence: list[Token]):
         return kind, [], sentence, kind
     rest = [t for t in sentence if t.start >= cut]
     return "order", before, rest, kind
+
+
+def _asked_after(catalogue: Catalogue, sentence: list[Token], clauses):
+    """"2 satellite chains 45cm, and could you gift wrap them?": the order, then a question for a person."""
+    last = max((n for n, (c, _) in enumerate(clauses) if quantities(catalogue, c)), default=len(clauses) - 1)
+    trailing = [c for c, _ in clauses[last + 1:] if any(t.kind in ("word", "sku") for t in c)]
+    if not trailing:
+        return "order", clauses, [], "order"
+    cut = trailing[0][0].start
+    return "order", clauses[:last + 1], [t for t in sentence if t.start >= cut], "question"
 
 
 def _inherit(items: list[Piece]) -> list[Piece]:

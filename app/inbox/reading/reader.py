@@ -91,6 +91,11 @@ def quantities(catalogue: Catalogue, clause: list[Token]) -> list[Quantity]:
                 i = q.last
                 continue
         i += 1
+    if len(found) > 1:  # "1 Beutel Karabiner 6mm 100 Stück": the pack the catalogue sells, not a second line
+        for q in [q for q in found if q.unit == "pcs" and f"{q.value}pcs" in catalogue.variants]:
+            number = q.tokens[-2] if len(q.tokens) > 1 else q.tokens[0]
+            number.kind, number.value, number.norm = "size", f"{q.value}pcs", f"{q.value}pcs"
+            found.remove(q)
     return found
 
 

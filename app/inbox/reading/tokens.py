@@ -66,10 +66,21 @@ class Token:
         return self.value if self.kind in ("num", "numword", "weak") else None
 
 
+_LIST_MARK = re.compile(r"(?m)^[ \t]*(\d{1,2})([.)])[ \t]+(?=\S)")
+
+
+def _list_marks(text: str) -> list[tuple[int, int, str]]:
+    """"1) …" always, "1. … 2. …" when the lines count up from one: numbering, not quantities."""
+    found = list(_LIST_MARK.finditer(text))
+    dotted = [m for m in found if m.group(2) == "."]
+    counts_up = [int(m.group(1)) for m in dotted] == list(range(1, len(dotted) + 1)) and len(dotted) > 1
+    return [(m.start(1), m.end(2), "list") for m in found if m.group(2) == ")" or counts_up]
+
+
 def number_spans(text: str) -> list[tuple[int, int, str]]:
-    """Where the text's numbers are prices, sizes, dates, times, references, addresses or decimals."""
+    """Where the text's numbers are prices, sizes, dates, times, references, addresses, decimals or numbering."""
     folded = fold(text)
-    spans: list[tuple[int, int, str]] = []
+    spans: list[tuple[int, int, str]] = _list_marks(text)
     for kind, pattern in _NOT_QUANTITY:
         for m in pattern.finditer(folded):
             if re.search(r"\d", m.group()) and not any(s <= m.start() and m.end() <= e for s, e, _ in spans):

@@ -94,3 +94,5 @@ def init_app(app) -> None:
     batches_commands(app)
     from app.inbox.cli import init_app as inbox_commands
     inbox_commands(app)
+    from app.refdata.cli import init_app as refdata_commands
+    refdata_commands(app)

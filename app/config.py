@@ -81,6 +81,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
         "WORKER_ALIVE_SECONDS": _int("WORKER_ALIVE_SECONDS", 60),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # Optional online GTIN look-up (an Open Food Facts compatible server); off when empty.
+        "GTIN_LOOKUP_URL": os.environ.get("GTIN_LOOKUP_URL", "").strip(),
+        "GTIN_LOOKUP_TIMEOUT": float(os.environ.get("GTIN_LOOKUP_TIMEOUT") or 3),
     }
     if overrides:
         config.update(overrides)

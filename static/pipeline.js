@@ -32,5 +32,17 @@
       else if (e.key === "a") { var f = document.getElementById("approve-form"); if (f.reportValidity()) f.submit(); }
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { setupUpload(); setupReview(); });
+  function setupSuggestions() {
+    // "Use" beside a suggestion puts its value into the field; nothing is saved until Approve.
+    document.addEventListener("click", function (e) {
+      var button = e.target.closest ? e.target.closest("[data-fill]") : null;
+      if (!button) return;
+      var input = document.getElementById(button.dataset.fill);
+      if (input) { input.value = button.dataset.value; input.focus(); }
+    });
+    document.querySelectorAll("form.filters select").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { setupUpload(); setupReview(); setupSuggestions(); });
 })();

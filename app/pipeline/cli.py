@@ -41,10 +41,17 @@ def analyse(images: tuple[str, ...], as_json: bool, no_ocr: bool) -> None:
         sys.exit(1)
 
 
+def _source(barcode: dict) -> str:
+    if barcode["source"] == "bars":
+        return "bars, printed digits agree" if barcode.get("printed_digits_agree") else "bars"
+    return barcode["why"]
+
+
 def _human(report: dict) -> str:
     lines = [report["path"]]
     barcodes = report["barcodes"]
-    lines.append("  barcodes: " + (", ".join(f"{b['format']} {b['text']}" for b in barcodes) if barcodes else "none"))
+    lines.append("  barcodes: " + (", ".join(f"{b['format']} {b['text']} ({_source(b)})" for b in barcodes)
+                                   if barcodes else "none"))
     texts = [line["text"] for line in report["ocr"]]
     lines.append("  text: " + (" | ".join(texts) if texts else "none"))
     quality = report["quality"]

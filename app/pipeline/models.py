@@ -153,6 +153,16 @@ class Product(db.Model):
     confidence_source: Mapped[str | None] = mapped_column(String(40))  # "analysis" | "confirmed by person"
     evidence: Mapped[dict | None] = mapped_column(JSON)
     phash: Mapped[str | None] = mapped_column(String(32))
+    # Where each identified field came from: "upload" (typed by the uploader), "person" (a
+    # reviewer), or the machine path that set it ("catalogue", "reference data", "text match").
+    field_sources: Mapped[dict | None] = mapped_column(JSON)
+    # Machine guesses below the threshold, never written into the fields: each
+    # {"field", "value", "source", "score", "why"}; one click in the review form accepts one.
+    suggestions: Mapped[list | None] = mapped_column(JSON)
+    # Why the product waits for a person (codes from app.pipeline.identify.REVIEW_REASONS).
+    review_reasons: Mapped[list | None] = mapped_column(JSON)
+    # The photo text lines a reviewer marked as real product text; later phases use only these.
+    kept_text: Mapped[list | None] = mapped_column(JSON)
     # Fair ordering: how many of the uploader's products were still in flight when this one
     # arrived; products beyond the fair share go to the low queue (see pipeline.fairness).
     fair_rank: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -174,6 +184,20 @@ class Product(db.Model):
     @property
     def title(self) -> str:
         return self.name or self.hint_name or f"Product #{self.id}"
+
+    def suggestions_for(self, field_name: str) -> list[dict]:
+        """Machine suggestions for one field (below the threshold, or beside a person's value)."""
+        return [s for s in (self.suggestions or []) if s.get("field") == field_name]
+
+    @property
+    def name_suggestion(self) -> dict | None:
+        """The strongest suggestion for the name (a catalogue or reference reading first)."""
+        found = self.suggestions_for("name")
+        return found[0] if found else None
+
+    def source_of(self, field_name: str) -> str | None:
+        """Who set a field: "upload", "person", or the machine path that wrote it."""
+        return (self.field_sources or {}).get(field_name)
 
     @property
     def primary_image(self) -> ProductImage | None:
@@ -220,7 +244,10 @@ class ProductPhase(db.Model):
     name: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[PhaseStatus] = mapped_column(db_enum(PhaseStatus, length=16), default=PhaseStatus.PENDING)
+    # Attempts of the current run (automatic retries stop at MAX_ATTEMPTS); reset by retry/restart.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Every attempt this phase ever made, across retries and restarts.
+    attempts_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rq_job_id: Mapped[str | None] = mapped_column(String(80))
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -130,7 +130,8 @@ def _claim(phase_id: int, job_id: str | None) -> bool:
         conditions.append(ProductPhase.rq_job_id == job_id)
     result = db.session.execute(
         update(ProductPhase).where(*conditions).values(
-            status=PhaseStatus.RUNNING, attempts=ProductPhase.attempts + 1, started_at=now,
+            status=PhaseStatus.RUNNING, attempts=ProductPhase.attempts + 1,
+            attempts_total=ProductPhase.attempts_total + 1, started_at=now,
             finished_at=None, heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds()),
             error=None, updated_at=now)
         .execution_options(synchronize_session=False))
@@ -152,7 +153,7 @@ def _context(phase: ProductPhase) -> PhaseContext:
         write_log(app, org_id=org_id, product_id=product_id, phase=name, level=level, message=message,
                   details=details)
 
-    return PhaseContext(org_id=org_id, product_id=product_id, phase=name, attempt=phase.attempts,
+    return PhaseContext(org_id=org_id, product_id=product_id, phase=name, attempt=phase.attempts_total,
                         product=product, results=results, review_threshold=org.review_threshold,
                         log_fn=_log)
 
@@ -198,7 +199,7 @@ def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: Phase
         outcome.write()
     message, level = _advance(product, phase, outcome, new)
     _log_in_session(product, phase.name, level, message,
-                    {"status": new.value, "attempt": phase.attempts, "error": outcome.error, "run_ms": run_ms})
+                    {"status": new.value, "attempt": phase.attempts_total, "error": outcome.error, "run_ms": run_ms})
     publish_after_commit(product.organisation_id, PRODUCT_EVENT,
                          {"product_id": product.id, "status": product.status.value})
     db.session.commit()
@@ -221,7 +222,8 @@ def _advance(product: Product, phase: ProductPhase, outcome: PhaseOutcome, new: 
         phase.status = PhaseStatus.RUNNING  # let queue_phase apply the checked transition
         queue_phase(phase, product, delay=delay)
         return (f"{phase.name} failed ({outcome.error}); retrying in {delay} s "
-                f"(attempt {phase.attempts + 1} of {MAX_ATTEMPTS})", "warning")
+                f"(attempt {phase.attempts + 1} of {MAX_ATTEMPTS} of this run, {phase.attempts_total + 1} in all)",
+                "warning")
     if new == PhaseStatus.FAILED:
         product.set_status(ProductStatus.ERROR)
         return f"{phase.name} failed: {outcome.error}", "error"

@@ -1,9 +1,12 @@
 """Reads for the pipeline pages: the board, the summary counts, the review queue, the log."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app.core.models import User
 from app.extensions import db
 from app.pipeline.models import (
     ACTIVE_STATUSES,
@@ -54,11 +57,43 @@ def summary(org_id: int) -> dict:
     }
 
 
-def review_queue(org_id: int) -> list[int]:
-    """Ids of products waiting for review, oldest first."""
-    return list(db.session.scalars(select(Product.id).where(
+# Confidence bands the review queue filters by (the calibration table uses finer ones).
+REVIEW_BANDS = {"0-39": (0, 39), "40-59": (40, 59), "60-79": (60, 79), "80-100": (80, 100)}
+REVIEW_QUEUE_CAP = 5000
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    uploader_id: int | None = None
+    band: str = ""
+    reason: str = ""
+
+    def as_args(self) -> dict:
+        return {k: v for k, v in (("uploader", self.uploader_id), ("band", self.band), ("reason", self.reason)) if v}
+
+
+def review_queue(org_id: int, filters: ReviewFilters | None = None) -> list[int]:
+    """Ids of products waiting for review, oldest first, after the uploader/band/reason filters."""
+    filters = filters or ReviewFilters()
+    query = select(Product.id, Product.review_reasons).where(
         Product.organisation_id == org_id, Product.status == ProductStatus.NEEDS_REVIEW)
-        .order_by(Product.created_at, Product.id)))
+    if filters.uploader_id:
+        query = query.where(Product.created_by_id == filters.uploader_id)
+    if filters.band in REVIEW_BANDS:
+        low, high = REVIEW_BANDS[filters.band]
+        query = query.where(func.coalesce(Product.confidence, 0).between(low, high))
+    rows = db.session.execute(query.order_by(Product.created_at, Product.id).limit(REVIEW_QUEUE_CAP)).all()
+    if filters.reason:
+        rows = [r for r in rows if filters.reason in (r.review_reasons or [])]
+    return [r.id for r in rows]
+
+
+def review_uploaders(org_id: int) -> list[tuple[int, str]]:
+    """(user id, name) of everyone with a product waiting for review, for the queue's filter."""
+    rows = db.session.execute(select(User.id, User.name, User.email).join(Product, Product.created_by_id == User.id)
+                              .where(Product.organisation_id == org_id,
+                                     Product.status == ProductStatus.NEEDS_REVIEW).distinct()).all()
+    return sorted(((r.id, r.name or r.email) for r in rows), key=lambda r: r[1].casefold())
 
 
 def log_lines(product_id: int, *, limit: int = 200) -> list[PipelineLog]:

@@ -94,9 +94,12 @@ def product_create(*, org_id: int, by: User | None, files: list[tuple[str, objec
         return result
     user_id = by.id if by is not None else None
     rank, queue = fair_queue(org_id=org_id, user_id=user_id)
-    product = Product(organisation_id=org_id, status=ProductStatus.UPLOADED, hint_name=hint_name.strip()[:200] or None,
-                      hint_model=hint_model.strip()[:120] or None, condition=condition_value,
-                      created_by_id=user_id, fair_rank=rank, queue=queue)
+    name, model = hint_name.strip()[:200] or None, hint_model.strip()[:120] or None
+    # The uploader's words are the product's name and model until a person changes them.
+    product = Product(organisation_id=org_id, status=ProductStatus.UPLOADED, hint_name=name, hint_model=model,
+                      name=name, model=model, field_sources={f: "upload" for f, v in (("name", name), ("model", model))
+                                                             if v},
+                      condition=condition_value, created_by_id=user_id, fair_rank=rank, queue=queue)
     db.session.add(product)
     for position, checked in enumerate(good):
         sha, thumb = uploads.store(checked)
@@ -166,7 +169,9 @@ def product_start(*, org_id: int, product_id: int, by: User) -> Product:
     """Start (or resume) a product's pipeline at its first unfinished phase."""
     product = _load(org_id, product_id)
     _require(product, "start")
+    before = {"status": product.status.value}
     _start(product)
+    _audit(product, by, "product.started", before)
     _log(product, f"started by {by.display_name}")
     _changed(product)
     db.session.commit()
@@ -184,7 +189,9 @@ def product_stop(*, org_id: int, product_id: int, by: User) -> Product:
             PhaseStatus.check(phase.status, PhaseStatus.STOPPED)
             phase.status, phase.finished_at, phase.lease_until = PhaseStatus.STOPPED, utcnow(), None
             phase.error = f"stopped by {by.display_name}"
+    before = {"status": product.status.value}
     product.set_status(ProductStatus.STOPPED)
+    _audit(product, by, "product.stopped", before)
     _log(product, f"stopped by {by.display_name}", level="warning")
     app = current_app._get_current_object()
 
@@ -219,8 +226,11 @@ def product_retry(*, org_id: int, product_id: int, by: User) -> Product:
     failed = next((p for p in product.phases if p.status == PhaseStatus.FAILED), None)
     if failed is None:
         raise Conflict("No phase has failed; nothing to retry.")
+    before = {"status": product.status.value, "phase": failed.name, "attempts": failed.attempts_total}
     _start(product, failed)
-    _log(product, f"{failed.name} retried by {by.display_name}", phase=failed.name)
+    _audit(product, by, "product.retried", before)
+    _log(product, f"{failed.name} retried by {by.display_name} (attempts so far: {failed.attempts_total})",
+         phase=failed.name)
     _changed(product)
     db.session.commit()
     return product
@@ -233,15 +243,23 @@ def product_restart(*, org_id: int, product_id: int, phase: str, by: User) -> Pr
     target = product.phase(phase)
     if target is None:
         raise InvalidInput("Choose a phase to restart from.", field="phase")
+    before = {"status": product.status.value, "phase": phase, "attempts": target.attempts_total}
     for p in product.phases:
         if p.position >= target.position and p.status != PhaseStatus.PENDING:
             PhaseStatus.check(p.status, PhaseStatus.PENDING)
             p.status, p.error, p.attempts = PhaseStatus.PENDING, None, 0
     _start(product, target)
-    _log(product, f"restarted from {phase} by {by.display_name}", phase=phase)
+    _audit(product, by, "product.restarted", before)
+    _log(product, f"restarted from {phase} by {by.display_name} (attempts so far: {target.attempts_total})",
+         phase=phase)
     _changed(product)
     db.session.commit()
     return product
+
+
+def _audit(product: Product, by: User, action: str, before: dict) -> None:
+    audit.record(org_id=product.organisation_id, actor_id=by.id, action=action, object_type="product",
+                 object_id=product.id, before=before, after={"status": product.status.value})
 
 
 def _identity(product: Product) -> dict:
@@ -249,33 +267,30 @@ def _identity(product: Product) -> dict:
         "condition": product.condition.value, "confidence": product.confidence}
 
 
-def review_approve(*, org_id: int, product_id: int, by: User, values: dict) -> Product:
-    """Confirm (and correct) what analysis found; the pipeline continues after analysis."""
+def review_approve(*, org_id: int, product_id: int, by: User, values: dict, kept_text: list[str] | None = None
+                   ) -> Product:
+    """Confirm (and correct) what analysis found; the pipeline continues after analysis.
+
+    Every field the reviewer submits becomes the person's value; `kept_text` are the photo's
+    text lines the reviewer marked as real product text (later phases use only those)."""
     product = _load(org_id, product_id)
     _require(product, "approve")
     phase = next((p for p in product.phases if p.status == PhaseStatus.NEEDS_REVIEW), None)
     if phase is None:
         raise Conflict("This product is not waiting for a review any more.")
     before = _identity(product)
-    for f in REVIEW_FIELDS:
-        value = (values.get(f) or "").strip()
-        setattr(product, f, value or None)
-    if product.gtin:
-        from app.analysis.barcodes import normalise_gtin
-
-        if normalise_gtin(product.gtin) is None:
-            raise InvalidInput("That GTIN/EAN is not valid (8, 12, 13 or 14 digits with a correct check digit).",
-                               field="gtin")
+    confirmed = {f: (values.get(f) or "").strip() or None for f in REVIEW_FIELDS}
+    _check_review_values(confirmed, values)
+    for f, value in confirmed.items():
+        setattr(product, f, value)
     if values.get("condition"):
-        try:
-            product.condition = Condition(values["condition"])
-        except ValueError:
-            raise InvalidInput("Choose a condition from the list.", field="condition") from None
-    if not product.name:
-        raise InvalidInput("A confirmed product needs a name.", field="name")
+        product.condition = Condition(values["condition"])
+    product.field_sources = {f: "person" for f, value in confirmed.items() if value}
+    product.kept_text = _kept_lines(product, kept_text or [])
+    product.suggestions, product.review_reasons = None, None
     product.confidence, product.confidence_source = 100, "confirmed by person"
     product.reviewed_by_id, product.reviewed_at = by.id, utcnow()
-    after = _identity(product)
+    after = _identity(product) | {"kept_text": product.kept_text}
     audit.record(org_id=org_id, actor_id=by.id, action="product.review_approved", object_type="product",
                  object_id=product.id, before=before, after=after)
     PhaseStatus.check(phase.status, PhaseStatus.COMPLETED)
@@ -283,11 +298,49 @@ def review_approve(*, org_id: int, product_id: int, by: User, values: dict) -> P
     phase.result = dict(phase.result or {}) | {"reviewed": {"by": by.display_name, "before": before, "after": after}}
     product.set_status(ProductStatus.PROCESSING)
     _log(product, f"approved by {by.display_name}", phase=phase.name,
-         changed={k: [before[k], after[k]] for k in after if before[k] != after[k]})
+         changed={k: [before.get(k), after.get(k)] for k in before if before.get(k) != after.get(k)},
+         kept_text=len(product.kept_text))
     continue_after(product, phase)
     _changed(product)
     db.session.commit()
     return product
+
+
+def _check_review_values(confirmed: dict, values: dict) -> None:
+    from app.analysis.barcodes import normalise_gtin
+
+    if not confirmed["name"]:
+        raise InvalidInput("A confirmed product needs a name.", field="name")
+    if confirmed["gtin"]:
+        normal = normalise_gtin(confirmed["gtin"])
+        if normal is None:
+            raise InvalidInput("That GTIN/EAN is not valid (8, 12, 13 or 14 digits with a correct check digit).",
+                               field="gtin")
+        confirmed["gtin"] = normal
+    if values.get("condition") and values["condition"] not in {c.value for c in Condition}:
+        raise InvalidInput("Choose a condition from the list.", field="condition")
+
+
+def _kept_lines(product: Product, kept: list[str]) -> list[str]:
+    """Only lines the photo's analysis really read can be kept (a form cannot add new text)."""
+    read = {" ".join(line.split()) for line in photo_lines(product)}
+    out: list[str] = []
+    for line in kept:
+        line = " ".join(str(line).split())
+        if line in read and line not in out:
+            out.append(line)
+    return out
+
+
+def photo_lines(product: Product) -> list[str]:
+    """The text lines OCR read on the product's photos, in photo order, each once."""
+    lines: list[str] = []
+    for image in product.images:
+        for item in (image.analysis or {}).get("ocr") or []:
+            text = " ".join(str(item.get("text") if isinstance(item, dict) else item).split())
+            if text and text not in lines:
+                lines.append(text)
+    return lines
 
 
 def review_reject(*, org_id: int, product_id: int, by: User, reason: str) -> Product:

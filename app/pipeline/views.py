@@ -5,12 +5,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 
 from app.core import storage
-from app.core.auth import admin_required, role_required
+from app.core.auth import role_required
 from app.core.errors import DomainError
 from app.core.htmx import is_htmx, render
 from app.core.nav import register_card, register_nav
 from app.core.tenancy import get_or_404
 from app.pipeline import selectors, services, uploads
+from app.pipeline.identify import REVIEW_REASONS
 from app.pipeline.models import BOARD_STATUSES, Condition, Product, ProductImage
 from app.pipeline.phases import PHASES
 from app.pipeline.runner import LOG_EVENT, PRODUCT_EVENT
@@ -18,9 +19,11 @@ from app.pipeline.runner import LOG_EVENT, PRODUCT_EVENT
 bp = Blueprint("pipeline", __name__, url_prefix="/products")
 review_bp = Blueprint("review", __name__, url_prefix="/review")
 blueprints = [bp, review_bp]
+# The review reasons' wording, for every template (pipeline macros show them on several pages).
+bp.record_once(lambda state: state.app.jinja_env.globals.update(REVIEW_REASONS=REVIEW_REASONS))
 
 register_nav("Products", "pipeline.board", order=20)
-register_nav("Review queue", "review.queue", roles=("admin",), order=21)
+register_nav("Review queue", "review.queue", roles=("manager",), order=21)
 register_card("pipeline", title="Product pipeline", template="pipeline/_card_summary.html",
               load=lambda org_id: {"summary": selectors.summary(org_id)}, events=(PRODUCT_EVENT,), order=20)
 
@@ -176,55 +179,78 @@ def thumb(image_id: int):
 
 # --- review queue ----------------------------------------------------------------------------
 
+def _review_filters() -> selectors.ReviewFilters:
+    uploader = request.values.get("uploader", "")
+    return selectors.ReviewFilters(uploader_id=int(uploader) if uploader.isdigit() else None,
+                                   band=request.values.get("band", "") if request.values.get("band") in
+                                   selectors.REVIEW_BANDS else "",
+                                   reason=request.values.get("reason", "") if request.values.get("reason") in
+                                   REVIEW_REASONS else "")
+
+
+def _review_page(filters: selectors.ReviewFilters, *, index: int = 0, product_id: int | None = None,
+                 values: dict | None = None, kept: list[str] | None = None, field_error: str | None = None,
+                 message: str | None = None):
+    ids = selectors.review_queue(current_user.organisation_id, filters)
+    if product_id in ids:
+        index = ids.index(product_id)
+    elif ids:
+        index = index % len(ids)
+    item = get_or_404(Product, ids[index]) if ids else None
+    lines = services.photo_lines(item) if item else []
+    return render_template("pipeline/review.html", product=item, index=index, total=len(ids),
+                           conditions=list(Condition), values=values or (_review_values(item) if item else {}),
+                           photo_lines=lines, kept=set(kept or []), product_event=PRODUCT_EVENT, filters=filters,
+                           uploaders=selectors.review_uploaders(current_user.organisation_id),
+                           bands=list(selectors.REVIEW_BANDS), field_error=field_error, message=message)
+
+
 @review_bp.get("/")
-@admin_required
+@role_required("manager")
 def queue():
-    ids = selectors.review_queue(current_user.organisation_id)
     try:
         index = max(0, int(request.args.get("i", 0)))
     except ValueError:
         index = 0
-    if ids:
-        index = index % len(ids)
-    item = get_or_404(Product, ids[index]) if ids else None
-    return render_template("pipeline/review.html", product=item, index=index, total=len(ids),
-                           conditions=list(Condition), values=_review_values(item) if item else {},
-                           product_event=PRODUCT_EVENT)
+    product = request.args.get("product", "")
+    return _review_page(_review_filters(), index=index, product_id=int(product) if product.isdigit() else None)
 
 
 def _review_values(item: Product) -> dict:
-    found = {f: getattr(item, f) or "" for f in services.REVIEW_FIELDS}
-    if not found["name"] and item.hint_name:
-        found["name"] = item.hint_name
-    if not found["model"] and item.hint_model:
-        found["model"] = item.hint_model
-    return found | {"condition": item.condition.value}
+    return {f: getattr(item, f) or "" for f in services.REVIEW_FIELDS} | {"condition": item.condition.value}
+
+
+def _after_review(filters: selectors.ReviewFilters):
+    return redirect(url_for("review.queue", i=request.form.get("i", 0), **filters.as_args()))
 
 
 @review_bp.post("/<int:product_id>/approve")
-@admin_required
+@role_required("manager")
 def approve(product_id: int):
     item = get_or_404(Product, product_id)
+    filters = _review_filters()
     values = {k: request.form.get(k, "") for k in (*services.REVIEW_FIELDS, "condition")}
+    kept = request.form.getlist("kept_text")
     try:
         services.review_approve(org_id=current_user.organisation_id, product_id=item.id, by=current_user,
-                                values=values)
+                                values=values, kept_text=kept)
     except DomainError as exc:
-        flash(exc.message, "error")
-        return render_template("pipeline/review.html", product=item, index=int(request.form.get("i", 0) or 0),
-                               total=len(selectors.review_queue(current_user.organisation_id)),
-                               conditions=list(Condition), values=values, product_event=PRODUCT_EVENT,
-                               field_error=exc.field), exc.status
+        return _review_page(filters, product_id=item.id, values=values, kept=kept, field_error=exc.field,
+                            message=exc.message), exc.status
     flash(f"Product #{item.id} approved; its pipeline continues.", "success")
-    return redirect(url_for("review.queue", i=request.form.get("i", 0)))
+    return _after_review(filters)
 
 
 @review_bp.post("/<int:product_id>/reject")
-@admin_required
+@role_required("manager")
 def reject(product_id: int):
     item = get_or_404(Product, product_id)
-    services.review_reject(org_id=current_user.organisation_id, product_id=item.id, by=current_user,
-                           reason=request.form.get("reason", ""))
+    filters = _review_filters()
+    try:
+        services.review_reject(org_id=current_user.organisation_id, product_id=item.id, by=current_user,
+                               reason=request.form.get("reason", ""))
+    except DomainError as exc:
+        return _review_page(filters, product_id=item.id, field_error=exc.field or "reason", message=exc.message), \
+            exc.status
     flash(f"Product #{item.id} archived.", "success")
-    return redirect(url_for("review.queue", i=request.form.get("i", 0)))
-
+    return _after_review(filters)

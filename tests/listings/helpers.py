@@ -9,9 +9,10 @@ from app.pipeline.phases import PhaseContext
 
 
 def make_product(org, *, name="Curb Chain Bracelet", brand="Aurum", model=None, category="Chains › Bracelet Chains",
-                 gtin="4006381333931", condition=Condition.NEW, images=2, evidence=None) -> Product:
+                 gtin="4006381333931", condition=Condition.NEW, images=2, evidence=None, kept_text=None) -> Product:
     product = Product(organisation_id=org.id, status=ProductStatus.PROCESSING, name=name, brand=brand, model=model,
-                      category=category, gtin=gtin, condition=condition, evidence=evidence or {}, confidence=100)
+                      category=category, gtin=gtin, condition=condition, evidence=evidence or {}, confidence=100,
+                      kept_text=kept_text)
     db.session.add(product)
     db.session.flush()
     for position in range(images):

@@ -14,6 +14,8 @@ EAN_PHOTO = PHOTOS / "ean13-9780140013993.webp"
 EAN = "9780140013993"
 BLANK_PHOTO = PHOTOS / "no-barcode-no-text.webp"
 UPC_PHOTO = PHOTOS / "upca-075720003259.webp"
+# A photo of a printed page of text (no barcode): what a weak fuzzy match used to rename.
+TEXT_PAGE_PHOTO = PHOTOS / "printed-page.webp"
 
 
 def photo(path: Path, name: str | None = None) -> tuple[str, io.BytesIO]:
@@ -34,6 +36,18 @@ def catalogue_item(org, *, gtin: str = EAN, title: str = "Penguin Classics paper
     item = item_build(org_id=org.id, sku=sku, title=title, gtin=gtin, brand=brand, category_path=category)
     db.session.commit()
     return item
+
+
+def reference_row(gtin: str, *, name: str, brand: str | None = None, source: str = "test-export.tsv", **extra):
+    """A row of the shared reference data (as `flask refdata import` would load it)."""
+    from app.core.models import utcnow
+    from app.refdata.models import ReferenceProduct
+
+    row = ReferenceProduct(gtin=gtin, name=name, brand=brand, brand_key=brand.casefold() if brand else None,
+                           source=source, fetched_at=utcnow(), **extra)
+    db.session.add(row)
+    db.session.commit()
+    return row
 
 
 class Placeholder:

@@ -67,8 +67,44 @@ def test_reject_archives_with_the_reason(org, manager, admin_client, run_jobs, l
     assert "nothing waiting" in admin_client.get("/review/").get_data(as_text=True)
 
 
-def test_review_is_for_admins(manager_client):
-    assert manager_client.get("/review/").status_code == 403
+def test_review_is_for_the_people_who_upload(manager_client, staff_client):
+    assert manager_client.get("/review/").status_code == 200
+    assert staff_client.get("/review/").status_code == 403
+
+
+def test_managers_approve_and_the_queue_filters(org, make_user, manager, manager_client, run_jobs, later_phases):
+    other = make_user(org, "manager", "second@acme.test")
+    mine, = _waiting(org, manager, run_jobs, hint_name="Blue enamel mug")
+    theirs, = _waiting(org, other, run_jobs, hint_name="Oak stool")
+    page = manager_client.get(f"/review/?uploader={other.id}").get_data(as_text=True)
+    assert f'data-product-id="{theirs.id}"' in page and "1 of 1 waiting" in page
+    page = manager_client.get("/review/?band=80-100").get_data(as_text=True)
+    assert "matches these filters" in page
+    page = manager_client.get("/review/?band=0-39&reason=nothing_found").get_data(as_text=True)
+    assert "1 of 2 waiting" in page
+    page = manager_client.get("/review/?reason=hint_conflict").get_data(as_text=True)
+    assert "matches these filters" in page
+    page = manager_client.get(f"/review/?product={theirs.id}").get_data(as_text=True)
+    assert f'data-product-id="{theirs.id}"' in page and "2 of 2 waiting" in page
+    response = manager_client.post(f"/review/{mine.id}/approve?uploader={manager.id}",
+                                   data={"name": "Blue enamel mug", "condition": "new"})
+    assert response.status_code == 302 and f"uploader={manager.id}" in response.headers["Location"]
+    assert _fresh(mine.id).status == ProductStatus.PROCESSING
+
+
+def test_approval_keeps_only_the_ticked_photo_text(org, manager, manager_client, run_jobs, later_phases):
+    from tests.pipeline.helpers import TEXT_PAGE_PHOTO
+
+    product = create_product(org, manager, TEXT_PAGE_PHOTO, hint_name="Desk lamp")
+    run_jobs()
+    page = manager_client.get("/review/").get_data(as_text=True)
+    assert 'name="kept_text" value="Assembly instructions"' in page
+    response = manager_client.post(f"/review/{product.id}/approve", data={
+        "name": "Desk lamp", "kept_text": ["Assembly instructions", "a line that was never on the photo"]})
+    assert response.status_code == 302
+    product = _fresh(product.id)
+    assert product.kept_text == ["Assembly instructions"]  # a form cannot add text the photo did not have
+    assert product.field_sources == {"name": "person"} and product.suggestions is None
 
 
 def test_board_and_dashboard_card_count_by_status(org, manager, manager_client, run_jobs, later_phases):

@@ -11,54 +11,63 @@ import time
 
 from sqlalchemy import insert, select
 
-from app.analysis.barcodes import read_barcodes
+from app.analysis.barcodes import normalise_gtin
 from app.analysis.duplicates import find_near_duplicates, perceptual_hash
 from app.analysis.image_quality import assess_quality
 from app.analysis.images import ImageRejected, load_image
 from app.analysis.matching import CatalogueEntry, KeywordRule
+from app.analysis.printed_digits import read_codes
 from app.analysis.providers import openai_compatible as vision_provider
 from app.core import storage
 from app.core.models import utcnow
 from app.extensions import db
-from app.pipeline.identify import identify
+from app.pipeline.fields import FIELDS, apply_identification
+from app.pipeline.identify import Inputs, Reference, identify
 from app.pipeline.models import Product, ProductImage, ProductStatus, ProviderCall
 from app.pipeline.phases import PhaseContext, PhaseOutcome
+
+MIN_OCR_SIDE = 16  # a sliver thinner than this holds no legible line of text
 
 
 def run(ctx: PhaseContext) -> PhaseOutcome:
     product = ctx.product
     images = [(img.id, img.sha256, img.filename) for img in product.images]
     per_image: dict[int, dict] = {}
-    barcodes: list[dict] = []
-    ocr_texts: list[dict] = []
+    codes: list[dict] = []
+    ocr_lines: list[dict] = []
     timings = {"barcodes_ms": 0.0, "ocr_ms": 0.0, "quality_ms": 0.0}
     ocr_error = None
     for image_id, sha, filename in images:
         found, ocr_error = _analyse_one(sha, filename, timings, ocr_error)
         per_image[image_id] = found
-        barcodes += [dict(b, image=filename) for b in found.get("barcodes", [])]
-        ocr_texts += [{"text": line["text"], "source": "ocr", "image": filename} for line in found.get("ocr", [])]
-        ctx.log("info", f"analysed {filename}", barcodes=len(found.get("barcodes", [])),
+        codes += [dict(c, image=filename) for c in found.get("barcodes", [])]
+        ocr_lines += [dict(line, image=filename, width=found.get("width"), height=found.get("height"))
+                      for line in found.get("ocr", [])]
+        ctx.log("info", f"analysed {filename}", barcodes=[f"{c['text']} ({c['source']})" for c in found.get("barcodes", [])],
                 ocr_lines=len(found.get("ocr", [])), quality=found.get("quality", {}).get("score"))
     if ocr_error:
         ctx.log("warning", f"OCR unavailable: {ocr_error}")
-    hints = [{"text": t, "source": "hint"} for t in (product.hint_name, product.hint_model) if t]
-    vision = _ask_vision(ctx, images)
-    texts = ocr_texts + hints + vision
     catalogue = catalogue_for(ctx.org_id, exclude_product=product.id)
-    found = identify(barcodes=barcodes, texts=texts, catalogue=catalogue, rules=keyword_rules(ctx.org_id))
+    inputs = Inputs(codes=codes, ocr=ocr_lines, hint_name=product.hint_name, hint_model=product.hint_model,
+                    vision=_ask_vision(ctx, images), catalogue=catalogue, rules=keyword_rules(ctx.org_id),
+                    reference=_reference_for(ctx, codes), known_brands=_known_brands(catalogue, ocr_lines))
+    found = identify(inputs)
     primary_hash = per_image.get(images[0][0], {}).get("phash") if images else None
     duplicates = _near_duplicates(ctx.org_id, product.id, primary_hash)
-    evidence = found.evidence | {"near_duplicates": duplicates, "timings_ms": timings,
+    applied = apply_identification(values={f: getattr(product, f) for f in FIELDS},
+                                   sources=dict(product.field_sources or {}), found=found,
+                                   threshold=ctx.review_threshold)
+    evidence = found.evidence | {"path": found.path, "near_duplicates": duplicates, "timings_ms": timings,
                                  "catalogue_size": len(catalogue), "threshold": ctx.review_threshold}
     if duplicates:
         ctx.log("warning", "looks like an earlier product", near_duplicates=duplicates)
-    fields = {f: found.fields.get(f) for f in ("name", "brand", "model", "category", "gtin")}
-    status = "completed" if found.confidence >= ctx.review_threshold else "needs_review"
-    ctx.log("info", f"confidence {found.confidence} ({'passes' if status == 'completed' else 'below'} "
-                    f"the threshold {ctx.review_threshold}): {evidence.get('reason', '')}")
-    result = {"identified": fields, "confidence": found.confidence, "evidence": evidence,
-              "images": {str(k): v for k, v in per_image.items()}}
+        applied.review_reasons += [] if applied.passes else ["near_duplicate"]
+    status = "completed" if applied.passes else "needs_review"
+    ctx.log("info", f"confidence {found.confidence} ({'passes' if applied.passes else 'below'} "
+                    f"the threshold {ctx.review_threshold}): {evidence.get('reason', '')}",
+            suggestions=len(applied.suggestions))
+    result = {"identified": found.fields, "path": found.path, "confidence": found.confidence,
+              "evidence": evidence, "images": {str(k): v for k, v in per_image.items()}}
 
     def write() -> None:
         for image_id, analysis in per_image.items():
@@ -67,8 +76,10 @@ def run(ctx: PhaseContext) -> PhaseOutcome:
                 row.analysis = analysis
 
     return PhaseOutcome(status=status, result=result, write=write,
-                        product=fields | {"confidence": found.confidence, "confidence_source": "analysis",
-                                          "evidence": evidence, "phash": primary_hash})
+                        product=applied.values | {
+                            "field_sources": applied.sources, "suggestions": applied.suggestions,
+                            "review_reasons": applied.review_reasons, "confidence": found.confidence,
+                            "confidence_source": "analysis", "evidence": evidence, "phash": primary_hash})
 
 
 def _analyse_one(sha: str, filename: str, timings: dict, ocr_error: str | None) -> tuple[dict, str | None]:
@@ -76,26 +87,59 @@ def _analyse_one(sha: str, filename: str, timings: dict, ocr_error: str | None) 
         image = load_image(storage.open_path(sha))
     except (ImageRejected, FileNotFoundError) as exc:
         return {"error": getattr(exc, "reason", None) or "the stored file is missing"}, ocr_error
-    found: dict = {"width": image.width, "height": image.height}
-    t = time.perf_counter()
-    found["barcodes"] = [{"format": b.format, "text": b.text} for b in read_barcodes(image)]
-    timings["barcodes_ms"] += (time.perf_counter() - t) * 1000
-    found["ocr"] = []
-    if ocr_error is None:
+    found: dict = {"width": image.width, "height": image.height, "ocr": []}
+    if ocr_error is None and min(image.size) >= MIN_OCR_SIDE:
         t = time.perf_counter()
         try:
             from app.analysis.ocr import read_text
 
-            found["ocr"] = [{"text": line.text, "confidence": round(line.confidence, 3)} for line in read_text(image)]
+            found["ocr"] = [{"text": line.text, "confidence": round(line.confidence, 3),
+                             "box": [list(p) for p in line.box]} for line in read_text(image)]
         except RuntimeError as exc:  # the engine could not load: report once, carry on without text
             ocr_error = str(exc)
         timings["ocr_ms"] += (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    found["barcodes"] = [c.as_json() for c in read_codes(image, [(o["text"], o["confidence"]) for o in found["ocr"]])]
+    timings["barcodes_ms"] += (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     quality = assess_quality(image)
     timings["quality_ms"] += (time.perf_counter() - t) * 1000
     found["quality"] = {"score": quality.score, "reasons": quality.reasons}
     found["phash"] = perceptual_hash(image)
     return found, ocr_error
+
+
+def _reference_for(ctx: PhaseContext, codes: list[dict]) -> dict[str, Reference]:
+    """Reference rows for the product numbers read: local first, then the online look-up if set."""
+    from app.analysis.gs1 import gs1_prefix
+    from app.refdata import lookup
+
+    gtins = []
+    for code in codes:
+        gtin = normalise_gtin(str(code.get("text", "")))
+        if gtin and gtin not in gtins and gs1_prefix(gtin).identifies_product:
+            gtins.append(gtin)
+    found = lookup.find(gtins)
+    if lookup.lookup_enabled():
+        for gtin in gtins:
+            if gtin in found:
+                continue
+            entry, note = lookup.lookup_online(gtin)
+            ctx.log(note.level, note.message)
+            if entry is not None:
+                found[gtin] = entry
+    return {g: Reference(gtin=e.gtin, name=e.name, brand=e.brand, quantity=e.quantity, categories=e.categories,
+                         source=e.source, fetched_at=e.fetched_at) for g, e in found.items()}
+
+
+def _known_brands(catalogue: list[CatalogueEntry], ocr_lines: list[dict]) -> dict[str, str]:
+    """Brands a word on the photo could be: the catalogue's, and the reference data's among those words."""
+    from app.pipeline.photo_text import candidate_words
+    from app.refdata import lookup
+
+    brands = {e.brand.casefold(): e.brand for e in catalogue if e.brand}
+    words = [w for line in ocr_lines for w in candidate_words(str(line.get("text", "")))]
+    return lookup.brands_among(words) | brands
 
 
 def _ask_vision(ctx: PhaseContext, images: list[tuple[int, str, str]]) -> list[dict]:
@@ -112,6 +156,7 @@ def _ask_vision(ctx: PhaseContext, images: list[tuple[int, str, str]]) -> list[d
     _record_call(org_id=ctx.org_id, product_id=ctx.product_id, phase=ctx.phase, call=answer.call)
     ctx.log("info", "vision model answered", answer=answer.fields, **answer.call.as_details())
     return [{"text": v, "source": f"vision:{k}"} for k, v in answer.fields.items() if v and k != "category"]
+
 
 
 def catalogue_for(org_id: int, *, exclude_product: int | None = None) -> list[CatalogueEntry]:

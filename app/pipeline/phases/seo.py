@@ -1,7 +1,8 @@
 """SEO phase: keywords, marketplace titles, meta description, slug and a completeness score.
 
-Everything is built from what earlier phases found (name, brand, model, category, condition,
-OCR text, the suggested price); nothing is written that they did not find. Titles are cut at a
+Everything is built from confirmed values: the product's fields (typed by a person, confirmed
+in review, or identified at or above the organisation's threshold), the photo text a reviewer
+kept, and the suggested price; nothing is written that they did not establish. Titles are cut at a
 word boundary to each marketplace limit and never end in punctuation.
 """
 from __future__ import annotations
@@ -156,29 +157,14 @@ def build_seo(facts: SeoFacts) -> dict:
 # --- the phase --------------------------------------------------------------------------------
 
 
-def _texts(value) -> list[str]:
-    """OCR output as lines, whether stored as strings, lists of strings or {"text": …} dicts."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return _texts(value.get("text") or value.get("lines"))
-    if isinstance(value, list):
-        return [line for item in value for line in _texts(item)]
-    return []
+def ocr_lines(product, results=None) -> list[str]:
+    """The photo text a person kept in review as real product text; nothing otherwise.
 
-
-def ocr_lines(product, results) -> list[str]:
-    """OCR text found by analysis: its phase result, the product evidence, or the images."""
-    lines: list[str] = []
-    analysis = (results or {}).get("analysis") or {}
-    evidence = product.evidence or analysis.get("evidence") or {}
-    # Analysis keeps every text it used with its source (ocr, hint, vision); keywords take the OCR.
-    lines += _texts([t for t in evidence.get("texts_used") or [] if isinstance(t, dict) and t.get("source") == "ocr"])
-    if not lines:
-        for image in product.images:
-            lines += _texts((image.analysis or {}).get("ocr"))
+    Raw OCR lines are whatever was printed on the photo (lot numbers, another product's page,
+    "best before"), so they reach keywords and descriptions only when a person vouched for them."""
     seen: set[str] = set()
-    return [line for line in (" ".join(raw.split()) for raw in lines) if line and not (line in seen or seen.add(line))]
+    lines = (" ".join(str(raw).split()) for raw in (product.kept_text or []))
+    return [line for line in lines if line and not (line in seen or seen.add(line))]
 
 
 def facts_from(product, results) -> SeoFacts:

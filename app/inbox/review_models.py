@@ -82,8 +82,10 @@ class Extraction(db.Model):
 
     @property
     def can_confirm(self) -> bool:
-        """The order button shows: open, lines to order, and nothing left not understood."""
-        return self.is_open and bool(self.active_lines) and not self.open_parts and (self.kind or "order") == "order"
+        """The order button shows: open, every line with a product and a quantity, nothing left not understood."""
+        lines = self.active_lines
+        return (self.is_open and bool(lines) and all(x.item_id and x.quantity for x in lines)
+                and not self.open_parts and (self.kind or "order") == "order")
 
 
 class ExtractedLine(db.Model):

@@ -60,6 +60,9 @@ TRICKY = [
     ("3 cubban chains 5mm", [("SSCL-5M", 3)]),
     ("chain snake 50cm x 2", [("SCN-50-3M", 2)]),
     ("2 packs crimp mix", [("CBA-100P", 2)]),
+    ("I would like to place a small order: 2 box chains 16cm", [("BCNS-16", 2)]),  # "small" is alias-only
+    ("2 Packungen Sternzeichen-Münzanhänger 50pcs", [("ZCPC-50P", 2)]),
+    ("un pacchetto di ganci per orecchini 50pcs", [("HEHE-50P", 1)]),
     ("5 of the shiny wiggly things", REVIEW),
     ("4 snake chains", REVIEW),
     ("2 gold chains", REVIEW),
@@ -101,6 +104,7 @@ def test_tricky_messages(text, expected):
     "2 snake chains 45cm. How much are the zodiac charms?",  # a question about a product
     "2 snake chains 45cm, BRX-900 x4",  # an unknown code
     "2 snake chains 45cm, and could you gift wrap them?",  # a request a person must read
+    "2 snake chains 45cm and the rest of what I asked on the phone",  # something not written here
 ])
 def test_no_silent_drop_never_one_click(text):
     """Rule 1: whatever carries a quantity, a unit, a code or a catalogue word is a line or listed; a listed

@@ -24,6 +24,7 @@ from app.inbox.reading.lexicon import TRANSLATIONS
 from app.inbox.reading.tokens import tokenize
 
 NOT_PRODUCT = words.FILLER | words.OF | words.ARTICLES | words.AND | frozenset({"with", "for", "and"})
+GENERIC = frozenset(part for meanings in TRANSLATIONS.values() for e in meanings for part in e.split())
 TITLE_SMALL = words.OF | words.ARTICLES | words.AND | frozenset({"with", "for", "to", "in", "on", "by", "at", "from"})
 MIN_SHARE = 0.5  # share of the customer's known words a row must hold to be named at all
 TIE = 0.05
@@ -85,7 +86,11 @@ class Catalogue:
                 counts[word] = counts.get(word, 0) + 1
         n = max(1, len(self.rows))
         self.idf = {w: math.log(1 + n / c) for w, c in counts.items()}
-        self.vocabulary = tuple(sorted(self.idf))
+        # words are matched one by one against titles only; an alias counts as a whole ("alphabet charms
+        # small" must not make every "small" a product)
+        self.vocabulary = tuple(sorted({w for row in self.rows for w in row.words}))
+        self.alias_words = frozenset(w for row in self.rows for alias in row.aliases for w in alias
+                                     if w not in self.vocabulary and w not in GENERIC)
         self.variants = frozenset(s for row in self.rows for s in row.sizes if not s.isdigit())
         # bare numbers that name products ("925" silver, a model number) are never quantities
         self.title_numbers = frozenset(s for row in self.rows for s in row.sizes if s.isdigit() and int(s) >= 100)
@@ -105,6 +110,8 @@ class Catalogue:
     def parts(self, word: str) -> list[tuple[str, set[str]]]:
         """The word with its meanings, or a compound's two halves with theirs ("Schlangen" + "ketten")."""
         found = self.meanings(word)
+        if not found and "-" in word.strip("-"):  # "double-loop", "Sternzeichen-Münzanhänger"
+            return [p for piece in word.split("-") if piece for p in self.parts(piece)]
         if found or len(word) < 8 or not word.isalpha():
             return [(word, found)]
         for cut in range(4, len(word) - 3):
@@ -112,7 +119,8 @@ class Catalogue:
             for joint in ("", "n", "s", "en", "e"):
                 if joint and not head.endswith(joint):
                     continue
-                left = self.meanings(head[: len(head) - len(joint)] if joint else head)
+                stem = head[: len(head) - len(joint)] if joint else head
+                left = self.meanings(stem) or (set() if joint else self.meanings(stem + "e"))  # Münz(e)anhänger
                 right = self.meanings(tail) if left else set()
                 if left and right:
                     return [(head, left), (tail, right)]
@@ -122,8 +130,8 @@ class Catalogue:
         """A word close to a catalogue word (in any of the six languages) or a unit."""
         w = normal(word)
         if w in NOT_PRODUCT or len(w) < 3:
-            return w in self.idf
-        return w in words.UNITS or any(m for _, m in self.parts(w))
+            return w in self.vocabulary
+        return w in words.UNITS or w in self.alias_words or any(m for _, m in self.parts(w))
 
 
 def _translate(word: str) -> tuple[str, ...]:

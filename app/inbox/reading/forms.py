@@ -24,7 +24,7 @@ def normal(word: str) -> str:
 _ENDINGS = (("ies", ("y",)), ("oes", ("ao", "o")), ("aes", ("ao", "a")), ("ais", ("al",)), ("eis", ("el",)),
             ("ves", ("f", "fe")), ("es", ("", "e")), ("en", ("", "e")), ("er", ("",)), ("s", ("",)), ("x", ("",)),
             ("n", ("",)), ("e", ("", "a")), ("i", ("o", "e", "")), ("he", ("a",)), ("chi", ("co", "ca")),
-            ("ghi", ("go",)))
+            ("ghi", ("go",)), ("ci", ("cio",)), ("gi", ("gio",)))
 
 
 @lru_cache(maxsize=20000)

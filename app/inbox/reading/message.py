@@ -156,6 +156,7 @@ def read(text: str, catalogue: Catalogue) -> Reading:
     usual = ""
     count = 0
     wants = False
+    outside: list[Part] = []
     for sentence in _sentences(tokens):
         kind, ordered, rest, rest_kind = _sentence(catalogue, cleaned, sentence)
         kinds.append(kind)
@@ -166,9 +167,12 @@ def read(text: str, catalogue: Catalogue) -> Reading:
         for clause, near_or in ordered:
             count += len(quantities(catalogue, clause))
             items.extend(pieces(catalogue, clause, near_or))
+            if has(fold(cleaned[clause[0].start:clause[-1].end]), words.OUTSIDE_CUES):
+                outside.append(Part(*_span(text, clause), "The customer refers to something not written here."))
         wants = wants or bool(ordered) and has(fold(cleaned[sentence[0].start:sentence[-1].end]), words.ORDER_INTENT)
     items = _join_sizes(pair(_join_sizes(items)))
     lines, parts = _settle_all(catalogue, text, _inherit(items))
+    parts += outside
     named = any(p.vague or wants and p.quantity is None and any(_is_anchor(catalogue, t) for t in p.tokens)
                 for p in items)
     kind = message_kind(kinds, bool(lines), count > 0 or named)

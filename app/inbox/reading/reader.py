@@ -113,7 +113,9 @@ def _weak_counts(catalogue: Catalogue, clause: list[Token], i: int) -> bool:
     for token in clause[i + 1:i + 6]:
         if token.kind in ("unit", "of", "filler"):
             continue
-        return token.kind in ("unit", "sku") or _is_anchor(catalogue, token)
+        # a title word, not a word of an alias alone ("a small order" is no quantity)
+        return token.kind in ("unit", "sku", "size") or token.kind == "word" and any(
+            m for _, m in catalogue.parts(token.norm))
     return False
 
 

@@ -68,6 +68,9 @@ def _longest(tokens: list[Token], i: int) -> tuple[int, tuple[str, object]] | No
         found = _PHRASES.get(" ".join(t.norm for t in group))
         if found is not None:
             return size, found
+    word = tokens[i].norm
+    if word.endswith("s") and words.NUMBERS.get(word[:-1]):  # "quatres", "cincos": a number, plural by mistake
+        return 1, ("numword", words.NUMBERS[word[:-1]])
     return None
 
 

@@ -71,7 +71,7 @@ UNITS = {
     **dict.fromkeys("box boxes caja cajas cajita boite boites carton cartons scatola scatole caixa caixas schachtel"
                     " schachteln karton kartons kiste kisten".split(), "box"),
     **dict.fromkeys("pack packs packet packets package packages paquet paquets paquete paquetes packung packungen"
-                    " packchen pack pacco pacchi confezione confezioni pacote pacotes embalagem embalagens lot lots"
+                    " packchen pack pacco pacchi pacchetto pacchetti confezione confezioni pacote pacotes embalagem embalagens lot lots"
                     " lote lotes bundle bundles".split(), "pack"),
     **dict.fromkeys("bag bags sachet sachets bolsa bolsas bolsita bolsitas beutel tute tuten busta buste bustina bustine sacchetto"
                     " sacchetti saco sacos saquinho saquinhos".split(), "bag"),
@@ -214,3 +214,9 @@ ORDER_INTENT = REQUEST_VERBS + ("want", "need", "would like", "i'd like", "voudr
                                 "quiero", "necesito", "queria", "mochte", "moechte", "brauche", "hatte gerne",
                                 "vorrei", "voglio", "mi serve", "mi servono", "servono", "quero", "preciso",
                                 "gostaria")
+# The customer points at something outside the message: a person must look.
+OUTSIDE_CUES = ("the rest", "as discussed", "as agreed", "on the phone", "what i asked", "what we said", "like before",
+                "etc", "and so on", "comme convenu", "comme discute", "au telephone", "le reste", "como hablamos",
+                "lo que te dije", "por telefono", "el resto", "wie besprochen", "wie vereinbart", "am telefon",
+                "den rest", "come d'accordo", "come concordato", "al telefono", "il resto", "como combinado",
+                "pelo telefone", "o resto")

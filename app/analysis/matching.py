@@ -5,8 +5,12 @@ How `match_text` scores an entry (0..100, higher is better):
   * SKU or model equal to a whole query text (ignoring case, spaces, -_/.) -> 100
   * SKU or model appearing as a token inside a query text                  -> 95
   * name or alias: mean of rapidfuzz token_set_ratio and WRatio on
-    lower-cased text; token_set alone would give 100 to any one-word query
-    that happens to be in the name, WRatio tempers that                    -> 0..100
+    lower-cased text, times a coverage factor: the share of the name's
+    telling words (three letters or more, not a size, count or filler word)
+    found in the text, spelt alike (ratio >= 80). token_set alone gives 100
+    to any query that is a subset of the name ("95" in "Lidl cat food 95",
+    "500g" in "Pasta 500g"); coverage keeps such crumbs from naming a product:
+    factor = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage              -> 0..100
   * brand: token_set_ratio scaled by 0.6, because a brand alone says little -> 0..60
 The entry's score is its best field's score, plus 5 (capped at 100) when the brand also
 appears in the text and the best field is the name or an alias. Entries below min_score
@@ -26,6 +30,9 @@ from app.analysis.barcodes import normalise_gtin
 
 BRAND_WEIGHT = 0.6
 BRAND_BONUS = 5
+COVERAGE_FLOOR = 0.5
+_FILLER = {"the", "and", "with", "for", "set", "pcs", "pack", "new", "bulk", "size"}
+_SIZE = re.compile(r"^\d+[a-z]{0,3}$")  # 95, 500g, 16cm, 10pcs
 _CODE_JUNK = re.compile(r"[\s\-_/.]+")
 _DIGIT_RUN = re.compile(r"\d[\d ]{6,16}\d")
 
@@ -79,7 +86,8 @@ def match_text(
         return []
     joined = " ".join(queries)
     gtins = _gtins_in(joined)
-    matches = [m for m in (_score_entry(e, queries, joined, gtins) for e in entries) if m]
+    words = sorted(set(default_process(joined).split()))
+    matches = [m for m in (_score_entry(e, queries, joined, gtins, words) for e in entries) if m]
     matches = [m for m in matches if m.score >= min_score]
     matches.sort(key=lambda m: -m.score)  # stable sort keeps catalogue order for ties
     return matches[:limit]
@@ -98,7 +106,8 @@ def categorise(text: str, rules: Sequence[KeywordRule], *, fuzzy_threshold: floa
     return None, "no keyword matched"
 
 
-def _score_entry(entry: CatalogueEntry, queries: list[str], joined: str, gtins: set[str]) -> Match | None:
+def _score_entry(entry: CatalogueEntry, queries: list[str], joined: str, gtins: set[str],
+                 words: list[str]) -> Match | None:
     candidates: list[tuple[float, str, str]] = []
     if entry.gtin and normalise_gtin(entry.gtin) in gtins:
         candidates.append((100.0, "gtin", entry.gtin))
@@ -108,7 +117,7 @@ def _score_entry(entry: CatalogueEntry, queries: list[str], joined: str, gtins: 
             candidates.append((_code_score(code, queries, joined), field_name, code))
     for field_name, value in [("name", entry.name)] + [("alias", a) for a in entry.aliases]:
         if value:
-            candidates.append((_name_score(value, queries), field_name, value))
+            candidates.append((_name_score(value, queries) * _coverage_factor(value, words), field_name, value))
     brand_score = _brand_score(entry.brand, queries) if entry.brand else 0.0
     if entry.brand:
         candidates.append((brand_score * BRAND_WEIGHT, "brand", entry.brand))
@@ -133,6 +142,16 @@ def _code_score(code: str, queries: list[str], joined: str) -> float:
 def _name_score(value: str, queries: list[str]) -> float:
     best = process.extractOne(value, queries, scorer=_blend, processor=default_process)
     return float(best[1]) if best else 0.0
+
+
+def _coverage_factor(value: str, words: list[str]) -> float:
+    """COVERAGE_FLOOR..1: how many of the name's telling words the text holds (see the module doc)."""
+    telling = [t for t in default_process(value).split()
+               if len(t) >= 3 and t not in _FILLER and not _SIZE.match(t)]
+    if not telling:
+        return 1.0
+    found = sum(1 for t in telling if process.extractOne(t, words, scorer=fuzz.ratio, score_cutoff=80))
+    return COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * found / len(telling)
 
 
 def _blend(a: str, b: str, **kwargs) -> float:

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from flask_login import current_user, login_required
 from redis import Redis
 
@@ -31,9 +31,27 @@ def channel(org_id: int) -> str:
     return key("events", org_id)
 
 
+def last_event_key(org_id: int) -> str:
+    return key("events-last", org_id)
+
+
+# A page says when it was rendered; a stream opened later starts with "resync" when the
+# organisation had an event in between (allowing for clocks of other machines this far apart).
+CLOCK_SLACK_MS = 2000
+LAST_EVENT_TTL = 3600
+
+
 def publish(org_id: int, event: str, data: dict | None = None) -> None:
     """Publish now (use publish_after_commit inside a transaction)."""
-    get_redis().publish(channel(org_id), json.dumps({"event": event, "data": data or {}}))
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.publish(channel(org_id), json.dumps({"event": event, "data": data or {}}))
+    pipe.set(last_event_key(org_id), int(time.time() * 1000), ex=LAST_EVENT_TTL)
+    pipe.execute()
+
+
+def now_ms() -> int:
+    """The time a page is rendered, for its event stream's `since` (see stream_for)."""
+    return int(time.time() * 1000)
 
 
 def publish_after_commit(org_id: int, event: str, data: dict | None = None) -> None:
@@ -174,11 +192,17 @@ def _format(raw: str) -> str:
     return f"event: {message['event']}\ndata: {json.dumps(message.get('data') or {})}\n\n"
 
 
-def stream_for(org_id: int, broker: Broker, heartbeat: float, max_seconds: float = 1800):
-    """Yield SSE text for one organisation until the client leaves (or max_seconds pass)."""
+def stream_for(org_id: int, broker: Broker, heartbeat: float, max_seconds: float = 1800,
+               missed: callable = None):
+    """Yield SSE text for one organisation until the client leaves (or max_seconds pass).
+
+    `missed()` is asked once the subscription is in place: True when the page that opened the
+    stream may have missed events (published after it was rendered), so it re-fetches at once."""
     q = broker.subscribe(org_id)
     try:
         yield ": connected\n\nretry: 3000\n\n"
+        if missed is not None and missed():
+            yield _format(json.dumps({"event": "resync", "data": {}}))
         ends = time.monotonic() + max_seconds
         while time.monotonic() < ends:
             try:
@@ -196,6 +220,13 @@ def stream():
     org_id = current_user.organisation_id
     broker = get_broker()
     heartbeat = current_app.config["SSE_HEARTBEAT_SECONDS"]
+    since = request.args.get("since", "")
+    redis, last_key = get_redis(), last_event_key(org_id)  # the stream runs outside the app context
+
+    def missed() -> bool:
+        last = redis.get(last_key)
+        return since.isdigit() and last is not None and int(last) > int(since) - CLOCK_SLACK_MS
+
     db.session.remove()  # a stream must not hold a database connection for its whole life
-    return Response(stream_for(org_id, broker, heartbeat), mimetype="text/event-stream",
+    return Response(stream_for(org_id, broker, heartbeat, missed=missed), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -55,6 +55,9 @@ def url_with(endpoint: str, **updates) -> str:
 def init_app(app) -> None:
     app.jinja_env.filters.update(when=_when, iso=_iso, money=_money, ago=_ago)
     app.jinja_env.globals["url_with"] = url_with
+    from app.core.events import now_ms
+
+    app.jinja_env.globals["events_since"] = now_ms
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

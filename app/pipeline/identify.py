@@ -104,6 +104,7 @@ class Identification:
     evidence: dict = field(default_factory=dict)
     suggestions: list[dict] = field(default_factory=list)
     review_reasons: list[str] = field(default_factory=list)
+    matched: str | None = None  # the row claimed: a catalogue key, "reference:<gtin>", or None
 
     def part(self, label: str, points: int) -> None:
         """Add points to the confidence, with the reason shown in the evidence."""
@@ -176,6 +177,7 @@ def _by_catalogue_gtin(result: Identification, codes: list[dict], inputs: Inputs
                                                       f"catalogue row {row.key} has GTIN {code['gtin']}"))
             return True
         entry = rows[0]
+        result.matched = str(entry.key)
         result.fields = _fields_from(entry) | {"gtin": code["gtin"]}
         result.part(f"GTIN {code['gtin']} is catalogue row {entry.key} “{entry.name}”", CATALOGUE)
         _code_part(result, code)
@@ -201,6 +203,7 @@ def _by_reference_gtin(result: Identification, codes: list[dict], inputs: Inputs
         if ref is None:
             continue
         result.path = "reference GTIN"
+        result.matched = f"reference:{ref.gtin}"
         result.fields = {k: v for k, v in (("name", ref.name), ("brand", ref.brand), ("gtin", ref.gtin)) if v}
         ev["reference"] = {"gtin": ref.gtin, "name": ref.name, "brand": ref.brand, "quantity": ref.quantity,
                            "categories": ref.categories, "source": ref.source, "fetched_at": ref.fetched_at,
@@ -225,6 +228,7 @@ def _by_text(result: Identification, query: list[str], catalogue: list[Catalogue
         return False
     best = matches[0]
     result.path = "text match"
+    result.matched = str(best.entry.key)
     result.fields = _fields_from(best.entry)
     result.part(f"the text matches catalogue row {best.entry.key} on {best.matched_field} “{best.matched_text}” "
                 f"(score {best.score:g} × {TEXT_WEIGHT})", round(TEXT_WEIGHT * best.score))

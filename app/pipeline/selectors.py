@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.core.models import User
+from app.core.models import Organisation, User
 from app.extensions import db
 from app.pipeline.models import (
     ACTIVE_STATUSES,
@@ -100,3 +100,8 @@ def log_lines(product_id: int, *, limit: int = 200) -> list[PipelineLog]:
     rows = db.session.scalars(select(PipelineLog).where(PipelineLog.product_id == product_id)
                               .order_by(PipelineLog.id.desc()).limit(limit)).all()
     return list(reversed(rows))
+
+
+def organisation(org_id: int) -> Organisation:
+    """The organisation's own row (its identification threshold)."""
+    return db.session.get(Organisation, org_id)

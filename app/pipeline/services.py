@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from app.core import audit
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.events import publish_after_commit
-from app.core.models import User, utcnow
+from app.core.models import Organisation, User, utcnow
 from app.core.queue import get_redis
 from app.core.transactions import after_commit
 from app.extensions import db
@@ -375,6 +375,19 @@ def _archive(product: Product, by: User, reason: str, *, action: str) -> None:
                  object_id=product.id, before=before, after={"status": "archived", "reason": reason})
     _log(product, f"archived by {by.display_name}: {reason}", level="warning")
     _changed(product)
+
+
+def organisation_threshold_set(*, org_id: int, threshold: int, by: User) -> Organisation:
+    """Set the confidence at or above which analysis completes a product without a person."""
+    if not 0 <= threshold <= 100:
+        raise InvalidInput("Enter a number from 0 to 100.", field="threshold")
+    org = db.session.get(Organisation, org_id)
+    before = {"review_threshold": org.review_threshold}
+    org.review_threshold = threshold
+    audit.record(org_id=org_id, actor_id=by.id, action="organisation.review_threshold_set",
+                 object_type="organisation", object_id=org_id, before=before, after={"review_threshold": threshold})
+    db.session.commit()
+    return org
 
 
 def images_reorder(*, org_id: int, product_id: int, image_ids: list[int], by: User) -> Product:

@@ -5,12 +5,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 
 from app.core import storage
-from app.core.auth import role_required
+from app.core.auth import admin_required, role_required
 from app.core.errors import DomainError
 from app.core.htmx import is_htmx, render
 from app.core.nav import register_card, register_nav
 from app.core.tenancy import get_or_404
-from app.pipeline import selectors, services, uploads
+from app.pipeline import calibration, selectors, services, uploads
+from app.pipeline.forms import ThresholdForm
 from app.pipeline.identify import REVIEW_REASONS
 from app.pipeline.models import BOARD_STATUSES, Condition, Product, ProductImage
 from app.pipeline.phases import PHASES
@@ -24,6 +25,7 @@ bp.record_once(lambda state: state.app.jinja_env.globals.update(REVIEW_REASONS=R
 
 register_nav("Products", "pipeline.board", order=20)
 register_nav("Review queue", "review.queue", roles=("manager",), order=21)
+register_nav("Identification", "pipeline.settings", roles=("admin",), order=25, group="admin")
 register_card("pipeline", title="Product pipeline", template="pipeline/_card_summary.html",
               load=lambda org_id: {"summary": selectors.summary(org_id)}, events=(PRODUCT_EVENT,), order=20)
 
@@ -88,6 +90,13 @@ def product(product_id: int):
     item = get_or_404(Product, product_id)
     return render("pipeline/product.html", "pipeline/_summary.html", log=selectors.log_lines(item.id),
                   product_event=PRODUCT_EVENT, log_event=LOG_EVENT, **_ctx(item))
+
+
+@bp.get("/<int:product_id>/details")
+@login_required
+def product_details(product_id: int):
+    item = get_or_404(Product, product_id)
+    return render_template("pipeline/_details.html", product=item, product_event=PRODUCT_EVENT)
 
 
 @bp.get("/<int:product_id>/log")
@@ -175,6 +184,28 @@ def image(image_id: int):
 def thumb(image_id: int):
     img = get_or_404(ProductImage, image_id)
     return _send(img.thumb_sha256, "image/jpeg")
+
+
+# --- identification settings (admins) ---------------------------------------------------------
+
+@bp.route("/settings", methods=["GET", "POST"], endpoint="settings")
+@admin_required
+def settings_page():
+    org = selectors.organisation(current_user.organisation_id)
+    form = ThresholdForm(data={"threshold": org.review_threshold} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.organisation_threshold_set(org_id=org.id, threshold=form.threshold.data, by=current_user)
+        except DomainError as exc:
+            form.threshold.errors.append(exc.message)
+        else:
+            flash(f"Products now skip review at a confidence of {form.threshold.data} or more.", "success")
+            return redirect(url_for("pipeline.settings"))
+    shown = form.threshold.data if isinstance(form.threshold.data, int) and 0 <= form.threshold.data <= 100 \
+        else org.review_threshold
+    right, cases = calibration.at_or_above(shown)
+    return render_template("pipeline/settings.html", form=form, org=org, table=calibration.load(), shown=shown,
+                           right=right, cases=cases), (422 if form.errors else 200)
 
 
 # --- review queue ----------------------------------------------------------------------------

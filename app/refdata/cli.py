@@ -98,4 +98,6 @@ def stats_command() -> None:
 
 
 def init_app(app) -> None:
+    from app.refdata import models  # noqa: F401 - the table is part of the schema migrations compare
+
     app.cli.add_command(refdata_cli)

@@ -115,3 +115,36 @@ def test_board_and_dashboard_card_count_by_status(org, manager, manager_client, 
     assert 'data-testid="pipeline-review">1<' in card and 'data-testid="pipeline-total">1<' in card
     search = manager_client.get("/products/?q=nothing-like-this").get_data(as_text=True)
     assert 'class="product-card"' not in search
+
+
+def test_admin_sets_the_threshold_on_a_page_that_shows_the_measurements(org, admin, admin_client, manager_client):
+    page = admin_client.get("/products/settings")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-testid="calibration-table"' in text and "90–100" in text
+    assert "labelled cases" in text and 'value="80"' in text
+    bad = admin_client.post("/products/settings", data={"threshold": "101"})
+    assert bad.status_code == 422 and "from 0 to 100" in bad.get_data(as_text=True)
+    assert 'value="101"' in bad.get_data(as_text=True)  # the input is kept
+    assert admin_client.post("/products/settings", data={"threshold": "90"}).status_code == 302
+    db.session.expire_all()
+    assert org.review_threshold == 90
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "organisation.review_threshold_set")).one()
+    assert entry.before == {"review_threshold": 80} and entry.after == {"review_threshold": 90}
+    assert manager_client.get("/products/settings").status_code == 403
+
+
+def test_start_stop_retry_restart_are_audited_and_attempts_keep_counting(org, manager, manager_client, run_jobs,
+                                                                       later_phases):
+    product = create_product(org, manager, BLANK_PHOTO, start=False)
+    assert manager_client.post(f"/products/{product.id}/start").status_code == 302
+    assert manager_client.post(f"/products/{product.id}/stop").status_code == 302
+    assert manager_client.post(f"/products/{product.id}/start").status_code == 302
+    run_jobs()
+    assert manager_client.post(f"/products/{product.id}/restart", data={"phase": "analysis"}).status_code == 302
+    run_jobs()
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "product",
+                                                                 AuditEntry.object_id == str(product.id))
+                                 .order_by(AuditEntry.id)).all()
+    assert actions == ["product.started", "product.stopped", "product.started", "product.restarted"]
+    phase = _fresh(product.id).phase("analysis")
+    assert phase.attempts_total == 2 and phase.attempts == 1  # this run's count restarts, the total does not

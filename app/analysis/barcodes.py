@@ -163,7 +163,8 @@ def expand_upce(text: str) -> str | None:
 
 def _check_digit(payload: str) -> int:
     # GS1 weights alternate 3,1,… from the rightmost payload digit, for every GTIN length.
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
+    backwards = payload[::-1]
+    total = 3 * sum(map(int, backwards[0::2])) + sum(map(int, backwards[1::2]))
     return (10 - total % 10) % 10
 
 

@@ -113,11 +113,20 @@ def gs1_prefix(gtin: str) -> Gs1Prefix:
     return _lookup(prefix_text, int(prefix_text))
 
 
-def _lookup(prefix_text: str, prefix: int) -> Gs1Prefix:
+def _decode(prefix: int) -> Gs1Prefix:
+    text = f"{prefix:03d}"
     for first, last, kind, what in _SPECIAL:
         if first <= prefix <= last:
-            return Gs1Prefix(prefix_text, kind, what)
+            return Gs1Prefix(text, kind, what)
     for first, last, who in _RANGES:
         if first <= prefix <= last:
-            return Gs1Prefix(prefix_text, "company", who)
-    return Gs1Prefix(prefix_text, "unknown", "a prefix GS1 has not assigned")
+            return Gs1Prefix(text, "company", who)
+    return Gs1Prefix(text, "unknown", "a prefix GS1 has not assigned")
+
+
+# All thousand three-digit prefixes decoded once: a million-row import asks a million times.
+_TABLE = tuple(_decode(p) for p in range(1000))
+
+
+def _lookup(prefix_text: str, prefix: int) -> Gs1Prefix:
+    return _TABLE[prefix]

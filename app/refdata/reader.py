@@ -24,9 +24,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
-from app.analysis.barcodes import normalise_gtin
 from app.analysis.gs1 import gs1_prefix
 
 MAX_NAME, MAX_BRAND, MAX_BRAND_KEY, MAX_QUANTITY, MAX_CATEGORIES, MAX_URL = 300, 200, 120, 120, 2000, 500
@@ -42,8 +41,9 @@ class ReferenceFileError(Exception):
         self.line = line
 
 
-@dataclass(frozen=True)
-class ReferenceRow:
+class ReferenceRow(NamedTuple):
+    """A checked row; a tuple in the staging table's column order (the line number first)."""
+
     line: int
     gtin: str
     name: str | None
@@ -75,51 +75,110 @@ class Progress:
             return self.total
 
 
+CHUNK_LINES = 20_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive raw lines of a reference file, and how to read them: `parse_chunk` turns it into
+    rows. Chunks are plain data, so they can be parsed in other processes."""
+
+    kind: str  # "tsv" | "jsonl"
+    columns: dict | None
+    first_line: int
+    lines: tuple[bytes, ...]
+
+
 def open_reference_file(path: str | Path) -> tuple[Iterator[ReferenceRow | Refused], Progress]:
     """Rows of a reference file, and a progress probe; ReferenceFileError if it cannot be read."""
+    chunks, progress = open_reference_chunks(path)
+    return (row for chunk in chunks for row in parse_chunk(chunk)), progress
+
+
+def open_reference_chunks(path: str | Path, chunk_lines: int = CHUNK_LINES) -> tuple[Iterator[Chunk], Progress]:
+    """The file as chunks of raw lines (see `Chunk`), and a progress probe.
+
+    The file as a whole is checked here (format, header, a line too long, a compressed file cut
+    short: ReferenceFileError while iterating); the lines themselves in `parse_chunk`."""
     path = Path(path)
     raw = open(path, "rb")  # noqa: SIM115 - closed by the generator below
     size = path.stat().st_size
     gzipped = raw.read(2) == b"\x1f\x8b"
     raw.seek(0)
     stream: BinaryIO = gzip.GzipFile(fileobj=raw) if gzipped else raw
-    return _rows(stream, raw), Progress(raw, size)
+    return _chunks(stream, raw, chunk_lines), Progress(raw, size)
 
 
-def _rows(stream: BinaryIO, raw: BinaryIO) -> Iterator[ReferenceRow | Refused]:
+def _chunks(stream: BinaryIO, raw: BinaryIO, chunk_lines: int) -> Iterator[Chunk]:
+    n = 0
     try:
-        lines = _numbered_lines(stream)
-        first = next(((n, t) for n, t in lines if t.strip()), None)
-        if first is None:
-            raise ReferenceFileError("the file is empty")
-        n, text = first
-        if text.lstrip().startswith("{"):
-            yield _from_json(n, text)
-            for n, text in lines:
-                if text.strip():
-                    yield _from_json(n, text)
+        lines = iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b"")
+        for n, data in enumerate(lines, start=1):
+            _check_length(n, data)
+            if data.strip():
+                break
         else:
-            columns = _header(text)
-            for n, text in lines:
-                if text.strip():
-                    yield _from_tsv(n, text, columns)
+            raise ReferenceFileError("the file is empty")
+        text = _decoded(n, data)
+        if text.lstrip().startswith("{"):
+            kind, columns, pending, first = "jsonl", None, [data], n
+        else:
+            kind, columns, pending, first = "tsv", _header(text), [], n + 1
+        start = n + 1
+        for n, data in enumerate(lines, start=start):
+            _check_length(n, data)
+            pending.append(data)
+            if len(pending) >= chunk_lines:
+                yield Chunk(kind, columns, first, tuple(pending))
+                pending, first = [], n + 1
+        if pending:
+            yield Chunk(kind, columns, first, tuple(pending))
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ReferenceFileError(f"the compressed file is cut short or damaged after line {n} ({exc})") from None
     finally:
         stream.close()
         raw.close()
 
 
-def _numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
-    n = 0
+def _check_length(n: int, data: bytes) -> None:
+    if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
+        raise ReferenceFileError("a line is longer than 1 MiB: this is not a product export", n)
+
+
+def parse_chunk(chunk: Chunk) -> list[ReferenceRow | Refused]:
+    """Every non-blank line of a chunk as a checked row or a refusal (with its line number)."""
+    if chunk.kind == "jsonl":
+        return [_from_json(n, text) for n, text in
+                ((n, _decoded(n, data)) for n, data in enumerate(chunk.lines, start=chunk.first_line))
+                if text.strip()]
+    return list(_tsv_rows(chunk.lines, chunk.first_line, chunk.columns))
+
+
+def _tsv_rows(lines, first_line: int, columns: dict) -> Iterator[ReferenceRow | Refused]:
+    # The hot loop of a million-line import: as few calls per line as possible.
+    count, order, code_at = columns["_count"], columns["_order"], columns["code"]
+    for n, data in enumerate(lines, start=first_line):
+        text = _decoded(n, data)
+        if text is _NOT_UTF8:
+            yield Refused(n, "", "the line is not valid UTF-8 text")
+            continue
+        fields = text.split("\t")
+        if len(fields) != count:
+            if text.strip():
+                code = fields[code_at] if code_at < len(fields) else ""
+                yield Refused(n, code[:20], f"the line has {len(fields)} fields, the header has {count}")
+            continue
+        yield row_from_fields(n, *[fields[i] if i is not None else "" for i in order])
+
+
+_NOT_UTF8 = "\x00not utf-8"
+
+
+def _decoded(_n: int, data: bytes) -> str:
     try:
-        for n, data in enumerate(iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""), start=1):
-            if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
-                raise ReferenceFileError("a line is longer than 1 MiB: this is not a product export", n)
-            try:
-                yield n, data.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                yield n, "\x00not utf-8"
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise ReferenceFileError(f"the compressed file is cut short or damaged after line {n} ({exc})") from None
+        return data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return _NOT_UTF8
 
 
 def _header(text: str) -> dict[str, int]:
@@ -131,27 +190,14 @@ def _header(text: str) -> dict[str, int]:
     if "product_name" not in columns and "brands" not in columns:
         raise ReferenceFileError("the first line has neither a 'product_name' nor a 'brands' column", 1)
     columns["_count"] = len(names)
+    # Where each field the row needs is, or None: read by _from_tsv in this order.
+    columns["_order"] = tuple(columns.get(c) for c in ("code", "product_name", "brands", "quantity", "categories_en",
+                                                       "categories_tags", "image_url"))
     return columns
 
 
-def _from_tsv(n: int, text: str, columns: dict[str, int]) -> ReferenceRow | Refused:
-    if text.startswith("\x00not utf-8"):
-        return Refused(n, "", "the line is not valid UTF-8 text")
-    fields = text.split("\t")
-    if len(fields) != columns["_count"]:
-        code = fields[columns["code"]] if columns["code"] < len(fields) else ""
-        return Refused(n, code[:20], f"the line has {len(fields)} fields, the header has {columns['_count']}")
-
-    def get(name: str) -> str:
-        index = columns.get(name)
-        return fields[index] if index is not None else ""
-
-    return row_from_fields(n, get("code"), get("product_name"), get("brands"), get("quantity"),
-                get("categories_en"), get("categories_tags"), get("image_url"))
-
-
 def _from_json(n: int, text: str) -> ReferenceRow | Refused:
-    if text.startswith("\x00not utf-8"):
+    if text is _NOT_UTF8:
         return Refused(n, "", "the line is not valid UTF-8 text")
     try:
         data = json.loads(text)
@@ -172,28 +218,62 @@ def _from_json(n: int, text: str) -> ReferenceRow | Refused:
 
 def row_from_fields(n: int, code: str, name: str, brands: str, quantity: str, categories_en: str,
                     categories_tags: str, image_url: str) -> ReferenceRow | Refused:
-    """Check and clean one product's fields (as strings) into a row, or say why it is refused."""
+    """Check and clean one product's fields (as strings) into a row, or say why it is refused.
+
+    This runs once per line of a million-line export, so it is written for speed: the common
+    case (clean values, a GTIN-13) takes no detour."""
     code = code.strip()
-    gtin = normalise_gtin(code) if code.isdigit() else None
+    gtin = _gtin(code)
     if gtin is None:
         return Refused(n, code[:20], "not a valid GTIN (8, 12, 13 or 14 digits with a correct check digit)")
-    prefix = gs1_prefix(gtin)
-    if not prefix.identifies_product:
-        return Refused(n, code[:20], f"{prefix.describe()}: it names no product outside the shop that printed it")
-    name, brand = _clean(name, MAX_NAME), _clean(brands.split(",")[0], MAX_BRAND)
+    if (gtin[:3] if len(gtin) == 13 else gtin) in _NOT_PRODUCTS or (len(gtin) == 8 and gtin[0] in "02"):
+        prefix = gs1_prefix(gtin)
+        if not prefix.identifies_product:
+            return Refused(n, code[:20], f"{prefix.describe()}: it names no product outside the shop that printed it")
+    name = _clean(name, MAX_NAME)
+    comma = brands.find(",")
+    brand = _clean(brands if comma < 0 else brands[:comma], MAX_BRAND)
     if not name and not brand:
         return Refused(n, code[:20], "no product name and no brand")
-    categories = _clean(", ".join(c.strip() for c in categories_en.split(",") if c.strip()), MAX_CATEGORIES) \
-        or _categories_from_tags(categories_tags)
+    if "," in categories_en and ", " not in categories_en:  # "Breakfasts,Spreads" → "Breakfasts, Spreads"
+        categories_en = ", ".join(c.strip() for c in categories_en.split(",") if c.strip())
+    categories = _clean(categories_en, MAX_CATEGORIES) or (_categories_from_tags(categories_tags)
+                                                           if categories_tags else None)
     url = image_url.strip()
-    return ReferenceRow(line=n, gtin=gtin, name=name, brand=brand,
-                        brand_key=brand.casefold()[:MAX_BRAND_KEY] if brand else None,
-                        quantity=_clean(quantity, MAX_QUANTITY), categories=categories,
-                        image_url=url if url.startswith(("https://", "http://")) and len(url) <= MAX_URL else None)
+    if url and not (url.startswith(("https://", "http://")) and len(url) <= MAX_URL):
+        url = ""
+    return ReferenceRow(n, gtin, name, brand, brand.casefold()[:MAX_BRAND_KEY] if brand else None,
+                        _clean(quantity, MAX_QUANTITY), categories, url or None)
+
+
+# GS1 prefixes (first three digits of a GTIN-13) that name no product: see app.analysis.gs1.
+_NOT_PRODUCTS = frozenset(f"{p:03d}" for p in range(1000) if not gs1_prefix(f"{p:03d}0000000000").identifies_product)
+
+
+def _gtin(code: str) -> str | None:
+    """normalise_gtin, inlined for the import's speed (same answers; see app.analysis.barcodes)."""
+    length = len(code)
+    if length not in (8, 12, 13, 14) or not code.isdigit():
+        return None
+    data = code.encode()
+    # Weights 3,1,3,… from the rightmost payload digit; digits are ASCII 48–57.
+    threes, ones = data[length - 2::-2], data[length - 3::-2] if length > 2 else b""
+    total = 3 * (sum(threes) - 48 * len(threes)) + sum(ones) - 48 * len(ones)
+    if (10 - total % 10) % 10 != data[-1] - 48:
+        return None
+    if length == 12:
+        return "0" + code
+    if length == 14 and code[0] == "0":
+        return code[1:]
+    return code
 
 
 def _clean(value: str, limit: int) -> str | None:
-    text = " ".join(value.split())
+    if not value:
+        return None
+    text = value.strip()
+    if "  " in text:  # collapsing runs of spaces is the rare case (fields hold no tabs or line breaks)
+        text = " ".join(text.split())
     if len(text) > limit:
         cut = text[:limit].rsplit(" ", 1)[0]
         text = cut or text[:limit]
@@ -212,5 +292,5 @@ def _categories_from_tags(tags: str) -> str | None:
 
 def rows_from_text(text: str) -> Iterator[ReferenceRow | Refused]:
     """The same reader over a string (tests and small imports)."""
-    stream = io.BytesIO(text.encode("utf-8"))
-    return _rows(stream, io.BytesIO())
+    chunks = _chunks(io.BytesIO(text.encode("utf-8")), io.BytesIO(), CHUNK_LINES)
+    return (row for chunk in chunks for row in parse_chunk(chunk))

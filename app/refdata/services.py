@@ -1,24 +1,34 @@
 """Loading reference product files: all or nothing, in bulk, with counts and refused lines.
 
-An import reads the file once, streaming, into a temporary staging table (outside the main
-database's write lock on SQLite), then merges the staged rows into `reference_products` in one
-short transaction: a GTIN already there is updated in place, a new one is added. If the file
-cannot be read to its end, or (without `skip_invalid`) any line is refused, nothing is merged.
+An import reads the file once, streaming, in chunks of lines; each chunk is checked and staged
+by a worker process (one per core, for big files) into a staging area outside the main database
+(app.refdata.staging), so nothing holds SQLite's write lock while the file is read. Then the
+staged rows are merged into `reference_products` in one transaction: a GTIN already there is
+updated in place, a new one is added. If the file cannot be read to its end, or (without
+`skip_invalid`) any line is refused, nothing is merged.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask import current_app
+
 from app.core.models import utcnow
 from app.extensions import db
-from app.refdata.reader import ReferenceFileError, ReferenceRow, Refused, open_reference_file
+from app.refdata.reader import Chunk, ReferenceFileError, Refused, open_reference_chunks, parse_chunk
+from app.refdata.staging import DuplicateInFile, close_connections, open_loader
 
-BATCH = 5000
+PARSE_WORKERS = 2
+IN_FLIGHT = 2  # parsed chunks waiting per worker: bounds memory whatever the file size
+PARALLEL_FROM_BYTES = 8 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 MAX_REFUSED_KEPT = 100_000  # line numbers kept for the report; beyond that only counted
-_STAGE = "reference_stage"
-_COLUMNS = ("gtin", "name", "brand", "brand_key", "quantity", "categories", "image_url")
 
 
 @dataclass
@@ -43,17 +53,31 @@ def reference_import(*, path: str | Path, source: str | None = None, skip_invali
                      on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import a reference file (see app.refdata.reader for formats); all or nothing."""
     path = Path(path)
+    report = _import(path, source, skip_invalid, on_progress, direct_ok=True)
+    if report.error == _DUPLICATES:  # a first load that named a GTIN twice: again, through staging
+        report = _import(path, source, skip_invalid, on_progress, direct_ok=False)
+    return report
+
+
+_DUPLICATES = "the file names a GTIN twice"
+
+
+def _import(path: Path, source: str | None, skip_invalid: bool, on_progress, *, direct_ok: bool) -> ImportReport:
     report = ImportReport(source=(source or path.name)[:200])
     try:
-        rows, progress = open_reference_file(path)
+        chunks, progress = open_reference_chunks(path)
     except OSError as exc:
         report.error = f"cannot open the file: {exc.strerror or exc}"
         return report
     connection = db.engine.raw_connection()
-    stage = _Stage(connection)
+    folder = Path(tempfile.mkdtemp(prefix="refdata-stage-", dir=current_app.config["INSTANCE_DIR"]))
+    loader = open_loader(db.engine.dialect.name, connection=connection, folder=folder, source=report.source,
+                         url=db.engine.url.render_as_string(hide_password=False), now=utcnow().replace(tzinfo=None),
+                         direct_ok=direct_ok)
     try:
         try:
-            _read_into(stage, rows, report, progress, on_progress)
+            _read_into(_prepared(chunks, loader, parallel=progress.total >= PARALLEL_FROM_BYTES), loader, report,
+                       progress, on_progress)
         except ReferenceFileError as exc:
             report.error = str(exc)
             return report
@@ -61,101 +85,62 @@ def reference_import(*, path: str | Path, source: str | None = None, skip_invali
             report.error = (f"{report.refused_count} line(s) refused: nothing was imported (fix them, or import "
                             "only the valid lines with --skip-invalid)")
             return report
-        report.added = stage.merge(report.source)
+        report.added = loader.finish(connection, report.source, utcnow().replace(tzinfo=None))
         report.updated = report.valid - report.added  # a GTIN seen twice in the file counts as updated too
         report.imported = True
         return report
+    except DuplicateInFile:
+        report.error = _DUPLICATES
+        return report
     finally:
-        stage.discard()
+        close_connections()
+        loader.discard(connection)
         connection.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _read_into(stage: _Stage, rows, report: ImportReport, progress, on_progress) -> None:
-    batch: list[tuple] = []
-    for item in rows:
-        report.read += 1
-        if isinstance(item, Refused):
-            report.refused_count += 1
-            if len(report.refused) < MAX_REFUSED_KEPT:
-                report.refused.append(item)
-        else:
-            batch.append(_values(item))
-        if len(batch) >= BATCH:
-            stage.add(batch)
-            batch = []
-            if on_progress is not None:
-                on_progress(progress.done, progress.total)
-    if batch:
-        stage.add(batch)
+_loader = None  # the running import's loader, inherited by its forked workers
+
+
+def prepare_chunk(chunk: Chunk) -> tuple[int, list[Refused], object]:
+    """Parse one chunk and prepare its good rows (in whichever process runs it):
+    (rows read, refusals, what the import's process must still take in)."""
+    rows = parse_chunk(chunk)
+    good = [r for r in rows if not isinstance(r, Refused)]
+    return len(rows), [r for r in rows if isinstance(r, Refused)], _loader.prepare(good)
+
+
+def _prepared(chunks, loader, *, parallel: bool):
+    """prepare_chunk over every chunk, in order; big files by worker processes (one per core), with
+    at most IN_FLIGHT chunks queued per worker so memory stays flat whatever the file size."""
+    global _loader
+    _loader = loader
+    workers = min(PARSE_WORKERS, os.cpu_count() or 1)
+    try:
+        if not parallel or workers < 2:
+            yield from (prepare_chunk(chunk) for chunk in chunks)
+            return
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append(pool.apply_async(prepare_chunk, (chunk,)))
+                if len(pending) >= IN_FLIGHT * workers:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+    finally:
+        _loader = None
+
+
+def _read_into(results, loader, report: ImportReport, progress, on_progress) -> None:
+    for counted, refused, payload in results:
+        report.read += counted
+        report.refused_count += len(refused)
+        room = MAX_REFUSED_KEPT - len(report.refused)
+        if room > 0:
+            report.refused.extend(refused[:room])
+        loader.accept(payload)
+        if on_progress is not None:
+            on_progress(progress.done, progress.total)
     if on_progress is not None:
         on_progress(progress.total, progress.total)
-
-
-def _values(row: ReferenceRow) -> tuple:
-    return (row.line, row.gtin, row.name, row.brand, row.brand_key, row.quantity, row.categories, row.image_url)
-
-
-class _Stage:
-    """A temporary table on the import's own connection, merged into the real one at the end."""
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.postgres = db.engine.dialect.name == "postgresql"
-        cursor = connection.cursor()
-        cursor.execute(f"DROP TABLE IF EXISTS {'' if self.postgres else 'temp.'}{_STAGE}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {_STAGE} (seq INTEGER, gtin VARCHAR(14), name VARCHAR(300), brand VARCHAR(200), "
-            "brand_key VARCHAR(120), quantity VARCHAR(120), categories TEXT, image_url VARCHAR(500))")
-        connection.commit()
-        if not self.postgres:
-            cursor.execute("BEGIN")  # one transaction for all staged rows: temp pages only, no main-file lock
-
-    def add(self, batch: list[tuple]) -> None:
-        cursor = self.connection.cursor()
-        if self.postgres:
-            with cursor.copy(f"COPY {_STAGE} (seq, {', '.join(_COLUMNS)}) FROM STDIN") as copy:
-                for values in batch:
-                    copy.write_row(values)
-        else:
-            cursor.executemany(f"INSERT INTO temp.{_STAGE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
-
-    def discard(self) -> None:
-        """End whatever transaction is open and drop the staging table."""
-        try:
-            self.connection.rollback()
-            cursor = self.connection.cursor()
-            cursor.execute(f"DROP TABLE IF EXISTS {'' if self.postgres else 'temp.'}{_STAGE}")
-            self.connection.commit()
-        except Exception:  # noqa: BLE001 - the connection is closed next; a temp table dies with it
-            pass
-
-    def merge(self, source: str) -> int:
-        """Upsert every staged row (the last line wins for a GTIN seen twice); returns how many are new."""
-        cursor = self.connection.cursor()
-        now = utcnow().replace(tzinfo=None)
-        columns = ", ".join(_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in (*_COLUMNS[1:], "source", "fetched_at"))
-        if self.postgres:
-            self.connection.commit()
-            cursor.execute("SELECT count(*) FROM reference_products")
-            before = cursor.fetchone()[0]
-            cursor.execute(
-                f"INSERT INTO reference_products ({columns}, source, fetched_at) "
-                f"SELECT DISTINCT ON (gtin) {columns}, %s, %s FROM {_STAGE} ORDER BY gtin, seq DESC "
-                f"ON CONFLICT (gtin) DO UPDATE SET {updates}", (source, now))
-        else:
-            cursor.execute("COMMIT")
-            cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute("SELECT count(*) FROM reference_products")
-            before = cursor.fetchone()[0]
-            cursor.execute(
-                f"INSERT INTO reference_products ({columns}, source, fetched_at) "
-                f"SELECT {columns}, ?, ? FROM temp.{_STAGE} WHERE true ORDER BY seq "
-                f"ON CONFLICT (gtin) DO UPDATE SET {updates}", (source, now))
-        cursor.execute("SELECT count(*) FROM reference_products")
-        after = cursor.fetchone()[0]
-        if self.postgres:
-            self.connection.commit()
-        else:
-            cursor.execute("COMMIT")
-        return after - before

@@ -27,6 +27,7 @@ from app.batches.models import (
     BatchWorker,
     RowStatus,
 )
+from app.core import leases
 from app.core.database import write_intent
 from app.core.events import publish
 from app.core.models import utcnow
@@ -35,8 +36,6 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 EVENT = "batch-progress"
 MAX_RETRIES = 3
-CHUNK_TASK = "app.batches.tasks.process_chunk"
-SWEEP_TASK = "app.batches.tasks.sweep"
 
 
 def setting(name: str, default):
@@ -49,6 +48,10 @@ def setting(name: str, default):
 
 def lease_seconds() -> float:
     return setting("BATCH_LEASE_SECONDS", 60.0)
+
+
+# A row's lease: held by the name of the worker processing it (app.core.leases).
+ROW_LEASE = leases.Leased(BatchRow, lease_seconds, holder="claimed_by", lease_until="lease_expires_at")
 
 
 def worker_instance() -> str:
@@ -97,19 +100,10 @@ def claim_rows(*, batch_id: int, worker: str, limit: int, now: datetime | None =
         if _active_claimers(batch_id, worker, now) >= head.max_concurrent_jobs:
             db.session.commit()
             return []
-        ready = (select(BatchRow.id)
-                 .where(BatchRow.batch_id == batch_id, BatchRow.status == RowStatus.PENDING.value,
-                        or_(BatchRow.next_attempt_at.is_(None), BatchRow.next_attempt_at <= now))
-                 .order_by(BatchRow.id).limit(limit).with_for_update(skip_locked=True)
-                 .cte("ready"))
-        # The locking SELECT is a CTE, evaluated once: as a plain IN (subquery) PostgreSQL may
-        # re-run it per outer row, skip the rows this UPDATE just changed and claim far more.
-        stmt = (update(BatchRow).add_cte(ready)
-                .where(BatchRow.id.in_(select(ready.c.id)), BatchRow.status == RowStatus.PENDING.value)
-                .values(status=RowStatus.CLAIMED.value, claimed_by=worker, claimed_at=now,
-                        lease_expires_at=now + timedelta(seconds=lease_seconds()))
-                .returning(BatchRow.id))
-        ids = sorted(r[0] for r in db.session.execute(stmt, execution_options={"synchronize_session": False}))
+        ids = leases.claim(ROW_LEASE, holder=worker, ready=RowStatus.PENDING.value, claimed=RowStatus.CLAIMED.value,
+                           where=(BatchRow.batch_id == batch_id,
+                                  or_(BatchRow.next_attempt_at.is_(None), BatchRow.next_attempt_at <= now)),
+                           limit=limit, now=now, values={"claimed_at": now})
         _heartbeat(worker, batch_id, now, jobs=1)
         db.session.commit()
     return ids
@@ -125,9 +119,7 @@ def _heartbeat(worker: str, batch_id: int | None, now: datetime, *, jobs: int, p
     row.processed_count = (row.processed_count or 0) + processed
     row.last_heartbeat = now
     if status == "busy":
-        db.session.execute(update(BatchRow).where(BatchRow.claimed_by == worker, BatchRow.status.in_(IN_FLIGHT))
-                           .values(lease_expires_at=now + timedelta(seconds=lease_seconds())),
-                           execution_options={"synchronize_session": False})
+        leases.renew(ROW_LEASE, holder=worker, held=IN_FLIGHT, now=now)
 
 
 def heartbeat(*, worker: str, batch_id: int | None, jobs: int, processed: int = 0, status: str = "busy") -> None:
@@ -238,26 +230,20 @@ def row_fail(*, row_id: int, batch_id: int, worker: str, message: str, column: s
 def release_claims(*, batch_id: int, worker: str) -> int:
     """Give back rows claimed but not started (a cancelled batch, a stopping token); commit."""
     with write_intent():
-        res = db.session.execute(
-            update(BatchRow).where(BatchRow.batch_id == batch_id, BatchRow.claimed_by == worker,
-                                   BatchRow.status == RowStatus.CLAIMED.value)
-            .values(status=RowStatus.PENDING.value, claimed_by=None, lease_expires_at=None),
-            execution_options={"synchronize_session": False})
+        count = leases.release(ROW_LEASE, holder=worker, held=(RowStatus.CLAIMED.value,),
+                               to_status=RowStatus.PENDING.value, where=(BatchRow.batch_id == batch_id,))
         db.session.commit()
-    return res.rowcount
+    return count
 
 
 def reap_stale(*, batch_id: int | None = None, now: datetime | None = None) -> int:
     """Rows whose lease ran out go back to pending; silent workers are marked stale; commit."""
     now = now or utcnow()
     with write_intent():
-        stmt = (update(BatchRow)
-                .where(BatchRow.status.in_(IN_FLIGHT), BatchRow.lease_expires_at < now)
-                .values(status=RowStatus.PENDING.value, claimed_by=None, lease_expires_at=None)
-                .returning(BatchRow.batch_id, BatchRow.organisation_id, BatchRow.row_number))
-        if batch_id is not None:
-            stmt = stmt.where(BatchRow.batch_id == batch_id)
-        returned = db.session.execute(stmt, execution_options={"synchronize_session": False}).all()
+        where = (BatchRow.batch_id == batch_id,) if batch_id is not None else ()
+        returned = [r[1:] for r in leases.release_expired(
+            ROW_LEASE, held=IN_FLIGHT, to_status=RowStatus.PENDING.value, now=now, where=where,
+            returning=(BatchRow.batch_id, BatchRow.organisation_id, BatchRow.row_number))]
         silent_since = now - timedelta(seconds=lease_seconds())
         # Only a worker that was busy can be stale; one that went idle is simply not working.
         stale = db.session.scalars(select(BatchWorker).where(BatchWorker.last_heartbeat < silent_since,
@@ -345,6 +331,7 @@ def enqueue_tokens(*, batch_id: int, org_id: int, count: int, delay: float = 0) 
 
 
 def _enqueue_now(batch_id: int, org_id: int, count: int, delay: float = 0) -> None:
+    from app.batches.tasks import process_chunk
     from app.core.queue import get_queue
 
     queue = get_queue("low")
@@ -352,30 +339,22 @@ def _enqueue_now(batch_id: int, org_id: int, count: int, delay: float = 0) -> No
                "result_ttl": 600, "failure_ttl": 7 * 24 * 3600}
     for _ in range(count):
         if delay > 0:
-            queue.enqueue_in(timedelta(seconds=delay), CHUNK_TASK, batch_id, **options)
+            queue.enqueue_in(timedelta(seconds=delay), process_chunk, batch_id, **options)
         else:
-            queue.enqueue(CHUNK_TASK, batch_id, **options)
+            queue.enqueue(process_chunk, batch_id, **options)
 
 
 def schedule_sweep() -> None:
-    """Make sure one sweeper run is scheduled (after commit)."""
+    """Make sure the periodic sweep is scheduled (after commit)."""
     from app.core.transactions import after_commit
 
     app = current_app._get_current_object()
 
     def _go() -> None:
         with app.app_context():
-            schedule_sweep_now()
+            leases.ensure_sweeping()
 
     after_commit(_go)
-
-
-def schedule_sweep_now() -> None:
-    from app.core.queue import get_queue, get_redis, key
-
-    interval = max(1.0, lease_seconds())
-    if get_redis().set(key("batches", "sweep-scheduled"), "1", nx=True, ex=int(interval * 2) + 1):
-        get_queue("default").enqueue_in(timedelta(seconds=interval), SWEEP_TASK, job_timeout=300)
 
 
 def token_seen(batch_id: int) -> None:
@@ -392,9 +371,6 @@ def token_recent(batch_id: int) -> bool:
 
 def sweep_all() -> dict:
     """Reap stale leases, finish finished batches, restart batches whose jobs were lost."""
-    from app.core.queue import get_redis, key
-
-    get_redis().delete(key("batches", "sweep-scheduled"))
     reaped = reap_stale()
     finished, restarted = 0, 0
     ids = db.session.execute(select(Batch.id, Batch.organisation_id, Batch.max_concurrent_jobs)
@@ -410,9 +386,11 @@ def sweep_all() -> dict:
         for user_id in users:
             promote_queued(user_id=user_id)
         db.session.commit()
-    if db.session.scalar(select(exists().where(Batch.status.in_(ACTIVE_STATUSES)))):
-        schedule_sweep_now()
-    return {"reaped": reaped, "finished": finished, "restarted": restarted}
+    in_flight = bool(db.session.scalar(select(exists().where(Batch.status.in_(ACTIVE_STATUSES)))))
+    return {"reaped": reaped, "finished": finished, "restarted": restarted, "in_flight": in_flight}
+
+
+leases.register_sweeper("batches", lambda: sweep_all()["in_flight"], every=lambda: max(1.0, lease_seconds()))
 
 
 # --- progress --------------------------------------------------------------------------------

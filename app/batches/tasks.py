@@ -10,6 +10,7 @@ from app.batches import processing as proc
 from app.batches.generate import RowInvalid, process_row
 from app.batches.models import IN_FLIGHT, Batch, BatchRow, BatchStatus, RowStatus
 from app.batches.services import templates_for
+from app.core import ai
 from app.core.models import utcnow
 from app.extensions import db
 
@@ -57,7 +58,8 @@ def _process_one(row_id: int, batch_id: int, worker: str, mapping: dict, templat
     started = time.perf_counter()
     data = dict(row.data)
     try:
-        results = process_row(data, mapping, templates)
+        with ai.serving(ai.Served(row.organisation_id, "batch_row", row_id, "batch", batch_id)):
+            results = process_row(data, mapping, templates)
     except RowInvalid as exc:
         proc.row_fail(row_id=row_id, batch_id=batch_id, worker=worker, message=str(exc), column=exc.column,
                       permanent=True)
@@ -93,8 +95,3 @@ def _after_empty_claim(batch_id: int) -> None:
     if wake:
         delay = max(1.0, (min(wake) - utcnow()).total_seconds() + 0.5)
         proc._enqueue_now(batch_id, batch.organisation_id, 1, delay=delay)
-
-
-def sweep() -> dict:
-    """Periodic: stale leases back to pending, finished batches closed, lost jobs replaced."""
-    return proc.sweep_all()

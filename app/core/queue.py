@@ -1,6 +1,7 @@
 """Redis connection (embedded server when REDIS_URL is unset), queues and enqueue helpers."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -54,10 +55,10 @@ def all_queues() -> list[Queue]:
     return [get_queue(n) for n in QUEUE_NAMES]
 
 
-def enqueue(func: str, *args: Any, queue: str = "default", org_id: int | None = None,
+def enqueue(func: Callable | str, *args: Any, queue: str = "default", org_id: int | None = None,
             job_id: str | None = None, timeout: int = 600, retries: int = 0,
             retry_intervals: list[int] | None = None, **kwargs: Any) -> Job:
-    """Enqueue `func` (a dotted path) now. Prefer enqueue_after_commit inside a transaction."""
+    """Enqueue the job function `func` now. Prefer enqueue_after_commit inside a transaction."""
     retry = Retry(max=retries, interval=retry_intervals or [10, 30, 90]) if retries else None
     return get_queue(queue).enqueue_call(
         func, args=args, kwargs=kwargs or None, job_id=job_id, timeout=timeout, retry=retry,
@@ -65,7 +66,7 @@ def enqueue(func: str, *args: Any, queue: str = "default", org_id: int | None = 
     )
 
 
-def enqueue_after_commit(func: str, *args: Any, **options: Any) -> None:
+def enqueue_after_commit(func: Callable | str, *args: Any, **options: Any) -> None:
     """Enqueue once the current transaction commits (never for a rolled-back one)."""
     app = current_app._get_current_object()
 

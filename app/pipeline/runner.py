@@ -5,15 +5,14 @@ Exactly-once where it matters: a phase row is claimed by one conditional UPDATE
 transaction whose conditional UPDATE (running → done, same job id) succeeds. A duplicate
 delivery, a stale job after a requeue, or a phase stopped meanwhile changes nothing.
 
-Liveness: while a phase runs, a heartbeat thread extends its lease every LEASE/3 seconds. A
-phase whose lease ran out (its worker was killed) is put back on the queue by `reap_stale`,
-which runs from a self-rescheduling sweep job, from every heartbeat, from RQ's abandoned-job
-callback and from `flask pipeline reap-stale`.
+Liveness (the lease engine, app.core.leases): while a phase runs, a heartbeat thread extends
+its lease every LEASE/3 seconds. A phase whose lease ran out (its worker was killed) is put back
+on the queue by `reap_stale`, which runs from the periodic sweep (the pipeline's sweeper), from
+every heartbeat, from RQ's abandoned-job callback and from `flask pipeline reap-stale`.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import traceback
 import uuid
@@ -21,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq import Callback
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
-from app.core import database
+from app.core import database, leases
 from app.core.events import publish, publish_after_commit
 from app.core.models import Organisation, utcnow
-from app.core.queue import get_queue, get_redis, key
+from app.core.queue import get_queue, get_redis
 from app.core.transactions import after_commit
 from app.extensions import db
 from app.pipeline.models import (
@@ -51,12 +50,16 @@ log = logging.getLogger(__name__)
 
 PRODUCT_EVENT = "product-changed"
 LOG_EVENT = "pipeline-log"
-TASK = "app.pipeline.tasks.run_phase"
 BACKOFF_SECONDS = (5, 30, 120)
 
 
 def lease_seconds() -> int:
     return setting("PIPELINE_LEASE_SECONDS")
+
+
+# A phase row's lease: held by the RQ job id it was queued under.
+PHASE_LEASE = leases.Leased(ProductPhase, lease_seconds, holder="rq_job_id", lease_until="lease_until",
+                            heartbeat="heartbeat_at")
 
 
 # --- enqueueing ------------------------------------------------------------------------------
@@ -74,28 +77,22 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
     def _go() -> None:
         with app.app_context():
             enqueue_phase_job(phase_id, job_id, queue=queue, org_id=org_id, delay=delay)
-            ensure_sweeper()
+            leases.ensure_sweeping()
 
     after_commit(_go)
 
 
 def enqueue_phase_job(phase_id: int, job_id: str, *, queue: str, org_id: int, delay: int = 0) -> None:
+    from app.pipeline import tasks
+
     q = get_queue(queue)
     options = dict(job_id=job_id, job_timeout=setting("PIPELINE_JOB_TIMEOUT"),
                    meta={"organisation_id": org_id}, result_ttl=600, failure_ttl=7 * 24 * 3600,
-                   on_failure=Callback("app.pipeline.tasks.on_phase_job_failure"))
+                   on_failure=Callback(tasks.on_phase_job_failure))
     if delay:
-        q.enqueue_in(timedelta(seconds=delay), TASK, phase_id, **options)
+        q.enqueue_in(timedelta(seconds=delay), tasks.run_phase, phase_id, **options)
     else:
-        q.enqueue(TASK, phase_id, **options)
-
-
-def ensure_sweeper() -> None:
-    """Make sure a sweep job is scheduled while phases are in flight (one per namespace)."""
-    interval = setting("PIPELINE_SWEEP_SECONDS")
-    if get_redis().set(key("pipeline", "sweeper"), "1", nx=True, ex=interval * 3):
-        get_queue("high").enqueue_in(timedelta(seconds=interval), "app.pipeline.tasks.sweep",
-                                     result_ttl=60, job_timeout=120)
+        q.enqueue(tasks.run_phase, phase_id, **options)
 
 
 class Unavailable(PhaseOutcome):
@@ -113,29 +110,20 @@ def run_phase(phase_id: int, job_id: str | None) -> str:
     ctx = _context(phase)
     db.session.commit()
     publish(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
-    heartbeat = _Heartbeat(current_app._get_current_object(), phase_id, job_id)
-    heartbeat.start()
     started = time.perf_counter()
-    try:
+    with leases.Heartbeat(lambda: _beat(phase_id, job_id), lease_seconds() / 3, name=f"phase-{phase_id}-heartbeat"):
         outcome = _run_module(ctx)
-    finally:
-        heartbeat.stop()
     return _finish(phase_id, job_id, ctx, outcome, run_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 def _claim(phase_id: int, job_id: str | None) -> bool:
     now = utcnow()
-    conditions = [ProductPhase.id == phase_id, ProductPhase.status == PhaseStatus.QUEUED]
-    if job_id is not None:
-        conditions.append(ProductPhase.rq_job_id == job_id)
-    result = db.session.execute(
-        update(ProductPhase).where(*conditions).values(
-            status=PhaseStatus.RUNNING, attempts=ProductPhase.attempts + 1,
-            attempts_total=ProductPhase.attempts_total + 1, started_at=now,
-            finished_at=None, heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds()),
-            error=None, updated_at=now)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    where = [ProductPhase.id == phase_id] + ([ProductPhase.rq_job_id == job_id] if job_id is not None else [])
+    claimed = leases.claim(PHASE_LEASE, holder=None, ready=PhaseStatus.QUEUED, claimed=PhaseStatus.RUNNING,
+                           where=where, now=now, values={
+                               "attempts": ProductPhase.attempts + 1, "attempts_total": ProductPhase.attempts_total + 1,
+                               "started_at": now, "finished_at": None, "error": None, "updated_at": now})
+    if not claimed:
         return False
     db.session.commit()
     return True
@@ -283,50 +271,18 @@ def _jsonable(value):
 
 # --- liveness --------------------------------------------------------------------------------
 
-class _Heartbeat:
-    """Extends the running phase's lease; also sweeps other phases whose workers died."""
-
-    def __init__(self, app, phase_id: int, job_id: str | None):
-        self.app, self.phase_id, self.job_id = app, phase_id, job_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"phase-{phase_id}-heartbeat", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _loop(self) -> None:
-        with self.app.app_context():
-            period = max(1.0, lease_seconds() / 3)
-            while not self._stop.wait(period):
-                try:
-                    self._beat()
-                    reap_stale()
-                except Exception:
-                    log.warning("phase heartbeat failed", exc_info=True)
-                finally:
-                    db.session.remove()
-
-    def _beat(self) -> None:
-        now = utcnow()
-        conditions = [ProductPhase.id == self.phase_id, ProductPhase.status == PhaseStatus.RUNNING]
-        if self.job_id:
-            conditions.append(ProductPhase.rq_job_id == self.job_id)
-        with db.engine.begin() as conn:
-            conn.execute(update(ProductPhase).where(*conditions).values(
-                heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds())))
+def _beat(phase_id: int, job_id: str | None) -> None:
+    """Extend this phase's lease; and, while at it, give back phases whose workers died."""
+    with database.write_intent():
+        if job_id:
+            leases.renew(PHASE_LEASE, holder=job_id, held=(PhaseStatus.RUNNING,), ids=[phase_id])
+        db.session.commit()
+    reap_stale()
 
 
 def reap_stale(now: datetime | None = None) -> int:
     """Requeue running phases whose lease expired (their worker died); returns how many."""
-    now = now or datetime.now(UTC)
-    stale = db.session.execute(
-        select(ProductPhase.id, ProductPhase.rq_job_id)
-        .where(ProductPhase.status == PhaseStatus.RUNNING, ProductPhase.lease_until < now)
-        .limit(200)).all()
+    stale = leases.expired(PHASE_LEASE, held=(PhaseStatus.RUNNING,), now=now or datetime.now(UTC), limit=200)
     db.session.rollback()
     return sum(1 for phase_id, job_id in stale if requeue_lost(phase_id, job_id, reason="lease expired"))
 
@@ -381,4 +337,17 @@ def requeue_unscheduled(now: datetime | None = None, grace: int = 60) -> int:
 def phases_in_flight() -> int:
     return db.session.scalar(select(func.count()).select_from(ProductPhase).where(
         ProductPhase.status.in_((PhaseStatus.QUEUED, PhaseStatus.RUNNING)))) or 0
+
+
+def sweep() -> bool:
+    """The pipeline's sweeper: requeue phases of dead workers and lost jobs; True while phases are in flight."""
+    with database.write_intent():
+        reap_stale()
+        requeue_unscheduled()
+    in_flight = phases_in_flight()
+    db.session.rollback()
+    return in_flight > 0
+
+
+leases.register_sweeper("pipeline", sweep, every=lambda: setting("PIPELINE_SWEEP_SECONDS"))
 

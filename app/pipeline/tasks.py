@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from rq import get_current_job
 
-from app.core.queue import get_queue, get_redis, key
 from app.extensions import db
 from app.pipeline import runner
-from app.pipeline.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +25,3 @@ def on_phase_job_failure(job, connection, exc_type, exc_value, tb) -> None:
         runner.requeue_lost(int(job.args[0]), job.id, reason=f"job {exc_type.__name__ if exc_type else 'lost'}")
     finally:
         db.session.remove()
-
-
-def sweep() -> dict:
-    """Requeue phases whose worker died or whose job was lost; reschedules itself while work is in flight."""
-    requeued = runner.reap_stale()
-    reenqueued = runner.requeue_unscheduled()
-    in_flight = runner.phases_in_flight()
-    db.session.rollback()
-    interval = setting("PIPELINE_SWEEP_SECONDS")
-    marker = key("pipeline", "sweeper")
-    if in_flight:
-        get_redis().set(marker, "1", ex=interval * 3)
-        get_queue("high").enqueue_in(timedelta(seconds=interval), "app.pipeline.tasks.sweep",
-                                     result_ttl=60, job_timeout=120)
-    else:
-        get_redis().delete(marker)
-    return {"requeued": requeued, "reenqueued": reenqueued, "in_flight": in_flight}

@@ -3,16 +3,22 @@
 The work is cut into units (step × source photo). Each unit's files and collection items are
 written in one transaction, so a unit is either all there or not at all; a retry skips units
 that are there (their credits were already charged) and resumes at the failed step.
+
+A run holds a lease (app.core.leases) renewed by a heartbeat; when its worker dies the lease
+runs out and the sweeper puts the collection back in the queue, where it resumes the same way.
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import select
 
-from app.core import audit
+from app.core import ai, audit, leases
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.events import publish_after_commit
 from app.core.models import utcnow
@@ -33,7 +39,21 @@ from app.techfiles.models import (
 
 log = logging.getLogger(__name__)
 PROGRESS_EVENT = "collection-progress"
-TASK = "app.techfiles.tasks.run_collection"
+JOB_TIMEOUT = 1800
+
+
+def lease_seconds() -> float:
+    return float(current_app.config.get("TECHFILES_LEASE_SECONDS") or 30)
+
+
+# A running collection's lease: held by the job (or worker) running it.
+COLLECTION_LEASE = leases.Leased(Collection, lease_seconds, holder="rq_job_id", lease_until="lease_until")
+
+
+def _enqueue_run(c: Collection) -> None:
+    from app.techfiles.tasks import run_collection
+
+    enqueue_after_commit(run_collection, c.id, org_id=c.organisation_id, timeout=JOB_TIMEOUT)
 
 
 def _changed(c: Collection) -> None:
@@ -72,9 +92,10 @@ def collection_start(*, org_id: int, product_id: int, kind: str = "tech_pack", r
     db.session.flush()
     audit.record(org_id=org_id, actor_id=c.created_by_id, action="techfiles.collection_start",
                  object_type="tech_collection", object_id=c.id, after={"kind": kind_value.value, "revision": revision})
-    enqueue_after_commit(TASK, c.id, org_id=org_id, timeout=1800)
+    _enqueue_run(c)
     _changed(c)
     db.session.commit()
+    leases.ensure_sweeping()
     return c
 
 
@@ -89,9 +110,10 @@ def collection_retry(*, org_id: int, collection_id: int, by) -> Collection:
     c.status, c.error, c.current_step = CollectionStatus.QUEUED, None, "Waiting for a worker"
     audit.record(org_id=org_id, actor_id=by.id if by else None, action="techfiles.collection_retry",
                  object_type="tech_collection", object_id=c.id, after={"from_step": c.failed_step})
-    enqueue_after_commit(TASK, c.id, org_id=org_id, timeout=1800)
+    _enqueue_run(c)
     _changed(c)
     db.session.commit()
+    leases.ensure_sweeping()
     return c
 
 
@@ -105,20 +127,40 @@ class Photo:
     filename: str
 
 
-def _claim(collection_id: int) -> bool:
+def _holder() -> str:
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job.id if job is not None else f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim(collection_id: int, holder: str) -> bool:
     # One statement, so two deliveries of the same job cannot both start the run.
-    result = db.session.execute(update(Collection).where(
-        Collection.id == collection_id, Collection.status == CollectionStatus.QUEUED).values(
-        status=CollectionStatus.RUNNING, attempts=Collection.attempts + 1, started_at=utcnow(),
-        updated_at=utcnow(), failed_step=None))
-    return result.rowcount == 1
+    now = utcnow()
+    return bool(leases.claim(COLLECTION_LEASE, holder=holder, ready=CollectionStatus.QUEUED,
+                             claimed=CollectionStatus.RUNNING, where=(Collection.id == collection_id,), now=now,
+                             values={"attempts": Collection.attempts + 1, "started_at": now, "updated_at": now,
+                                     "failed_step": None}))
+
+
+def _renew(collection_id: int, holder: str) -> None:
+    leases.renew(COLLECTION_LEASE, holder=holder, held=(CollectionStatus.RUNNING,), ids=[collection_id])
+    db.session.commit()
 
 
 def collection_run(*, collection_id: int) -> None:
     """Generate every missing unit of a queued collection, publishing progress as it goes."""
-    if not _claim(collection_id):
+    holder = _holder()
+    if not _claim(collection_id, holder):
         db.session.rollback()
         return
+    db.session.commit()
+    with leases.Heartbeat(lambda: _renew(collection_id, holder), lease_seconds() / 3,
+                          name=f"collection-{collection_id}-heartbeat"):
+        _run_units(collection_id, holder)
+
+
+def _run_units(collection_id: int, holder: str) -> None:
     c = db.session.get(Collection, collection_id)
     _changed(c)
     db.session.commit()
@@ -139,7 +181,10 @@ def collection_run(*, collection_id: int) -> None:
             unit = f"{step}:{photo.id}"
             if unit in done:
                 continue
-            _progress(collection_id, len(done), total, f"{STEP_LABEL[step]}: photo {n} of {len(photos)}")
+            if not _progress(collection_id, holder, len(done), total,
+                             f"{STEP_LABEL[step]}: photo {n} of {len(photos)}"):
+                log.warning("collection %s: the lease passed to another worker; this run stops", collection_id)
+                return
             try:
                 _run_unit(org_id=org_id, product_id=product_id, revision=revision, batch_id=batch_id, by_id=by_id,
                           collection_id=collection_id, step=step, step_index=step_index, photo=photo, unit=unit)
@@ -164,7 +209,8 @@ def _run_unit(*, org_id, product_id, revision, batch_id, by_id, collection_id, s
         rendered = [services.render(file_type, image, None)]
     prepared = []
     for r in rendered:
-        new = services.store_rendered(r, file_type)
+        new = services.store_rendered(r, file_type, served=ai.Served(org_id, "collection", collection_id,
+                                                                     "product", product_id))
         new.source_image_id, new.batch_id = photo.id, batch_id
         prepared.append((r.category, new))
     cost = services.credit_cost(org_id, file_type)
@@ -180,17 +226,23 @@ def _run_unit(*, org_id, product_id, revision, batch_id, by_id, collection_id, s
     services.commit_versions()
 
 
-def _progress(collection_id: int, done: int, total: int, step_text: str) -> None:
+def _progress(collection_id: int, holder: str, done: int, total: int, step_text: str) -> bool:
+    """Record progress, if this run still holds the collection (False: stop, another run has it)."""
     c = db.session.get(Collection, collection_id)
+    db.session.refresh(c)
+    if c.status != CollectionStatus.RUNNING or c.rq_job_id != holder:
+        db.session.rollback()
+        return False
     c.progress, c.current_step = int(100 * done / total), step_text
     _changed(c)
     db.session.commit()
+    return True
 
 
 def _fail(collection_id: int, step: str, reason: str) -> None:
     db.session.rollback()
     c = db.session.get(Collection, collection_id)
-    c.status, c.failed_step, c.error = CollectionStatus.FAILED, step, reason[:2000]
+    c.status, c.failed_step, c.error, c.lease_until = CollectionStatus.FAILED, step, reason[:2000], None
     c.current_step, c.finished_at = f"Stopped at {STEP_LABEL[step].lower()}", utcnow()
     _changed(c)
     db.session.commit()
@@ -199,5 +251,31 @@ def _fail(collection_id: int, step: str, reason: str) -> None:
 def _finish(collection_id: int) -> None:
     c = db.session.get(Collection, collection_id)
     c.status, c.progress, c.current_step, c.finished_at = CollectionStatus.COMPLETED, 100, "Done", utcnow()
+    c.lease_until = None
     _changed(c)
     db.session.commit()
+
+
+def sweep() -> bool:
+    """The tech files' sweeper: a running collection whose lease ran out (its worker died) goes back
+    to the queue and resumes; True while collections are queued or running."""
+    from app.core.database import write_intent
+
+    with write_intent():
+        back = leases.release_expired(COLLECTION_LEASE, held=(CollectionStatus.RUNNING,),
+                                      to_status=CollectionStatus.QUEUED,
+                                      values={"current_step": "Waiting for a worker (the last one stopped)"},
+                                      returning=(Collection.organisation_id,))
+        for collection_id, _org_id in back:
+            c = db.session.get(Collection, collection_id)
+            log.warning("collection %s: its worker stopped; queued again", collection_id)
+            _enqueue_run(c)
+            _changed(c)
+        db.session.commit()
+    busy = db.session.scalar(select(Collection.id).where(
+        Collection.status.in_((CollectionStatus.QUEUED, CollectionStatus.RUNNING))).limit(1))
+    db.session.rollback()
+    return busy is not None
+
+
+leases.register_sweeper("techfiles", sweep, every=lambda: max(1.0, lease_seconds() / 2))

@@ -207,7 +207,8 @@ class Collection(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str] = mapped_column(String(40), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    rq_job_id: Mapped[str | None] = mapped_column(String(80))
+    rq_job_id: Mapped[str | None] = mapped_column(String(80))  # who holds the run's lease
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -190,10 +190,15 @@ def test_a_lost_enqueue_is_sent_again_by_the_sweeper(org, manager, run_jobs, lat
 
 
 def test_sweep_job_reschedules_itself_only_while_work_is_in_flight(org, manager, later_phases):
+    from app.core import leases
+    from app.core.queue import key
+
     product = create_product(org, manager, BLANK_PHOTO)
-    assert tasks.sweep()["in_flight"] == 1
+    assert leases.sweep()["pipeline"] is True
+    assert get_redis().exists(key("leases", "sweep-scheduled"))
     services.product_stop(org_id=org.id, product_id=product.id, by=manager)
-    assert tasks.sweep() == {"requeued": 0, "reenqueued": 0, "in_flight": 0}
+    assert leases.sweep()["pipeline"] is False
+    assert not get_redis().exists(key("leases", "sweep-scheduled"))
 
 
 def test_staff_cannot_control(staff_client, org, manager, later_phases):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from importlib import import_module
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
@@ -10,21 +9,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, load_config
 from app.extensions import csrf, db, limiter, login_manager, migrate
-
-# Each domain's views module defines `bp` or a list `blueprints` (and registers its nav entries and cards on import).
-BLUEPRINTS = [
-    "app.core.auth_views",
-    "app.core.dashboard_views",
-    "app.core.admin_views",
-    "app.core.events",
-    "app.inventory.views",
-    "app.techfiles.views",
-    "app.orders.views",
-    "app.pipeline.views",
-    "app.pipeline.listing_views",
-    "app.batches.views",
-    "app.inbox.views",
-]
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -93,9 +77,24 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
 
+def view_modules() -> list:
+    """Every module with pages. Each defines `bp` or a list `blueprints`, and registers its nav
+    entries and dashboard cards when imported (the nav order follows their `order`)."""
+    from app.batches import views as batches
+    from app.core import admin_views, auth_views, dashboard_views, events
+    from app.inbox import views as inbox
+    from app.inventory import views as inventory
+    from app.orders import views as orders
+    from app.pipeline import listing_views
+    from app.pipeline import views as pipeline
+    from app.techfiles import views as techfiles
+
+    return [auth_views, dashboard_views, admin_views, events, inventory, techfiles, orders, pipeline, listing_views,
+            batches, inbox]
+
+
 def register_blueprints(app: Flask) -> None:
-    for path in BLUEPRINTS:
-        module = import_module(path)
+    for module in view_modules():
         for blueprint in getattr(module, "blueprints", [module.bp]):
             app.register_blueprint(blueprint)
 

@@ -239,12 +239,18 @@ def release_claims(*, batch_id: int, worker: str) -> int:
 def reap_stale(*, batch_id: int | None = None, now: datetime | None = None) -> int:
     """Rows whose lease ran out go back to pending; silent workers are marked stale; commit."""
     now = now or utcnow()
+    where = (BatchRow.batch_id == batch_id,) if batch_id is not None else ()
+    silent_since = now - timedelta(seconds=lease_seconds())
+    # Look before taking the write lock: an idle sweep every few seconds must not make writers wait.
+    if not leases.expired(ROW_LEASE, held=IN_FLIGHT, now=now, where=where, limit=1) and not db.session.scalar(
+            select(exists().where(BatchWorker.last_heartbeat < silent_since, BatchWorker.status == "busy"))):
+        db.session.rollback()
+        return 0
+    db.session.rollback()
     with write_intent():
-        where = (BatchRow.batch_id == batch_id,) if batch_id is not None else ()
         returned = [r[1:] for r in leases.release_expired(
             ROW_LEASE, held=IN_FLIGHT, to_status=RowStatus.PENDING.value, now=now, where=where,
             returning=(BatchRow.batch_id, BatchRow.organisation_id, BatchRow.row_number))]
-        silent_since = now - timedelta(seconds=lease_seconds())
         # Only a worker that was busy can be stale; one that went idle is simply not working.
         stale = db.session.scalars(select(BatchWorker).where(BatchWorker.last_heartbeat < silent_since,
                                                              BatchWorker.status == "busy")).all()
@@ -381,11 +387,13 @@ def sweep_all() -> dict:
         elif not token_recent(batch_id):
             _enqueue_now(batch_id, org_id, max_jobs)
             restarted += 1
-    with write_intent():
-        users = db.session.scalars(select(distinct(Batch.created_by_id)).where(Batch.status == BatchStatus.QUEUED)).all()
-        for user_id in users:
-            promote_queued(user_id=user_id)
-        db.session.commit()
+    users = db.session.scalars(select(distinct(Batch.created_by_id)).where(Batch.status == BatchStatus.QUEUED)).all()
+    db.session.rollback()
+    if users:  # the write lock only when there is something to promote
+        with write_intent():
+            for user_id in users:
+                promote_queued(user_id=user_id)
+            db.session.commit()
     in_flight = bool(db.session.scalar(select(exists().where(Batch.status.in_(ACTIVE_STATUSES)))))
     return {"reaped": reaped, "finished": finished, "restarted": restarted, "in_flight": in_flight}
 

@@ -196,20 +196,25 @@ def ensure_sweeping() -> None:
         get_queue("high").enqueue_in(timedelta(seconds=interval), sweep, result_ttl=60, job_timeout=300)
 
 
+def run_sweepers() -> dict[str, bool]:
+    """Every registered sweeper once: {name: work still in flight}. Also run by each worker's upkeep."""
+    report = {}
+    for name, sweeper in sorted(_sweepers.items()):
+        try:
+            report[name] = bool(sweeper.run())
+        except Exception:  # one domain's failure must not stop the others' recovery
+            log.exception("sweeper %s failed", name)
+            db.session.rollback()
+            report[name] = True
+    return report
+
+
 def sweep() -> dict:
     """The periodic job: every registered sweeper once; again later while any has work in flight."""
     from app.core.queue import get_queue, get_redis
 
-    busy, report = False, {}
-    for name, sweeper in sorted(_sweepers.items()):
-        try:
-            in_flight = bool(sweeper.run())
-        except Exception:  # one domain's failure must not stop the others' recovery
-            log.exception("sweeper %s failed", name)
-            db.session.rollback()
-            in_flight = True
-        report[name] = in_flight
-        busy = busy or in_flight
+    report = run_sweepers()
+    busy = any(report.values())
     interval = sweep_seconds()
     if busy:
         get_redis().set(_marker(), "1", ex=int(interval * 3) + 1)

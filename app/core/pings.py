@@ -16,7 +16,9 @@ def ping_request(*, org_id: int, by: User) -> WorkerPing:
     ping = WorkerPing(organisation_id=org_id, requested_by_id=by.id)
     db.session.add(ping)
     db.session.flush()
-    enqueue_after_commit("app.core.tasks.answer_ping", ping.id, queue="high", org_id=org_id, timeout=60)
+    from app.core import tasks  # tasks import this module
+
+    enqueue_after_commit(tasks.answer_ping, ping.id, queue="high", org_id=org_id, timeout=60)
     publish_after_commit(org_id, EVENT, {"ping_id": ping.id})
     db.session.commit()
     return ping

@@ -5,13 +5,18 @@ session, removed when the job ends whatever happened.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from rq import SimpleWorker, Worker
 from rq.utils import import_attribute
 
+from app.core import leases
 from app.core.database import write_intent
 from app.core.queue import all_queues, get_redis
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 class AppWorkerMixin:
@@ -33,7 +38,21 @@ class AppWorkerMixin:
 
 
 class AppWorker(AppWorkerMixin, Worker):
-    """Forking worker (RQ's production choice: stop-job works, a crashing job cannot kill it)."""
+    """Forking worker (RQ's production choice: stop-job works, a crashing job cannot kill it).
+
+    Its maintenance round (every `maintenance_interval` seconds, idle or busy) also runs the lease
+    sweepers, so a dead worker's work comes back within a lease plus one round, whichever worker
+    is alive, without waiting for RQ's scheduler (whose lock a dead worker keeps for a minute)."""
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        with self.flask_app.app_context():
+            try:
+                leases.run_sweepers()
+            except Exception:  # upkeep must never stop the worker
+                log.warning("lease sweep in the worker failed", exc_info=True)
+            finally:
+                db.session.remove()
 
 
 class AppSimpleWorker(AppWorkerMixin, SimpleWorker):

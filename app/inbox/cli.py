@@ -14,16 +14,17 @@ def sweep_command() -> None:
 
     from app.core.queue import enqueue
     from app.extensions import db
+    from app.inbox import tasks
     from app.inbox.models import Direction, Message
     from app.inbox.webhooks_out import deliveries_due
 
     unread = db.session.execute(select(Message.id, Message.organisation_id).where(
         Message.direction == Direction.IN, Message.processed.is_(False)).limit(1000)).all()
     for message_id, org_id in unread:
-        enqueue("app.inbox.tasks.extract_message", message_id, org_id=org_id)
+        enqueue(tasks.extract_message, message_id, org_id=org_id)
     due = deliveries_due()
     for delivery_id in due:
-        enqueue("app.inbox.tasks.deliver_webhook", delivery_id, queue="low")
+        enqueue(tasks.deliver_webhook, delivery_id, queue="low")
     click.echo(f"messages queued for extraction: {len(unread)}, webhook deliveries queued: {len(due)}")
 
 

@@ -187,7 +187,9 @@ def _store_inbound(org_id, channel, address, body, external_id, subject, sender_
     if "blocked" in (_profile(customer).flags or []):
         message.processed = True  # kept for the record, never read into an order
     else:
-        enqueue_after_commit("app.inbox.tasks.extract_message", message.id, org_id=org_id, queue="default")
+        from app.inbox import tasks  # tasks import this module
+
+        enqueue_after_commit(tasks.extract_message, message.id, org_id=org_id, queue="default")
     webhooks_out.dispatch(org_id, "message.received", {
         "message_id": message.id, "conversation_id": conversation.id, "channel": channel.value,
         "customer_id": customer.id, "received_at": when.isoformat()})
@@ -266,7 +268,9 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by_user_id: int 
     db.session.add(message)
     conversation.last_message_at = utcnow()
     db.session.flush()
-    enqueue_after_commit("app.inbox.tasks.deliver_reply", message.id, org_id=org_id, queue="high")
+    from app.inbox import tasks
+
+    enqueue_after_commit(tasks.deliver_reply, message.id, org_id=org_id, queue="high")
     publish_after_commit(org_id, CONVERSATION_EVENT, {"conversation_id": conversation.id})
     db.session.commit()
     return message

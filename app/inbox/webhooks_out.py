@@ -94,7 +94,7 @@ def dispatch(org_id: int, event: str, data: dict) -> int:
         db.session.add(delivery)
         db.session.flush()
         delivery.payload = {**delivery.payload, "delivery_id": delivery.id}
-        enqueue_after_commit("app.inbox.tasks.deliver_webhook", delivery.id, org_id=org_id, queue="low")
+        enqueue_after_commit(_deliver_job(), delivery.id, org_id=org_id, queue="low")
         count += 1
     return count
 
@@ -153,9 +153,9 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
 
 def _schedule(delivery_id: int, org_id: int, delay: float) -> None:
     if delay <= 0:
-        enqueue("app.inbox.tasks.deliver_webhook", delivery_id, org_id=org_id, queue="low")
+        enqueue(_deliver_job(), delivery_id, org_id=org_id, queue="low")
     else:
-        get_queue("low").enqueue_in(timedelta(seconds=delay), "app.inbox.tasks.deliver_webhook", delivery_id,
+        get_queue("low").enqueue_in(timedelta(seconds=delay), _deliver_job(), delivery_id,
                                     meta={"organisation_id": org_id})
 
 
@@ -164,3 +164,10 @@ def deliveries_due(limit: int = 500) -> list[int]:
     return list(db.session.scalars(select(WebhookDelivery.id).where(
         WebhookDelivery.status.in_(("pending", "retrying")), WebhookDelivery.next_attempt_at <= utcnow())
         .limit(limit)))
+
+
+def _deliver_job():
+    """The delivery job function (the tasks module imports this one, so it is looked up late)."""
+    from app.inbox.tasks import deliver_webhook
+
+    return deliver_webhook

@@ -340,10 +340,12 @@ def phases_in_flight() -> int:
 
 
 def sweep() -> bool:
-    """The pipeline's sweeper: requeue phases of dead workers and lost jobs; True while phases are in flight."""
-    with database.write_intent():
-        reap_stale()
-        requeue_unscheduled()
+    """The pipeline's sweeper: requeue phases of dead workers and lost jobs; True while phases are in flight.
+
+    It only reads until it finds something to fix (each fix takes the write lock on its own), so
+    an idle sweep every few seconds never makes writers wait."""
+    reap_stale()
+    requeue_unscheduled()
     in_flight = phases_in_flight()
     db.session.rollback()
     return in_flight > 0

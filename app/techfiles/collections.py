@@ -261,6 +261,10 @@ def sweep() -> bool:
     to the queue and resumes; True while collections are queued or running."""
     from app.core.database import write_intent
 
+    if not leases.expired(COLLECTION_LEASE, held=(CollectionStatus.RUNNING,), limit=1):
+        db.session.rollback()
+        return _collections_busy()
+    db.session.rollback()
     with write_intent():
         back = leases.release_expired(COLLECTION_LEASE, held=(CollectionStatus.RUNNING,),
                                       to_status=CollectionStatus.QUEUED,
@@ -272,6 +276,10 @@ def sweep() -> bool:
             _enqueue_run(c)
             _changed(c)
         db.session.commit()
+    return _collections_busy()
+
+
+def _collections_busy() -> bool:
     busy = db.session.scalar(select(Collection.id).where(
         Collection.status.in_((CollectionStatus.QUEUED, CollectionStatus.RUNNING))).limit(1))
     db.session.rollback()

@@ -36,8 +36,9 @@ def test_answering_a_ping_twice_changes_nothing(app, admin, run_jobs):
 
 def test_nothing_is_enqueued_or_published_for_a_rolled_back_transaction(app, admin):
     from app.core.queue import enqueue_after_commit
+    from app.core.tasks import answer_ping
 
-    enqueue_after_commit("app.core.tasks.answer_ping", 1, queue="high")
+    enqueue_after_commit(answer_ping, 1, queue="high")
     db.session.rollback()
     db.session.commit()
     assert get_queue("high").count == 0

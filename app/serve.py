@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 from app.config import PROJECT_ROOT
 
@@ -26,13 +25,16 @@ def _prepare() -> tuple[str, list]:
 
 
 def _wait_http(url: str, deadline: float = 60) -> bool:
+    from app.core import http
+
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         try:
-            urllib.request.urlopen(url, timeout=2)
-            return True
-        except Exception:
-            time.sleep(0.3)
+            if http.request("GET", url, timeout=2).status < 400:
+                return True
+        except http.HttpFailure:
+            pass
+        time.sleep(0.3)
     return False
 
 

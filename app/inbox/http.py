@@ -1,11 +1,9 @@
-"""A small HTTP POST on the standard library (no extra dependency for three callers)."""
+"""The inbox's POST (replies, outgoing webhooks) on the one outbound client, app.core.http."""
 from __future__ import annotations
 
-import base64
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
+from app.core import http
+
+MAX_ANSWER_BYTES = 65536
 
 
 class HTTPFailure(Exception):
@@ -14,21 +12,15 @@ class HTTPFailure(Exception):
 
 def post(url: str, *, body: bytes | None = None, form: dict | None = None, json_body=None,
          headers: dict | None = None, auth: tuple[str, str] | None = None, timeout: float = 10) -> tuple[int, str]:
-    """POST and return (status code, response text); non-2xx answers are returned, not raised."""
-    headers = dict(headers or {})
-    if form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    elif json_body is not None:
-        body = json.dumps(json_body).encode()
-        headers.setdefault("Content-Type", "application/json")
-    if auth is not None:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-    request = urllib.request.Request(url, data=body or b"", headers=headers, method="POST")
+    """POST and return (status code, response text); non-2xx answers are returned, not raised.
+
+    Never retried here: a reply or a webhook sent twice is worse than one reported as failed
+    (webhooks have their own retry schedule).
+    """
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URLs are admin-set)
-            return response.status, response.read(65536).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(65536).decode("utf-8", "replace") if exc.fp else ""
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise HTTPFailure(str(getattr(exc, "reason", exc))) from None
+        answer = http.request("POST", url, body=b"" if body is None and form is None and json_body is None else body,
+                              form=form, json=json_body, headers=headers, auth=auth, timeout=timeout,
+                              max_bytes=MAX_ANSWER_BYTES, truncate=True)
+    except http.HttpFailure as exc:
+        raise HTTPFailure(exc.reason) from None
+    return answer.status, answer.body.decode("utf-8", "replace")

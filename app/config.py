@@ -20,6 +20,10 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _str(name: str, default: str = "") -> str:
+    return (os.environ.get(name) or default).strip()
+
+
 def instance_path() -> Path:
     """The folder for everything the app writes by itself (database, embedded Redis, secrets)."""
     return Path(os.environ.get("STOCKROOM_INSTANCE", PROJECT_ROOT / "instance")).resolve()
@@ -84,8 +88,48 @@ def load_config(overrides: dict | None = None) -> dict:
         # Optional online GTIN look-up (an Open Food Facts compatible server); off when empty.
         "GTIN_LOOKUP_URL": os.environ.get("GTIN_LOOKUP_URL", "").strip(),
         "GTIN_LOOKUP_TIMEOUT": float(os.environ.get("GTIN_LOOKUP_TIMEOUT") or 3),
+        **ai_settings(),
+        **reply_settings(),
     }
     if overrides:
         config.update(overrides)
         config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"])
     return config
+
+
+# Optional model providers, one prefix per feature (app.core.ai reads these; every one is off
+# while its URL is empty). Values stay text here: a wrong price or timeout is reported by the
+# feature that uses it, instead of stopping the whole app from starting.
+AI_SETTINGS = {
+    "AI_RETRIES": "1",
+    "AI_RETRY_BACKOFF_SECONDS": "0.5",
+    "VISION_API_URL": "", "VISION_API_KEY": "", "VISION_MODEL": "", "VISION_API_TIMEOUT": "30",
+    "VISION_PRICE_PROMPT": "", "VISION_PRICE_COMPLETION": "", "VISION_CURRENCY": "USD",
+    "TEXT_API_URL": "", "TEXT_API_KEY": "", "TEXT_MODEL": "gpt-4o-mini", "TEXT_API_TIMEOUT": "20",
+    "TEXT_PRICE_IN_PER_1K": "", "TEXT_PRICE_OUT_PER_1K": "", "TEXT_PRICE_CURRENCY": "USD",
+    "IMAGE_API_URL": "", "IMAGE_API_KEY": "", "IMAGE_MODEL": "gpt-image-1", "IMAGE_API_TIMEOUT": "120",
+    "IMAGE_SIZE": "1024x1024", "IMAGE_PRICE_PER_IMAGE": "", "IMAGE_PRICE_CURRENCY": "USD",
+    "TECHFILES_IMAGE_MODEL_URL": "", "TECHFILES_IMAGE_MODEL_TOKEN": "", "TECHFILES_IMAGE_MODEL": "gpt-image-1",
+    "TECHFILES_IMAGE_MODEL_KINDS": "sketch", "TECHFILES_IMAGE_MODEL_TIMEOUT": "120",
+    "TECHFILES_IMAGE_MODEL_PRICE_PER_IMAGE": "", "TECHFILES_IMAGE_MODEL_CURRENCY": "USD",
+    "PRICE_PROVIDER_URL": "", "PRICE_PROVIDER_TOKEN": "", "PRICE_PROVIDER_TIMEOUT": "10",
+    "PRICE_PROVIDER_PRICE_PER_CALL": "", "PRICE_PROVIDER_CURRENCY": "USD",
+}
+
+# Reply channels of the inbox (SMTP for e-mail, a Twilio-style HTTP API for SMS and WhatsApp).
+REPLY_SETTINGS = {
+    "SMTP_HOST": "", "SMTP_PORT": "25", "SMTP_USER": "", "SMTP_PASSWORD": "", "SMTP_FROM": "stockroom@localhost",
+    "SMTP_STARTTLS": "",
+    "TWILIO_API_URL": "", "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "TWILIO_FROM": "",
+    "TWILIO_WHATSAPP_FROM": "",
+}
+
+
+def ai_settings() -> dict:
+    """The model providers' settings from the environment (see AI_SETTINGS for names and defaults)."""
+    return {name: _str(name, default) for name, default in AI_SETTINGS.items()}
+
+
+def reply_settings() -> dict:
+    """The reply channels' settings from the environment."""
+    return {name: _str(name, default) for name, default in REPLY_SETTINGS.items()}

@@ -2,22 +2,17 @@
 
 Prompts come from the organisation's editable templates (sandboxed Jinja) or, when TEXT_API_URL
 is configured, from an OpenAI-compatible text model. Images come from an OpenAI-compatible image
-model when IMAGE_API_URL is configured; otherwise (and for a style whose model call failed, with
-the reason recorded) they are rendered locally with Pillow as labelled product cards that say so
-on the card and in the results: they are not photographs.
-Every result names the generator that produced it.
+model when IMAGE_API_URL is configured; otherwise they are rendered locally with Pillow as
+labelled product cards that say so on the card and in the results: they are not photographs.
+Model calls go through app.core.ai, metered against the batch row they serve; when one fails or
+the monthly AI budget is used up, the row takes the offline path (templates, local cards) and
+records why. Every result names the generator that produced it.
 """
 from __future__ import annotations
 
-import base64
-import http.client
 import io
-import json
-import os
 import re
 import unicodedata
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from app.analysis.images import ImageRejected, open_image_checked
 from app.analysis.keywords import extract_keywords
-from app.core import storage
+from app.core import ai, storage
 
 STYLES = ("lifestyle_emotional", "single_white_background")
 STYLE_LABELS = {"lifestyle_emotional": "Lifestyle, emotional", "single_white_background": "Single product, white background"}
@@ -125,70 +120,46 @@ def prompts_from_templates(fields: dict, trigger: str, templates: dict[str, tupl
     return out
 
 
-MAX_RESPONSE_BYTES = 40 * 1024 * 1024
-
-
-def _post_json(url: str, body: dict, *, key: str, timeout: float) -> dict:
-    """POST JSON with a bearer key and parse the JSON answer (urllib and ValueError errors pass through)."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "Accept": "application/json",
-                                              "Authorization": f"Bearer {key}"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
-        raw = response.read(MAX_RESPONSE_BYTES + 1)
-    if len(raw) > MAX_RESPONSE_BYTES:
-        raise ValueError(f"the answer is larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB")
-    return json.loads(raw.decode("utf-8"))
-
-
-def _config(name: str, default: str = "") -> str:
-    return current_app.config.get(name) or os.environ.get(name) or default
-
-
-@dataclass(frozen=True)
-class TextModel:
-    url: str
-    key: str
-    model: str
-    timeout: float = 20.0
-
-
-def text_model() -> TextModel | None:
-    """The configured OpenAI-compatible text model, or None (the default: off)."""
-    cfg = current_app.config
-    url = cfg.get("TEXT_API_URL") or os.environ.get("TEXT_API_URL")
-    if not url:
-        return None
-    return TextModel(url.rstrip("/"), cfg.get("TEXT_API_KEY") or os.environ.get("TEXT_API_KEY", ""),
-                     cfg.get("TEXT_MODEL") or os.environ.get("TEXT_MODEL", "gpt-4o-mini"))
+def text_model() -> ai.Feature | None:
+    """The configured OpenAI-compatible text model (TEXT_*), or None (the default: off)."""
+    return ai.feature("text")
 
 
 class TextModelError(RuntimeError):
     pass
 
 
-def prompts_from_model(model: TextModel, fields: dict, trigger: str) -> dict:
+def prompts_from_model(model: ai.Feature, fields: dict, trigger: str, served: ai.Served) -> dict:
     """Ask the text model for one prompt per style (raises TextModelError on any failure)."""
     out = {}
     for style in STYLES:
-        body = {
-            "model": model.model,
-            "messages": [
-                {"role": "system", "content": "You write one image-generation prompt for a product photo. "
-                                              "Answer with the prompt only."},
-                {"role": "user", "content": f"Style: {STYLE_LABELS[style]}. Product: "
-                                            f"{fields.get('title') or ''}. Details: {trigger}"},
-            ],
-            "temperature": 0.4,
-        }
+        messages = [
+            {"role": "system", "content": "You write one image-generation prompt for a product photo. "
+                                          "Answer with the prompt only."},
+            {"role": "user", "content": f"Style: {STYLE_LABELS[style]}. Product: "
+                                        f"{fields.get('title') or ''}. Details: {trigger}"},
+        ]
         try:
-            payload = _post_json(f"{model.url}/chat/completions", body, key=model.key, timeout=model.timeout)
-            text = payload["choices"][0]["message"]["content"]
-        except (urllib.error.URLError, TimeoutError, ValueError, KeyError, IndexError, TypeError) as exc:
-            raise TextModelError(f"text model at {model.url} failed: {exc}") from exc
-        if not isinstance(text, str) or not text.strip():
+            text = ai.chat(model, served, messages, temperature=0.4).value
+        except ai.AIError as exc:
+            raise TextModelError(f"text model at {model.url}: {exc.reason}") from None
+        if not text.strip():
             raise TextModelError("text model returned an empty prompt")
         out[style] = {"text": _clean(text)[:MAX_PROMPT_CHARS], "generator": f"text-model:{model.model}"}
     return out
+
+
+def prompts_for(fields: dict, trigger: str, templates: dict, served: ai.Served | None) -> tuple[dict, list[str]]:
+    """The prompts, from the text model when one is configured, else (or when it fails) from the templates."""
+    try:
+        model = text_model()
+        if model is not None and served is not None:
+            return prompts_from_model(model, fields, trigger, served), []
+    except (ai.AIError, TextModelError) as exc:
+        reason = exc.reason if isinstance(exc, ai.AIError) else str(exc)
+        return prompts_from_templates(fields, trigger, templates), [
+            f"prompts: {reason}; the prompt templates were used instead"]
+    return prompts_from_templates(fields, trigger, templates), []
 
 
 # --- images ----------------------------------------------------------------------------------
@@ -279,11 +250,12 @@ def images_local(fields: dict) -> dict:
 
 @dataclass(frozen=True)
 class ImageModel:
-    url: str
-    key: str
-    model: str
+    feature: ai.Feature
     size: str = "1024x1024"
-    timeout: float = 120.0
+
+    @property
+    def model(self) -> str:
+        return self.feature.model
 
 
 EXTERNAL_NOTE = "external image model"
@@ -291,44 +263,28 @@ _SIZE = re.compile(r"^\d{2,4}x\d{2,4}$")
 
 
 def image_model() -> ImageModel | None:
-    """The configured OpenAI-compatible image model, or None (the default: off)."""
-    url = _config("IMAGE_API_URL")
-    if not url:
+    """The configured OpenAI-compatible image model (IMAGE_*), or None (the default: off)."""
+    try:
+        feature = ai.feature("image")
+    except ai.AIError as exc:
+        raise ImageModelError(exc.reason.removeprefix("is not set up correctly: ")) from None
+    if feature is None:
         return None
-    size = _config("IMAGE_SIZE", "1024x1024")
+    size = str(current_app.config.get("IMAGE_SIZE") or "1024x1024")
     if not _SIZE.match(size):
         raise ImageModelError(f"IMAGE_SIZE must look like 1024x1024, not {size!r}")
-    try:
-        timeout = float(_config("IMAGE_API_TIMEOUT", "120"))
-    except ValueError:
-        raise ImageModelError("IMAGE_API_TIMEOUT must be a number of seconds") from None
-    return ImageModel(url.rstrip("/"), _config("IMAGE_API_KEY"), _config("IMAGE_MODEL", "gpt-image-1"), size, timeout)
+    return ImageModel(feature, size)
 
 
 class ImageModelError(RuntimeError):
     pass
 
 
-def image_from_model(model: ImageModel, prompt: str) -> dict:
-    """Ask the image model for one image, check and re-encode it, store it; ImageModelError on any failure."""
-    body = {"model": model.model, "prompt": prompt, "n": 1, "size": model.size, "response_format": "b64_json"}
-    where = f"image model {model.model} at {model.url}"
-    try:
-        payload = _post_json(f"{model.url}/images/generations", body, key=model.key, timeout=model.timeout)
-    except urllib.error.HTTPError as exc:
-        raise ImageModelError(f"{where} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
-        raise ImageModelError(f"{where} could not be reached ({getattr(exc, 'reason', exc)})") from None
-    except ValueError as exc:
-        raise ImageModelError(f"{where} answered something that is not JSON ({exc})") from None
-    try:
-        data = base64.b64decode(payload["data"][0]["b64_json"], validate=True)
-    except (KeyError, IndexError, TypeError, ValueError):
-        raise ImageModelError(f"{where} answered without an image (no data[0].b64_json)") from None
+def _checked_jpeg(data: bytes) -> tuple[bytes, int, int]:
     try:
         image = open_image_checked(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP"))
     except ImageRejected as exc:
-        raise ImageModelError(f"{where} sent an unusable image: {exc.reason}") from None
+        raise ai.AIError(f"sent an unusable image: {exc.reason}") from None
     # Re-encoded, never stored as received: the stored file is one we wrote ourselves.
     buf = io.BytesIO()
     with image:
@@ -338,25 +294,35 @@ def image_from_model(model: ImageModel, prompt: str) -> dict:
             flat.paste(image, mask=image.getchannel("A"))
             image = flat
         image.convert("RGB").save(buf, format="JPEG", quality=90)
-        width, height = image.size
-    stored = storage.save_bytes(buf.getvalue(), IMAGE_SUFFIX)
+        return buf.getvalue(), image.width, image.height
+
+
+def image_from_model(model: ImageModel, prompt: str, served: ai.Served) -> dict:
+    """Ask the image model for one image, check and re-encode it, store it; ImageModelError on any failure."""
+    try:
+        jpeg, width, height = ai.images(model.feature, served, prompt, size=model.size, read=_checked_jpeg).value
+    except ai.AIError as exc:
+        if isinstance(exc, ai.OverBudget):
+            raise ImageModelError(exc.reason) from None
+        raise ImageModelError(f"image model {model.model} at {model.feature.url} {exc.reason}") from None
+    stored = storage.save_bytes(jpeg, IMAGE_SUFFIX)
     return {"sha256": stored.sha256, "suffix": IMAGE_SUFFIX, "generator": model.model, "note": EXTERNAL_NOTE,
             "width": width, "height": height}
 
 
-def images_for(fields: dict, prompts: dict) -> tuple[dict, list[str]]:
+def images_for(fields: dict, prompts: dict, served: ai.Served | None = None) -> tuple[dict, list[str]]:
     """Both images and the reasons any style fell back to a local card (an image model failed)."""
     try:
         model = image_model()
     except ImageModelError as exc:
         return ({style: {**local_image(style, fields), "fallback_reason": str(exc)} for style in STYLES},
                 [f"image model not used: {exc}; local cards were rendered instead"])
-    if model is None:
+    if model is None or served is None:
         return images_local(fields), []
     out, problems = {}, []
     for style in STYLES:
         try:
-            out[style] = image_from_model(model, prompts[style]["text"])
+            out[style] = image_from_model(model, prompts[style]["text"], served)
         except ImageModelError as exc:
             reason = f"{style}: {exc}; a local card was rendered instead"
             out[style] = {**local_image(style, fields), "fallback_reason": str(exc)}
@@ -370,21 +336,25 @@ def tags_for(fields: dict, trigger: str) -> list[str]:
 
 
 def process_row(data: dict, mapping: dict, templates: dict[str, tuple[str, str]]) -> dict:
-    """Everything one row produces; raises RowInvalid when the row cannot be processed."""
+    """Everything one row produces; raises RowInvalid when the row cannot be processed.
+
+    Models are asked only for a known batch row (set with `ai.serving` by the job), so every call
+    is billed to its organisation and row; without one the row is made offline.
+    """
     fields = mapped_fields(data, mapping)
     trigger = trigger_text(fields)
     if not trigger and not fields.get("title"):
         column = mapping.get("title")
         raise RowInvalid("The row has no title and none of country, product type, size, MPN or description.", column)
-    model = text_model()
-    prompts = prompts_from_model(model, fields, trigger) if model else prompts_from_templates(fields, trigger, templates)
-    images, image_problems = images_for(fields, prompts)
+    served = ai.current_served()
+    prompts, prompt_problems = prompts_for(fields, trigger, templates, served)
+    images, image_problems = images_for(fields, prompts, served)
     return {
         "trigger": trigger,
         "title": fields.get("title") or "",
         "prompts": prompts,
         "images": images,
-        "image_problems": image_problems,
+        "image_problems": prompt_problems + image_problems,
         "tags": tags_for(fields, trigger),
         "tags_generator": "yake-keywords",
     }

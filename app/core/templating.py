@@ -58,6 +58,9 @@ def init_app(app) -> None:
     from app.core.events import now_ms
 
     app.jinja_env.globals["events_since"] = now_ms
+    from app.core.ai_ledger import money_text, template_summary
+
+    app.jinja_env.globals.update(ai_cost_summary=template_summary, ai_money=money_text)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -12,10 +12,16 @@ import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from flask import current_app
+
 from app.extensions import db
 from app.inbox.http import HTTPFailure, post
 from app.inbox.models import Channel, OutboxMessage
-from app.inbox.text_model import setting
+
+
+def setting(name: str, default: str = "") -> str:
+    """A reply channel's setting (read from the environment in app.config)."""
+    return str(current_app.config.get(name) or default)
 
 
 class DeliveryError(Exception):

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.analysis.matching import CatalogueEntry
+from app.core import ai
 from app.core.events import publish_after_commit
 from app.core.models import Organisation
 from app.extensions import db
-from app.inbox import extractor, text_model, usage, webhooks_out
+from app.inbox import extractor, text_model, webhooks_out
 from app.inbox.models import Direction, Message
 from app.inbox.reading import Catalogue, read
 from app.inbox.review_models import ExtractedLine, Extraction, ExtractionFeedback, ExtractionStatus
@@ -62,23 +63,13 @@ def _ask_model(message: Message):
     """The text model's answer, metered; (None, why) when it is off, over budget or failed."""
     if not text_model.enabled():
         return None, ""
-    allowed, why = usage.external_allowed(message.organisation_id)
-    if not allowed:
-        return None, why
-    org_id, message_id = message.organisation_id, message.id
+    served = ai.Served(message.organisation_id, "message", message.id, "conversation", message.conversation_id)
     text, day = "\n".join(filter(None, [message.subject, message.body])), message.created_at.date()
     db.session.commit()  # no transaction (nor SQLite's write lock) held while the model thinks
-    currency = text_model.setting("TEXT_PRICE_CURRENCY", "USD")
     try:
-        answer = text_model.ask(text, day)
+        answer = text_model.ask(text, day, served=served)
     except text_model.ModelError as exc:
-        usage.record_usage(org_id=org_id, provider=text_model.provider_name(), message_id=message_id,
-                           tokens_in=exc.tokens_in, tokens_out=exc.tokens_out,
-                           cost=text_model.cost_of(exc.tokens_in, exc.tokens_out), currency=currency, ok=False)
         return None, f"{exc}; the offline extractor was used."
-    usage.record_usage(org_id=org_id, provider=text_model.provider_name(), message_id=message_id,
-                       tokens_in=answer.tokens_in, tokens_out=answer.tokens_out,
-                       cost=text_model.cost_of(answer.tokens_in, answer.tokens_out), currency=currency, ok=True)
     return answer, ""
 
 

@@ -1,11 +1,10 @@
-"""Extractions (order lines read from a message), feedback, usage, budgets and outgoing webhooks."""
+"""Extractions (order lines read from a message), feedback and outgoing webhooks."""
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import User, UTCDateTime, utcnow
@@ -121,36 +120,6 @@ class ExtractionFeedback(db.Model):
     corrected: Mapped[dict] = mapped_column(JSON, default=dict)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class UsageRecord(db.Model):
-    __tablename__ = "usage_records"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    provider: Mapped[str] = mapped_column(String(80))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    calls: Mapped[int] = mapped_column(Integer, default=1)
-    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
-    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
-    cost: Mapped[Decimal] = mapped_column(Numeric(12, 4), default=Decimal("0"))
-    currency: Mapped[str] = mapped_column(String(3), default="USD")
-    ok: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
-class Budget(db.Model):
-    """Monthly spending on external text models: a warning level and a hard stop."""
-
-    __tablename__ = "budgets"
-    __table_args__ = (UniqueConstraint("organisation_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    currency: Mapped[str] = mapped_column(String(3), default="USD")
-    warning_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    hard_limit: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 WEBHOOK_EVENTS = ("order.created", "message.received", "review.required")

@@ -2,19 +2,18 @@
 
 The model is asked for the same schema the offline extractor produces (quantity, unit,
 product words per line, wanted date, address); product words are then matched to the
-catalogue by our own matcher, so a model never invents a catalogue row.
+catalogue by our own matcher, so a model never invents a catalogue row. The call goes through
+app.core.ai: refused at the organisation's monthly AI budget, and recorded against the message.
 """
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from flask import current_app
 
-from app.inbox.http import HTTPFailure, post
+from app.core import ai
 
 PROMPT = (
     "Read the customer's message and list what they want to order. Answer with JSON only: "
@@ -41,55 +40,36 @@ class ModelError(Exception):
         self.tokens_in, self.tokens_out = tokens_in, tokens_out
 
 
-def setting(name: str, default: str = "") -> str:
-    return str(current_app.config.get(name) or os.environ.get(name) or default)
-
-
 def enabled() -> bool:
-    return bool(setting("TEXT_API_URL"))
+    return ai.enabled("text")
 
 
 def provider_name() -> str:
-    return f"text-model:{setting('TEXT_MODEL', 'default')}"[:80]
+    return f"text-model:{current_app.config.get('TEXT_MODEL') or 'default'}"[:80]
 
 
-def cost_of(tokens_in: int, tokens_out: int) -> Decimal:
-    """Cost from the configured prices per 1,000 tokens (0 when no price is configured)."""
-    price_in = Decimal(setting("TEXT_PRICE_IN_PER_1K", "0"))
-    price_out = Decimal(setting("TEXT_PRICE_OUT_PER_1K", "0"))
-    return (price_in * tokens_in + price_out * tokens_out) / 1000
-
-
-def ask(text: str, today: date) -> ModelAnswer:
+def ask(text: str, today: date, *, served: ai.Served) -> ModelAnswer:
     """Call the model once; raises ModelError with whatever token counts it reported."""
-    url = setting("TEXT_API_URL").rstrip("/") + "/chat/completions"
-    headers = {"Content-Type": "application/json"}
-    if setting("TEXT_API_KEY"):
-        headers["Authorization"] = f"Bearer {setting('TEXT_API_KEY')}"
-    body = {"model": setting("TEXT_MODEL", "default"), "temperature": 0,
-            "response_format": {"type": "json_object"},
-            "messages": [{"role": "system", "content": PROMPT.replace("{today}", today.isoformat())},
-                         {"role": "user", "content": text[:8000]}]}
+    messages = [{"role": "system", "content": PROMPT.replace("{today}", today.isoformat())},
+                {"role": "user", "content": text[:8000]}]
     try:
-        status, text = post(url, json_body=body, headers=headers, timeout=float(setting("TEXT_API_TIMEOUT", "20")))
-    except HTTPFailure as exc:
-        raise ModelError(f"text model unreachable: {exc}") from None
-    if status >= 300:
-        raise ModelError(f"text model answered HTTP {status}: {text[:200]}")
+        reply = ai.chat(ai.feature("text"), served, messages, json_answer=True, read=_answer)
+    except ai.AIError as exc:
+        raise ModelError(str(exc), exc.prompt_tokens, exc.completion_tokens) from None
+    answer = reply.value
+    answer.tokens_in, answer.tokens_out = reply.prompt_tokens, reply.completion_tokens
+    return answer
+
+
+def _answer(content: str) -> ModelAnswer:
     try:
-        payload = json.loads(text)
-    except ValueError:
-        raise ModelError("text model answered something that is not JSON") from None
-    usage = payload.get("usage") or {}
-    t_in, t_out = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-    try:
-        content = json.loads(payload["choices"][0]["message"]["content"])
-        lines = [_line(x) for x in content.get("lines") or []]
-        wanted = content.get("wanted_date")
-        return ModelAnswer(lines=[x for x in lines if x["product"]], address=str(content.get("address") or "")[:500],
-                           wanted_date=date.fromisoformat(wanted) if wanted else None, tokens_in=t_in, tokens_out=t_out)
+        data = json.loads(content)
+        lines = [_line(x) for x in data.get("lines") or []]
+        wanted = data.get("wanted_date")
+        return ModelAnswer(lines=[x for x in lines if x["product"]], address=str(data.get("address") or "")[:500],
+                           wanted_date=date.fromisoformat(wanted) if wanted else None, tokens_in=0, tokens_out=0)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise ModelError(f"text model answered outside the schema: {exc}", t_in, t_out) from None
+        raise ai.AIError(f"answered outside the schema: {exc}") from None
 
 
 def _line(raw: dict) -> dict:

@@ -1,129 +1,107 @@
-"""Metering of external text-model calls, the monthly budget, and the figures behind the usage chart."""
+"""The usage page's figures: the organisation's AI spend by capability and object type, and its budget.
+
+The calls themselves are recorded by app.core.ai (every capability: vision, price, text, image)
+and the budget is the organisation's (app.core.ai_ledger); this module shapes them for the page,
+which lives in the inbox because the budget started here.
+"""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.core import audit
-from app.core.errors import InvalidInput
-from app.core.models import utcnow
+from app.core import ai, ai_ledger
+from app.core.ai_models import CAPABILITIES, Budget
 from app.extensions import db
-from app.inbox.review_models import Budget, UsageRecord
+from app.inbox.review_models import Extraction
+
+COLOURS = {"vision": "#3b6ea5", "price": "#5d9442", "text": "#c27c2c", "image": "#8e5ea2"}
+LABELS = {"vision": "Vision", "price": "Prices", "text": "Text", "image": "Images"}
+OBJECT_LABELS = {"product": "Products", "batch_row": "Batch rows", "collection": "Tech-file collections",
+                 "tech_file": "Tech files", "message": "Messages", "none": "No object"}
+
+
+def _order_messages(org_id: int, order_id: int) -> list[tuple[str, list[int]]]:
+    """An order's AI cost is the reading of the messages it was made from."""
+    ids = db.session.scalars(select(Extraction.message_id).where(
+        Extraction.organisation_id == org_id, Extraction.order_id == order_id)).all()
+    return [("message", list(ids))]
+
+
+ai.register_scope("order", _order_messages)
 
 
 def month_start(now: datetime | None = None) -> datetime:
-    now = now or utcnow()
-    return datetime(now.year, now.month, 1, tzinfo=UTC)
-
-
-def month_spend(org_id: int, now: datetime | None = None) -> Decimal:
-    """What external calls cost this calendar month (UTC)."""
-    total = db.session.scalar(select(func.coalesce(func.sum(UsageRecord.cost), 0)).where(
-        UsageRecord.organisation_id == org_id, UsageRecord.created_at >= month_start(now)))
-    return Decimal(str(total or 0))
+    return ai_ledger.month_start(now)
 
 
 def budget_for(org_id: int) -> Budget | None:
-    return db.session.scalar(select(Budget).where(Budget.organisation_id == org_id))
+    return ai_ledger.budget_for(org_id)
 
 
 def budget_state(org_id: int) -> dict:
-    """{spend, budget, level: none|ok|warning|stopped} for this month."""
-    spend, budget = month_spend(org_id), budget_for(org_id)
-    level = "none"
-    if budget is not None:
-        level = "stopped" if spend >= budget.hard_limit else "warning" if spend >= budget.warning_amount else "ok"
-    return {"spend": spend, "budget": budget, "level": level}
-
-
-def external_allowed(org_id: int) -> tuple[bool, str]:
-    """May the external text model be called now? (False with the reason at the hard limit.)"""
-    state = budget_state(org_id)
-    if state["level"] == "stopped":
-        b = state["budget"]
-        return False, (f"Monthly budget reached ({state['spend']:.2f} of {b.hard_limit} {b.currency}); "
-                       "the offline extractor was used.")
-    return True, ""
-
-
-def _amount(value, label: str, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, AttributeError):
-        raise InvalidInput(f"{label} must be a number such as 25.00.", field=field) from None
-    if not amount.is_finite() or amount < 0 or amount > Decimal("1000000"):
-        raise InvalidInput(f"{label} must be between 0 and 1,000,000.", field=field)
-    return amount.quantize(Decimal("0.01"))
+    """{spend, currency, other, budget, level: none|ok|warning|stopped} for this month, over every capability."""
+    return ai_ledger.budget_state(org_id)
 
 
 def budget_set(*, org_id: int, warning_amount, hard_limit, currency: str, by_user_id: int | None) -> Budget:
-    """Set the monthly warning level and hard limit for external text-model spending."""
-    warning = _amount(warning_amount, "The warning level", "warning_amount")
-    hard = _amount(hard_limit, "The hard limit", "hard_limit")
-    if warning > hard:
-        raise InvalidInput("The warning level must not be above the hard limit.", field="warning_amount")
-    currency = (currency or "USD").strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise InvalidInput("The currency is a three-letter code such as USD.", field="currency")
-    budget = budget_for(org_id) or Budget(organisation_id=org_id)
-    before = None if budget.id is None else {"warning": str(budget.warning_amount), "hard": str(budget.hard_limit)}
-    budget.warning_amount, budget.hard_limit, budget.currency = warning, hard, currency
-    db.session.add(budget)
-    db.session.flush()
-    audit.record(org_id=org_id, actor_id=by_user_id, action="inbox.budget_set", object_type="budget",
-                 object_id=budget.id, before=before, after={"warning": str(warning), "hard": str(hard)})
-    db.session.commit()
-    return budget
-
-
-def record_usage(*, org_id: int, provider: str, message_id: int | None, tokens_in: int, tokens_out: int,
-                 cost: Decimal, currency: str, ok: bool) -> UsageRecord:
-    """Meter one external call (the caller's transaction commits it)."""
-    row = UsageRecord(organisation_id=org_id, provider=provider[:80], message_id=message_id, calls=1,
-                      tokens_in=tokens_in, tokens_out=tokens_out, cost=cost, currency=currency, ok=ok)
-    db.session.add(row)
-    return row
+    """Set the organisation's monthly warning level and hard limit for all AI spending."""
+    return ai_ledger.budget_set(org_id=org_id, warning_amount=warning_amount, hard_limit=hard_limit,
+                                currency=currency, by_user_id=by_user_id)
 
 
 def daily_usage(org_id: int, days: int = 30, today: date | None = None) -> list[dict]:
-    """One row per day for the last `days` days: calls, tokens, cost (zeros where nothing happened)."""
-    today = today or utcnow().date()
-    start = today - timedelta(days=days - 1)
-    rows = db.session.execute(select(UsageRecord.created_at, UsageRecord.calls, UsageRecord.tokens_in,
-                                     UsageRecord.tokens_out, UsageRecord.cost).where(
-        UsageRecord.organisation_id == org_id,
-        UsageRecord.created_at >= datetime(start.year, start.month, start.day, tzinfo=UTC)))
-    by_day = {start + timedelta(days=i): {"calls": 0, "tokens": 0, "cost": Decimal("0")} for i in range(days)}
-    for when, calls, t_in, t_out, cost in rows:
-        bucket = by_day.get(when.date())
-        if bucket is not None:
-            bucket["calls"] += calls
-            bucket["tokens"] += t_in + t_out
-            bucket["cost"] += Decimal(str(cost))
-    return [{"day": d, **v} for d, v in sorted(by_day.items())]
+    """One row per day for the last `days` days: calls and cost, in all and per capability."""
+    return ai_ledger.daily(org_id, days, today)
 
 
-def provider_totals(org_id: int) -> list[dict]:
-    """This month's calls, tokens and cost per provider."""
-    rows = db.session.execute(select(UsageRecord.provider, func.sum(UsageRecord.calls),
-                                     func.sum(UsageRecord.tokens_in + UsageRecord.tokens_out),
-                                     func.sum(UsageRecord.cost)).where(
-        UsageRecord.organisation_id == org_id, UsageRecord.created_at >= month_start())
-        .group_by(UsageRecord.provider).order_by(UsageRecord.provider))
-    return [{"provider": p, "calls": int(c or 0), "tokens": int(t or 0), "cost": Decimal(str(cost or 0))}
-            for p, c, t, cost in rows]
+class MonthRows(list):
+    """This month's rows, with their sums per capability and per object type beside them."""
+
+    def __init__(self, rows: list[dict]):
+        super().__init__(rows)
+        self.by_capability = totals_by(rows, "capability")
+        self.by_object_type = totals_by(rows, "object_type")
+
+
+def provider_totals(org_id: int) -> MonthRows:
+    """This month's calls by capability, object type, provider, model and currency."""
+    rows = ai_ledger.month_rows(org_id)
+    for row in rows:
+        row["capability_label"] = LABELS.get(row["capability"], row["capability"])
+        row["object_label"] = OBJECT_LABELS.get(row["object_type"], row["object_type"])
+    return MonthRows(rows)
+
+
+def totals_by(rows: list[dict], key: str) -> list[dict]:
+    """`provider_totals` rows summed per `key` (capability or object type) and currency."""
+    out: dict[tuple, dict] = {}
+    for row in rows:
+        label = row["capability_label"] if key == "capability" else row["object_label"]
+        total = out.setdefault((label, row["currency"]), {"label": label, "currency": row["currency"], "calls": 0,
+                                                          "failed": 0, "over_budget": 0, "tokens": 0,
+                                                          "cost": Decimal("0"), "key": row[key]})
+        for field in ("calls", "failed", "over_budget", "tokens", "cost"):
+            total[field] += row[field]
+    return sorted(out.values(), key=lambda t: (-t["cost"], t["label"]))
 
 
 def chart(days: list[dict], width: int = 720, height: int = 180, key: str = "cost") -> dict:
-    """Bar geometry for the server-rendered SVG chart of `key` per day."""
+    """Bar geometry for the server-rendered SVG chart of `key` per day, stacked by capability."""
     peak = max((float(d[key]) for d in days), default=0.0)
     slot = width / max(len(days), 1)
     bars = []
     for i, d in enumerate(days):
-        value = float(d[key])
-        h = 0 if peak == 0 else max(1.0, (height - 20) * value / peak) if value else 0
-        bars.append({"x": round(i * slot + 1, 1), "y": round(height - 16 - h, 1), "w": round(slot - 2, 1),
-                     "h": round(h, 1), "day": d["day"], "value": d[key]})
-    return {"bars": bars, "width": width, "height": height, "peak": peak, "key": key}
+        base, segments = height - 16, []
+        for capability in CAPABILITIES:
+            value = d["by_capability"][capability][key]
+            h = 0 if peak == 0 or not value else max(1.0, (height - 20) * float(value) / peak)
+            if h:
+                base -= h
+                segments.append({"y": round(base, 1), "h": round(h, 1), "value": value, "capability": capability,
+                                 "label": LABELS[capability], "colour": COLOURS[capability]})
+        bars.append({"x": round(i * slot + 1, 1), "w": round(slot - 2, 1), "day": d["day"], "value": d[key],
+                     "segments": segments})
+    return {"bars": bars, "width": width, "height": height, "peak": peak, "key": key,
+            "legend": [{"label": LABELS[c], "colour": COLOURS[c]} for c in CAPABILITIES]}

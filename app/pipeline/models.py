@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -278,24 +276,3 @@ class PipelineLog(db.Model):
     details: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-
-class ProviderCall(db.Model):
-    """One call to an external model (vision, prices): what it cost, so budgets can be watched."""
-
-    __tablename__ = "provider_calls"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"), index=True)
-    phase: Mapped[str | None] = mapped_column(String(32))
-    provider: Mapped[str] = mapped_column(String(80))
-    model: Mapped[str] = mapped_column(String(120))
-    ok: Mapped[bool] = mapped_column(default=True)
-    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    # Token prices are fractions of a cent: six decimals, still Decimal, never float.
-    cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 6))
-    currency: Mapped[str] = mapped_column(String(3), default="USD")
-    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,24 +6,20 @@ The one implementation speaks plain HTTP + JSON:
     200 {"prices": [{"kind": "competitor" | "msrp", "price": "12.50", "currency": "EUR",
                      "source": "Shop name", "date": "2026-11-01"}, …]}
 
-Entries that do not parse are dropped and counted, never repaired into a price.
+Entries that do not parse are dropped and counted, never repaired into a price. Each call goes
+through app.core.ai: it is refused at the monthly budget's hard limit and recorded in ai_calls
+(PRICE_PROVIDER_PRICE_PER_CALL in PRICE_PROVIDER_CURRENCY prices it).
 """
 from __future__ import annotations
 
 import json
-import os
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
+from app.core import ai
 from app.pipeline.phases.market import PricePoint
-
-MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 class ProviderError(Exception):
@@ -40,38 +36,41 @@ class Quotes:
 class PriceProvider(Protocol):
     name: str
 
-    def quotes(self, *, gtin: str | None, sku: str | None, name: str | None) -> Quotes:
+    def quotes(self, *, gtin: str | None, sku: str | None, name: str | None, served: ai.Served) -> Quotes:
         """Known prices for the product; ProviderError when the provider fails."""
 
 
 class HttpJsonPriceProvider:
-    """The HTTP + JSON provider described in the module doc."""
+    """The HTTP + JSON provider described in the module doc, metered like every model call."""
 
     name = "http-json"
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0):
-        self.url, self.token, self.timeout = url, token, timeout
-
-    def quotes(self, *, gtin: str | None, sku: str | None, name: str | None) -> Quotes:
+    def quotes(self, *, gtin: str | None, sku: str | None, name: str | None, served: ai.Served) -> Quotes:
         params = {k: v for k, v in (("gtin", gtin), ("sku", sku), ("name", name)) if v}
-        separator = "&" if "?" in self.url else "?"
-        request = urllib.request.Request(self.url + separator + urllib.parse.urlencode(params),
-                                         headers={"Accept": "application/json"})
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (URL from config)
-                body = response.read(MAX_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise ProviderError(f"price provider answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ProviderError(f"price provider unreachable: {getattr(exc, 'reason', exc)}") from None
-        if len(body) > MAX_RESPONSE_BYTES:
-            raise ProviderError("price provider answer is larger than 1 MB")
-        quotes = parse_answer(body, self.name)
-        quotes.duration_ms = int((time.perf_counter() - started) * 1000)
-        return quotes
+            feature = ai.feature("price")
+        except ai.AIError as exc:
+            raise ProviderError(str(exc)) from None
+        if feature is None:
+            raise ProviderError("price provider is not configured")
+
+        def send():
+            # A GET asks for nothing to be done, so a timeout may be retried too (see app.core.http).
+            answer = ai.request(feature, "GET", params=params)
+            if not answer.ok:
+                raise ai.AIError(f"answered HTTP {answer.status}", attempts=answer.attempts)
+            try:
+                return parse_answer(answer.body, self.name), 0, 0, answer.attempts
+            except ProviderError as exc:
+                raise ai.AIError(str(exc).removeprefix("price provider "), attempts=answer.attempts) from None
+
+        try:
+            reply = ai.call(feature, served, send)
+        except ai.AIError as exc:
+            unreachable = exc.reason.startswith("could not be reached")
+            raise ProviderError(f"price provider unreachable: {exc.reason}" if unreachable else str(exc)) from None
+        reply.value.duration_ms = reply.duration_ms
+        return reply.value
 
 
 def parse_answer(body: bytes, provider: str) -> Quotes:
@@ -111,12 +110,5 @@ def _point(item, provider: str) -> PricePoint | None:
 
 
 def configured_provider() -> PriceProvider | None:
-    """The provider set by PRICE_PROVIDER_URL (+ _TOKEN, _TIMEOUT), or None when off."""
-    url = os.environ.get("PRICE_PROVIDER_URL", "").strip()
-    if not url:
-        return None
-    try:
-        timeout = float(os.environ.get("PRICE_PROVIDER_TIMEOUT") or 10)
-    except ValueError:
-        timeout = 10.0
-    return HttpJsonPriceProvider(url, os.environ.get("PRICE_PROVIDER_TOKEN") or None, timeout)
+    """The provider set by PRICE_PROVIDER_URL (+ _TOKEN, _TIMEOUT, _PRICE_PER_CALL), or None when off."""
+    return HttpJsonPriceProvider() if ai.enabled("price") else None

@@ -1,6 +1,6 @@
 """Optional external image model for tech files; off unless TECHFILES_IMAGE_MODEL_URL is set.
 
-The one implementation speaks the OpenAI-compatible image edit call:
+The one implementation speaks the OpenAI-compatible image edit call (through app.core.ai):
 
     POST {TECHFILES_IMAGE_MODEL_URL}/images/edits     Authorization: Bearer {TECHFILES_IMAGE_MODEL_TOKEN}
     multipart: image=<PNG>, prompt=<text>, model=<TECHFILES_IMAGE_MODEL>, response_format=b64_json
@@ -8,27 +8,23 @@ The one implementation speaks the OpenAI-compatible image edit call:
 
 The offline generator always runs first (object found, cropped and centred); the model only
 turns that prepared image into the file. TECHFILES_IMAGE_MODEL_KINDS lists the file types that use
-it (default: sketch). Its answer is checked like an upload before it is stored.
+it (default: sketch). Its answer is checked like an upload before it is stored. When the model
+fails, or the monthly AI budget is used up, the offline image is kept and the reason is recorded
+in the file's analysis (`image_model.fallback_reason`).
 """
 from __future__ import annotations
 
-import base64
 import io
-import json
-import os
 import time
-import urllib.error
-import urllib.request
-import uuid
 from typing import Protocol
 
 from flask import current_app
 from PIL import Image
 
 from app.analysis.images import ImageRejected, open_image_checked
+from app.core import ai
 from app.core.errors import DomainError
 
-MAX_RESPONSE_BYTES = 40 * 1024 * 1024
 PROMPTS = {
     "base_view": "Clean product photo of this object, centred on a pure white background, no shadows.",
     "close_up": "Sharp, evenly lit close-up of this detail of the product.",
@@ -46,7 +42,7 @@ class ImageModel(Protocol):
     name: str
     model: str
 
-    def transform(self, *, kind: str, image: Image.Image, prompt: str) -> Image.Image:
+    def transform(self, *, kind: str, image: Image.Image, prompt: str, served: ai.Served) -> Image.Image:
         """The model's image for this input; ImageModelError when it fails."""
 
 
@@ -55,70 +51,54 @@ class OpenAICompatibleImageModel:
 
     name = "openai-compatible"
 
-    def __init__(self, url: str, model: str, token: str | None = None, timeout: float = 120.0):
-        self.url, self.model, self.token, self.timeout = url.rstrip("/"), model, token, timeout
+    def __init__(self, feature: ai.Feature):
+        self.feature, self.model = feature, feature.model
 
-    def transform(self, *, kind: str, image: Image.Image, prompt: str) -> Image.Image:
+    def transform(self, *, kind: str, image: Image.Image, prompt: str, served: ai.Served) -> Image.Image:
         png = io.BytesIO()
         image.convert("RGB").save(png, "PNG")
-        body, content_type = _multipart({"prompt": prompt, "model": self.model, "response_format": "b64_json"},
-                                        ("image", "image.png", "image/png", png.getvalue()))
-        headers = {"Content-Type": content_type, "Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(f"{self.url}/images/edits", data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
-                raw = response.read(MAX_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise ImageModelError(f"the image model answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ImageModelError(f"the image model could not be reached ({getattr(exc, 'reason', exc)})") from None
-        if len(raw) > MAX_RESPONSE_BYTES:
-            raise ImageModelError("the image model's answer is too large")
-        try:
-            b64 = json.loads(raw)["data"][0]["b64_json"]
-            data = base64.b64decode(b64, validate=True)
-            return open_image_checked(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP"))
-        except ImageRejected as exc:  # before ValueError: it is one
-            raise ImageModelError(f"the image model's image is unusable: {exc.reason}") from None
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise ImageModelError("the image model's answer has no image in it") from None
+            return ai.images(self.feature, served, prompt, image=png.getvalue(), read=_checked).value
+        except ai.AIError as exc:
+            raise ImageModelError(exc.reason if isinstance(exc, ai.OverBudget) else f"the {exc}") from None
 
 
-def _multipart(fields: dict[str, str], file: tuple[str, str, str, bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for key, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode())
-    name, filename, mime, data = file
-    out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-              f"Content-Type: {mime}\r\n\r\n".encode())
-    out.write(data)
-    out.write(f"\r\n--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
-
-
-def _setting(name: str, default: str | None = None) -> str | None:
-    return current_app.config.get(name) or os.environ.get(name) or default
+def _checked(data: bytes) -> Image.Image:
+    try:
+        return open_image_checked(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP"))
+    except ImageRejected as exc:
+        raise ai.AIError(f"sent an image that is unusable: {exc.reason}") from None
 
 
 def configured_for(kind: str) -> ImageModel | None:
     """The image model to use for a file type, or None (the default: everything offline)."""
-    url = _setting("TECHFILES_IMAGE_MODEL_URL")
-    if not url:
+    if not ai.enabled("techfiles_image"):
         return None
-    kinds = {k.strip() for k in (_setting("TECHFILES_IMAGE_MODEL_KINDS", "sketch") or "").split(",") if k.strip()}
+    kinds = {k.strip() for k in str(current_app.config.get("TECHFILES_IMAGE_MODEL_KINDS") or "sketch").split(",")}
     if kind not in kinds:
         return None
-    return OpenAICompatibleImageModel(url, _setting("TECHFILES_IMAGE_MODEL", "gpt-image-1") or "gpt-image-1",
-                                      _setting("TECHFILES_IMAGE_MODEL_TOKEN"))
+    try:
+        feature = ai.feature("techfiles_image")
+    except ai.AIError as exc:
+        raise ImageModelError(str(exc)) from None
+    return OpenAICompatibleImageModel(feature) if feature else None
 
 
-def apply(model: ImageModel, kind: str, prepared: Image.Image) -> tuple[Image.Image, dict]:
+def apply(model: ImageModel, kind: str, prepared: Image.Image, served: ai.Served) -> tuple[Image.Image, dict]:
     """Run the model on the offline generator's image; returns its image and what to record."""
     prompt = PROMPTS[kind]
     started = time.monotonic()
-    result = model.transform(kind=kind, image=prepared, prompt=prompt)
+    result = model.transform(kind=kind, image=prepared, prompt=prompt, served=served)
     return result, {"provider": model.name, "model": model.model, "prompt": prompt,
                     "duration_ms": int((time.monotonic() - started) * 1000)}
+
+
+def try_apply(kind: str, prepared: Image.Image, served: ai.Served) -> tuple[Image.Image | None, dict | None]:
+    """(the model's image, what to record), or (None, the reason the offline image stays) or (None, None) when off."""
+    try:
+        model = configured_for(kind)
+        if model is None:
+            return None, None
+        return apply(model, kind, prepared, served)
+    except ImageModelError as exc:
+        return None, {"fallback_reason": f"{exc.message}; the offline image was kept"}

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.analysis.images import ImageRejected, open_image_checked
-from app.core import audit, storage
+from app.core import ai, audit, storage
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.events import publish_after_commit
 from app.extensions import db
@@ -164,13 +164,13 @@ def commit_versions() -> None:
 
 # --- rendering and storing --------------------------------------------------------------------
 
-def with_image_model(rendered: generators.Rendered, file_type: FileType) -> generators.Rendered:
+def with_image_model(rendered: generators.Rendered, file_type: FileType, served: ai.Served) -> generators.Rendered:
     """Hand the offline result to the external image model when one is configured for this type."""
     kind = GENERATOR_KIND[FileType(file_type)]
-    model = image_model.configured_for(kind)
-    if model is None:
+    image, info = image_model.try_apply(kind, rendered.image, served)
+    if image is None:  # off, failed or over budget: the offline image stays, and says why when it matters
+        rendered.analysis = {**rendered.analysis, "image_model": info} if info else rendered.analysis
         return rendered
-    image, info = image_model.apply(model, kind, rendered.image)
     if file_type == FileType.BASE_VIEW:
         image = generators.centre_on_white(generators.flatten(image), rendered.meta.get("canvas", 1000), fill=1.0)
     score, quality = generators.measure_quality(image)
@@ -181,9 +181,9 @@ def with_image_model(rendered: generators.Rendered, file_type: FileType) -> gene
         quality=score, category=rendered.category, generator=f"image-model:{info['provider']}", model=info["model"])
 
 
-def store_rendered(rendered: generators.Rendered, file_type: FileType) -> NewFile:
+def store_rendered(rendered: generators.Rendered, file_type: FileType, *, served: ai.Served) -> NewFile:
     """Store the image (and smaller standard sizes of a base view) and describe it."""
-    rendered = with_image_model(rendered, file_type)
+    rendered = with_image_model(rendered, file_type, served)
     data = rendered.encode()
     stored = storage.save_bytes(data)
     meta = dict(rendered.meta)
@@ -255,7 +255,7 @@ def file_regenerate(*, org_id: int, file_id: int, by, params: dict | None = None
     slot, by_id, sha, source_id = f.slot, by.id, image.sha256, image.id
     db.session.commit()  # end the read before the image work
     rendered = render(slot[3], open_photo(sha), merged, slot[5])
-    new = store_rendered(rendered, slot[3])
+    new = store_rendered(rendered, slot[3], served=ai.Served(org_id, "tech_file", file_id, "product", slot[1]))
     new.source_image_id, new.credits = source_id, credit_cost(org_id, slot[3])
     row = add_version(org_id=org_id, product_id=slot[1], revision=slot[2], file_type=slot[3], view=slot[4],
                       category=slot[5], new=new, by_id=by_id, action="regenerated", reason=reason)

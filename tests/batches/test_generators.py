@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.batches.generate import mapped_fields, trigger_text
-from app.batches.models import Batch, BatchRow, BatchStatus, PromptTemplate
+from app.batches.models import Batch, BatchLog, BatchRow, BatchStatus, PromptTemplate
+from app.core.ai_ledger import budget_set
+from app.core.ai_models import AICall
 from app.extensions import db
 from tests.batches.helpers import products_csv, upload_and_start
 
@@ -80,13 +82,13 @@ def text_model(app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.config.update(TEXT_API_URL=f"http://127.0.0.1:{server.server_port}/v1", TEXT_API_KEY="test-key",
-                      TEXT_MODEL="stand-in-1")
+                      TEXT_MODEL="stand-in-1", AI_RETRY_BACKOFF_SECONDS="0.01")
     yield _StandIn
     server.shutdown()
 
 
 def test_external_text_model_writes_the_prompts_when_configured(manager_client, run_jobs, text_model):
-    upload_and_start(manager_client, products_csv(2))
+    batch = upload_and_start(manager_client, products_csv(2))
     run_jobs()
     row = db.session.scalars(select(BatchRow).order_by(BatchRow.row_number)).first()
     prompts = row.results["prompts"]
@@ -97,15 +99,42 @@ def test_external_text_model_writes_the_prompts_when_configured(manager_client, 
     call = text_model.calls[0]
     assert call["path"] == "/v1/chat/completions" and call["auth"] == "Bearer test-key"
     assert call["body"]["model"] == "stand-in-1" and "Chain 1" in call["body"]["messages"][1]["content"]
+    calls = db.session.scalars(select(AICall)).all()
+    assert len(calls) == 4 and {(c.capability, c.ok, c.parent_type, c.parent_id) for c in calls} == {
+        ("text", True, "batch", batch.id)}
+    rows = {r.id for r in db.session.scalars(select(BatchRow))}
+    assert {c.object_type for c in calls} == {"batch_row"} and {c.object_id for c in calls} == rows
 
 
-def test_text_model_failures_are_retried_then_reported(app, manager_client, run_jobs, text_model):
-    app.config["BATCH_RETRY_BASE_SECONDS"] = 0
+def test_a_failing_text_model_leaves_the_prompts_to_the_templates_and_says_why(app, manager_client, run_jobs,
+                                                                              text_model):
     text_model.fail = True
     batch = upload_and_start(manager_client, products_csv(1))
     run_jobs()
     db.session.expire_all()
-    batch = db.session.get(Batch, batch.id)
-    assert batch.status == BatchStatus.COMPLETED_WITH_ERRORS
+    assert db.session.get(Batch, batch.id).status == BatchStatus.COMPLETED
     row = db.session.scalar(select(BatchRow))
-    assert row.retry_count == 3 and "text model" in row.error and "503" in row.error
+    assert row.retry_count == 0
+    assert row.results["prompts"]["lifestyle_emotional"]["generator"].startswith("template:")
+    assert "503" in row.results["image_problems"][0] and "prompt templates were used" in row.results["image_problems"][0]
+    assert len(text_model.calls) == 2  # the first style's call, retried once; the row then takes the templates
+    call = db.session.scalars(select(AICall)).one()
+    assert not call.ok and call.retried and "503" in call.error and call.object_id == row.id
+    logged = db.session.scalars(select(BatchLog).where(BatchLog.batch_id == batch.id, BatchLog.level == "warning"))
+    assert any("prompt templates were used" in e.message for e in logged)
+    page = manager_client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    assert 'data-testid="ai-cost"' in page and "1 failed" in page and "503" in page
+
+
+def test_the_budget_hard_limit_stops_the_text_model(app, manager, manager_client, run_jobs, text_model):
+    budget_set(org_id=manager.organisation_id, warning_amount="0", hard_limit="0", currency="USD",
+               by_user_id=manager.id)
+    batch = upload_and_start(manager_client, products_csv(1))
+    run_jobs()
+    row = db.session.scalar(select(BatchRow))
+    assert text_model.calls == [] and row.results["prompts"]["lifestyle_emotional"]["generator"].startswith("template:")
+    assert "Monthly AI budget reached" in row.results["image_problems"][0]
+    call = db.session.scalars(select(AICall)).one()
+    assert call.over_budget and call.capability == "text" and call.parent_id == batch.id
+    page = manager_client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    assert "Monthly AI budget reached" in page and "not sent (budget)" in page

@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import threading
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -13,6 +14,8 @@ from sqlalchemy import select
 
 from app.batches.models import Batch, BatchLog, BatchRow, BatchStatus
 from app.core import storage
+from app.core.ai_ledger import budget_set
+from app.core.ai_models import AICall
 from app.extensions import db
 from tests.batches.helpers import products_csv, upload_and_start
 
@@ -59,7 +62,8 @@ def image_model(app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.config.update(IMAGE_API_URL=f"http://127.0.0.1:{server.server_port}/v1", IMAGE_API_KEY="img-key",
-                      IMAGE_MODEL="stand-in-image-1", IMAGE_SIZE="512x512", IMAGE_API_TIMEOUT="10")
+                      IMAGE_MODEL="stand-in-image-1", IMAGE_SIZE="512x512", IMAGE_API_TIMEOUT="10",
+                      IMAGE_PRICE_PER_IMAGE="0.04", AI_RETRY_BACKOFF_SECONDS="0.01")
     yield _StandIn
     server.shutdown()
     server.server_close()
@@ -99,6 +103,10 @@ def test_configured_image_model_makes_and_stores_both_images(manager_client, run
     assert "stand-in-image-1 (external image model)" in export
     page = manager_client.get(f"/batches/{batch.id}").get_data(as_text=True)
     assert "external image model" in page and "rendered locally" not in page
+    calls = db.session.scalars(select(AICall)).all()
+    assert [(c.capability, c.ok, c.cost, c.object_type, c.object_id, c.parent_type, c.parent_id) for c in calls] == [
+        ("image", True, Decimal("0.04"), "batch_row", row.id, "batch", batch.id)] * 2
+    assert "0.08 USD" in page and "2 calls" in page
 
 
 @pytest.mark.parametrize("mode, reason", [
@@ -120,6 +128,11 @@ def test_failing_image_model_falls_back_to_local_cards_and_says_why(manager_clie
         assert reason in image["fallback_reason"] and "stand-in-image-1" in image["fallback_reason"]
         assert storage.open_path(image["sha256"], image["suffix"]).exists()
     assert len(row.results["image_problems"]) == 2
+    calls = db.session.scalars(select(AICall)).all()
+    assert len(calls) == 2 and all(not c.ok and reason in c.error and c.object_id == row.id for c in calls)
+    # Only a 5xx is worth a second try; an answer that came back broken is not asked again.
+    assert [c.attempts for c in calls] == ([2, 2] if mode == "error" else [1, 1])
+    assert len(image_model.calls) == (4 if mode == "error" else 2)
     logged = db.session.scalars(select(BatchLog).where(BatchLog.batch_id == batch.id,
                                                        BatchLog.operation == "image")).all()
     assert len(logged) == 2 and all(e.level == "warning" for e in logged)
@@ -152,6 +165,22 @@ def test_without_image_api_url_no_request_is_made(manager_client, run_jobs):
     row = _only_row()
     assert row.results["images"]["lifestyle_emotional"]["generator"] == "local-pillow-card"
     assert row.results["image_problems"] == []
+
+
+def test_the_budget_hard_limit_stops_the_image_model(manager, manager_client, run_jobs, image_model):
+    budget_set(org_id=manager.organisation_id, warning_amount="0", hard_limit="0", currency="USD",
+               by_user_id=manager.id)
+    batch = upload_and_start(manager_client, products_csv(1))
+    run_jobs()
+    row = _only_row()
+    assert image_model.calls == [] and db.session.get(Batch, batch.id).status == BatchStatus.COMPLETED
+    for style in ("lifestyle_emotional", "single_white_background"):
+        image = row.results["images"][style]
+        assert image["generator"] == "local-pillow-card" and "Monthly AI budget reached" in image["fallback_reason"]
+    calls = db.session.scalars(select(AICall)).all()
+    assert len(calls) == 2 and all(c.over_budget and c.capability == "image" for c in calls)
+    page = manager_client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    assert "Monthly AI budget reached" in page and "2 not sent (budget)" in page
 
 
 class socket_closed_port:  # noqa: N801 (used as a context manager)

@@ -10,10 +10,12 @@ from urllib.parse import parse_qs
 
 from sqlalchemy import func, select
 
+from app.core import ai_ledger
+from app.core.ai_models import AICall
 from app.extensions import db
 from app.inbox import usage, webhooks_out
 from app.inbox.models import Message
-from app.inbox.review_models import Extraction, UsageRecord, WebhookDelivery, WebhookEndpoint
+from app.inbox.review_models import Extraction, WebhookDelivery, WebhookEndpoint
 from tests.inbox.helpers import channel, make_catalogue, post_json
 from tests.inbox.standins import HTTPStandIn, SMTPStandIn
 
@@ -107,7 +109,7 @@ def _completion(content: dict, tokens=(120, 30)) -> dict:
             "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1]}}
 
 
-def test_text_model_is_metered_and_stops_at_the_hard_limit(app, org, admin, client, run_jobs):
+def test_text_model_is_metered_and_stops_at_the_hard_limit(app, org, admin, client, staff_client, run_jobs):
     items = make_catalogue(org.id)
     answer = _completion({"lines": [{"quantity": 4, "unit": "box", "product": "rose quartz bracelet"}],
                           "wanted_date": "2026-12-01", "address": "5 Mill Lane"})
@@ -120,8 +122,12 @@ def test_text_model_is_metered_and_stops_at_the_hard_limit(app, org, admin, clie
         assert extraction.provider == "text-model:tiny"
         assert [(x.item_id, x.quantity) for x in extraction.lines] == [(items["BR-300"].id, 4)]
         assert extraction.address_hint == "5 Mill Lane" and extraction.wanted_date.isoformat() == "2026-12-01"
-        record = db.session.scalar(select(UsageRecord))
-        assert (record.tokens_in, record.tokens_out, record.cost) == (120, 30, Decimal("0.1050"))
+        record = db.session.scalar(select(AICall))
+        assert (record.capability, record.model, record.prompt_tokens, record.completion_tokens, record.cost) == (
+            "text", "tiny", 120, 30, Decimal("0.105"))
+        message = extraction.message
+        assert (record.object_type, record.object_id, record.parent_type, record.parent_id) == (
+            "message", message.id, "conversation", message.conversation_id)
         assert json.loads(model.requests[0]["body"])["model"] == "tiny"
         assert model.requests[0]["path"] == "/v1/chat/completions"
 
@@ -133,25 +139,30 @@ def test_text_model_is_metered_and_stops_at_the_hard_limit(app, org, admin, clie
     assert second.provider == "offline" and "budget reached" in second.provider_note
     assert second.lines[0].item_id == items["BR-300"].id
     assert usage.budget_state(org.id)["level"] == "stopped"
+    refused = db.session.scalar(select(AICall).order_by(AICall.id.desc()))
+    assert refused.over_budget and refused.object_id == second.message_id
+    page = staff_client.get(f"/inbox/c/{second.message.conversation_id}").get_data(as_text=True)
+    assert 'data-testid="ai-cost"' in page and "0.105 USD" in page and "Monthly AI budget reached" in page
 
 
 def test_text_model_failure_falls_back_to_offline(app, org, client, run_jobs):
     make_catalogue(org.id)
     with HTTPStandIn([(500, {"error": "overloaded"})]) as model:
-        app.config.update(TEXT_API_URL=model.url)
+        app.config.update(TEXT_API_URL=model.url, AI_RETRY_BACKOFF_SECONDS="0.01")
         post_json(client, channel(org.id), {"id": "tm-3", "from": "+15550010", "text": "2 Rose Quartz Bracelet"})
         run_jobs()
     extraction = db.session.scalar(select(Extraction))
     assert extraction.provider == "offline" and "HTTP 500" in extraction.provider_note
-    assert db.session.scalar(select(UsageRecord)).ok is False
+    call = db.session.scalar(select(AICall))
+    assert call.ok is False and call.retried and len(model.requests) == 2
 
 
 def test_usage_page_chart_and_budget_form(app, org, manager_client):
-    usage.record_usage(org_id=org.id, provider="text-model:tiny", message_id=None, tokens_in=10, tokens_out=5,
-                       cost=Decimal("0.0200"), currency="USD", ok=True)
-    db.session.commit()
+    ai_ledger.record(served=ai_ledger.Served(org.id, "message", 1, "conversation", 1), capability="text",
+                     provider="openai-compatible", model="tiny", ok=True, prompt_tokens=10, completion_tokens=5,
+                     cost=Decimal("0.0200"))
     page = manager_client.get("/inbox/usage").get_data(as_text=True)
-    assert "<svg" in page and "<rect" in page and "text-model:tiny" in page
+    assert "<svg" in page and "<rect" in page and "tiny" in page and 'data-capability="text"' in page
     bad = manager_client.post("/inbox/usage/budget", data={"warning_amount": "20", "hard_limit": "10"})
     assert bad.status_code == 422 and "must not be above" in bad.get_data(as_text=True)
     ok = manager_client.post("/inbox/usage/budget", data={"warning_amount": "5", "hard_limit": "10", "currency": "eur"})

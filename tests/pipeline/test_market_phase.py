@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
+from app.core.ai_ledger import budget_set
+from app.core.ai_models import AICall
 from app.extensions import db
 from app.orders import services as orders
 from app.pipeline.market_data import price_list_import
-from app.pipeline.models import ProviderCall
 from app.pipeline.phases import market
 from tests.listings.helpers import context, finish, make_product
 from tests.orders.helpers import make_item, make_order
@@ -108,36 +109,53 @@ def price_server():
     server.server_close()
 
 
-def test_external_price_provider_adds_prices_and_records_the_call(app, org, price_server, monkeypatch):
+def test_external_price_provider_adds_prices_and_records_the_call(app, org, price_server):
     url, handler = price_server
     handler.answer = json.dumps({"prices": [
         {"kind": "competitor", "price": "15.00", "currency": "EUR", "source": "Marketplace X", "date": "2026-11-01"},
         {"kind": "msrp", "price": "20.00", "currency": "EUR"},
         {"kind": "competitor", "price": "free", "currency": "EUR"},  # dropped, never repaired
     ]}).encode()
-    monkeypatch.setenv("PRICE_PROVIDER_URL", url)
-    monkeypatch.setenv("PRICE_PROVIDER_TOKEN", "s3cret")
+    app.config.update(PRICE_PROVIDER_URL=url, PRICE_PROVIDER_TOKEN="s3cret", PRICE_PROVIDER_PRICE_PER_CALL="0.002",
+                      PRICE_PROVIDER_CURRENCY="eur")
     product = make_product(org)
     result = run_market(product)
     assert result["competitive_price"] == "15.00" and result["msrp"] == "20.00"
     assert result["suggested_price"] == "14.70"
     path, auth = handler.seen[0]
     assert f"gtin={GTIN}" in path and auth == "Bearer s3cret"
-    call = db.session.scalar(select(ProviderCall).where(ProviderCall.product_id == product.id))
-    assert call.ok and call.phase == "market" and call.provider == "http-json" and call.model.startswith("127.0.0.1")
+    call = db.session.scalars(select(AICall)).one()
+    assert call.ok and call.capability == "price" and call.provider == "http-json"
+    assert call.model.startswith("127.0.0.1") and (call.object_type, call.object_id) == ("product", product.id)
+    assert call.cost == D("0.002") and call.currency == "EUR" and not call.retried
 
 
-def test_price_provider_down_is_noted_and_the_phase_completes(app, org, monkeypatch):
-    monkeypatch.setenv("PRICE_PROVIDER_URL", "http://127.0.0.1:9/nothing-listens-here")
-    monkeypatch.setenv("PRICE_PROVIDER_TIMEOUT", "2")
-    result = run_market(make_product(org))
+def test_price_provider_down_is_noted_and_the_phase_completes(app, org):
+    app.config.update(PRICE_PROVIDER_URL="http://127.0.0.1:9/nothing-listens-here", PRICE_PROVIDER_TIMEOUT="2",
+                      AI_RETRY_BACKOFF_SECONDS="0.01")
+    product = make_product(org)
+    result = run_market(product)
     assert result["status"] == "no market data"
     assert result["notes"][0].startswith("price provider skipped: price provider unreachable")
-    assert db.session.scalar(select(ProviderCall)).ok is False
+    call = db.session.scalars(select(AICall)).one()
+    assert call.ok is False and call.attempts == 2 and "could not be reached" in call.error  # refused: retried once
+    assert call.object_id == product.id
 
 
-def test_provider_is_off_by_default(monkeypatch):
+def test_the_budget_hard_limit_stops_the_price_provider(app, org, manager, price_server):
+    url, handler = price_server
+    app.config.update(PRICE_PROVIDER_URL=url)
+    budget_set(org_id=org.id, warning_amount="0", hard_limit="0", currency="USD", by_user_id=manager.id)
+    product = make_product(org)
+    result = run_market(product)
+    assert handler.seen == [] and result["status"] == "no market data"
+    assert "Monthly AI budget reached" in result["notes"][0]
+    call = db.session.scalars(select(AICall)).one()
+    assert call.over_budget and (call.capability, call.object_id) == ("price", product.id)
+
+
+def test_provider_is_off_by_default(app):
     from app.pipeline.price_provider import configured_provider
 
-    monkeypatch.delenv("PRICE_PROVIDER_URL", raising=False)
+    assert not app.config["PRICE_PROVIDER_URL"]
     assert configured_provider() is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from app.analysis.barcodes import normalise_gtin
 from app.analysis.duplicates import find_near_duplicates, perceptual_hash
@@ -18,12 +18,11 @@ from app.analysis.images import ImageRejected, load_image
 from app.analysis.matching import CatalogueEntry, KeywordRule
 from app.analysis.printed_digits import read_codes
 from app.analysis.providers import openai_compatible as vision_provider
-from app.core import storage
-from app.core.models import utcnow
+from app.core import ai, storage
 from app.extensions import db
 from app.pipeline.fields import FIELDS, apply_identification
 from app.pipeline.identify import Inputs, Reference, identify
-from app.pipeline.models import Product, ProductImage, ProductStatus, ProviderCall
+from app.pipeline.models import Product, ProductImage, ProductStatus
 from app.pipeline.phases import PhaseContext, PhaseOutcome
 
 MIN_OCR_SIDE = 16  # a sliver thinner than this holds no legible line of text
@@ -147,13 +146,11 @@ def _ask_vision(ctx: PhaseContext, images: list[tuple[int, str, str]]) -> list[d
     if not images or not vision.enabled():
         return []
     try:
-        answer = vision.describe(storage.open_path(images[0][1]), hints={
-            "name": ctx.product.hint_name, "model": ctx.product.hint_model})
+        answer = vision.describe(storage.open_path(images[0][1]), served=ai.Served(ctx.org_id, "product", ctx.product_id),
+                                 hints={"name": ctx.product.hint_name, "model": ctx.product.hint_model})
     except vision.ProviderError as exc:
-        _record_call(org_id=ctx.org_id, product_id=ctx.product_id, phase=ctx.phase, call=exc.call)
         ctx.log("warning", f"vision model failed: {exc}", **exc.call.as_details())
         return []
-    _record_call(org_id=ctx.org_id, product_id=ctx.product_id, phase=ctx.phase, call=answer.call)
     ctx.log("info", "vision model answered", answer=answer.fields, **answer.call.as_details())
     return [{"text": v, "source": f"vision:{k}"} for k, v in answer.fields.items() if v and k != "category"]
 
@@ -186,12 +183,3 @@ def _near_duplicates(org_id: int, product_id: int, phash: str | None) -> list[di
         Product.status != ProductStatus.ARCHIVED)).all()
     return [{"product_id": pid, "distance": d} for pid, d in find_near_duplicates(phash, rows)]
 
-
-def _record_call(*, org_id: int, product_id: int, phase: str, call) -> None:
-    """Store an external call's tokens and cost at once, on its own transaction (a failed phase still paid)."""
-    with db.engine.begin() as conn:
-        conn.execute(insert(ProviderCall).values(
-            organisation_id=org_id, product_id=product_id, phase=phase, provider=vision_provider.PROVIDER,
-            model=call.model, ok=call.ok, prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
-            cost=call.cost, currency=call.currency, duration_ms=call.duration_ms, error=call.error,
-            created_at=utcnow()))

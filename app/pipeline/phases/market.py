@@ -264,6 +264,7 @@ def sales_points(org_id: int, row: CatalogueRow | None) -> tuple[list[PricePoint
 
 def run(ctx):
     """Market research for one product (see the module doc for the rule)."""
+    from app.core.ai import Served
     from app.pipeline.market_data import price_points_for
     from app.pipeline.phases import PhaseOutcome
     from app.pipeline.price_provider import ProviderError, configured_provider
@@ -276,18 +277,17 @@ def run(ctx):
     ctx.log("info", f"{len(points)} price list entr{'y' if len(points) == 1 else 'ies'} for this product",
             gtin=gtin, sku=sku)
     notes = []
-    provider, provider_call = configured_provider(), None
+    provider = configured_provider()
     if provider is not None:
         try:
-            quotes = provider.quotes(gtin=gtin, sku=sku, name=product.name or product.hint_name)
+            quotes = provider.quotes(gtin=gtin, sku=sku, name=product.name or product.hint_name,
+                                     served=Served(ctx.org_id, "product", ctx.product_id))
         except ProviderError as exc:
             ctx.log("warning", f"price provider skipped: {exc}")
             notes.append(f"price provider skipped: {exc}")
-            provider_call = {"ok": False, "error": str(exc), "duration_ms": 0}
         else:
             points += quotes.points
             ctx.log("info", f"price provider gave {len(quotes.points)} price(s)", dropped=quotes.dropped)
-            provider_call = {"ok": True, "error": None, "duration_ms": quotes.duration_ms}
     sales, note = sales_points(ctx.org_id, row)
     points += sales
     notes += [note] if note else []
@@ -303,24 +303,5 @@ def run(ctx):
     data = result.as_dict()
     data["item_id"] = row.item_id if row else None
     data["sku"] = sku
-    write = _provider_call_writer(ctx, provider, provider_call) if provider_call else None
-    return PhaseOutcome("completed", result=data, write=write)
+    return PhaseOutcome("completed", result=data)
 
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return (urlsplit(url).netloc or url)[:120]
-
-
-def _provider_call_writer(ctx, provider, call: dict):
-    def write() -> None:
-        from app.extensions import db
-        from app.pipeline.models import ProviderCall
-
-        db.session.add(ProviderCall(organisation_id=ctx.org_id, product_id=ctx.product_id, phase="market",
-                                    provider=provider.name, model=_host(getattr(provider, "url", "")),
-                                    ok=call["ok"], error=call["error"], duration_ms=call["duration_ms"],
-                                    currency="USD"))
-
-    return write

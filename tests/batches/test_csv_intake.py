@@ -521,3 +521,53 @@ def test_suggest_mapping_uses_each_column_once_and_prefers_exact_names():
     mapping = suggest_mapping(["Product", "Title", "Type", "Notes"])
     assert mapping == {"product_type": "Type", "title": "Title"}
     assert suggest_mapping(["foo", "bar"]) == {}
+
+
+# --- bounded input ---------------------------------------------------------------------------
+
+
+def _wide(columns: int) -> bytes:
+    return (",".join(f"col{i}" for i in range(columns)) + "\n" + ",".join(str(i) for i in range(columns)) + "\n").encode()
+
+
+def test_a_very_wide_file_is_refused_quickly_with_its_column_count():
+    data = _wide(20_000)
+    started = time.perf_counter()
+    with pytest.raises(CsvRejected) as exc:
+        preview(data, sniff(data), n=5)
+    assert time.perf_counter() - started < 1
+    assert exc.value.message.startswith("The file has 20,000 columns (row 1); at most 500 can be read.")
+
+
+def test_suggest_mapping_is_fast_for_many_columns():
+    header = [f"Attribute {i}" for i in range(20_000)] + ["Product Name"]
+    started = time.perf_counter()
+    assert suggest_mapping(header) == {"title": "Product Name"}
+    assert time.perf_counter() - started < 5  # 39 s with difflib
+
+
+def test_binary_files_are_refused_quickly():
+    started = time.perf_counter()
+    with pytest.raises(CsvRejected, match="The file is a PNG image, not a text file"):
+        sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(1000))
+    no_nul = bytes((i * 7919) % 255 + 1 for i in range(2_000_000))  # binary without a NUL byte
+    with pytest.raises(CsvRejected, match="does not look like text"):
+        sniff(no_nul)
+    assert time.perf_counter() - started < 1
+
+
+def test_text_without_delimiters_or_line_breaks_is_sniffed_quickly():
+    data = ("0123456789abcdef" * 20_000).encode()  # a hex dump: one 320 KB "value"
+    started = time.perf_counter()
+    fmt = sniff(data)
+    assert time.perf_counter() - started < 1  # CleverCSV took 20 s on its 32 KB sample
+    with pytest.raises(CsvRejected, match="Row 1: a value is longer than"):
+        preview(data, fmt)
+
+
+def test_a_line_without_breaks_is_refused_with_its_row():
+    data = b"title,mpn\nShirt,1\n" + b"x" * 5_000_000
+    with pytest.raises(CsvRejected) as exc:
+        list(iter_rows(data, sniff(data)))
+    assert exc.value.row_number == 3
+    assert exc.value.message.startswith("Row 3: a line is longer than 2,097,152 characters without a line break.")

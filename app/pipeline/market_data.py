@@ -27,12 +27,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.analysis.barcodes import normalise_gtin
-from app.batches.csv_intake import CsvRejected, iter_rows, sniff
 from app.core import audit
 from app.core.errors import InvalidInput, NotFound
 from app.core.models import User, UTCDateTime, utcnow
 from app.extensions import db
-from app.inventory.supplier_parsing import parse_price
+from app.formats.dialect import sniff
+from app.formats.errors import CsvRejected
+from app.formats.money import parse_price
+from app.formats.rows import iter_rows
 from app.pipeline.phases.market import PricePoint
 
 MAX_PRICE = Decimal("9999999999.99")

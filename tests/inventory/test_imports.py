@@ -160,3 +160,14 @@ def test_the_job_runs_on_a_real_worker_and_twice_is_harmless(org, manager, run_j
     movements = count(StockMovement)
     imports.supplier_import_run(import_id=record.id)  # a duplicate delivery of the job
     assert count(StockMovement) == movements
+
+
+@pytest.mark.parametrize(("data", "name", "message"), [
+    (b"[" * 100_000 + b"]" * 100_000, "deep.json", "nested more than 32 levels deep"),
+    (b"%PDF-1.7\n" + bytes(3000), "orders.csv", "The file is a PDF document, not a text file"),
+])
+def test_unreadable_files_are_refused_with_a_reason(org, manager, data, name, message):
+    with pytest.raises(InvalidInput, match=message):
+        imports.supplier_import_preview(org_id=org.id, by_user_id=manager.id, data=data, filename=name)
+    db.session.rollback()
+    assert count(SupplierImport) == 0

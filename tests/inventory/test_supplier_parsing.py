@@ -1,3 +1,4 @@
+import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -333,3 +334,49 @@ def test_unusable_json_is_refused(data, match):
 def test_json_rows_that_are_not_objects_are_row_errors():
     result = parse_export(b"[1]", "x.json")
     assert [(e.row_number, e.field) for e in result.errors] == [(1, None)]
+
+
+# --- bounded input ----------------------------------------------------------
+
+
+def test_binary_exports_are_refused_before_any_csv_reading():
+    started = time.perf_counter()
+    with pytest.raises(ExportRejected, match="orders.csv: The file is a ZIP archive"):
+        parse_export(b"PK\x03\x04" + bytes(5000), "orders.csv")
+    ascii_binary = bytes((i * 7919) % 128 for i in range(300_000))  # decodes as UTF-8, full of control bytes
+    with pytest.raises(ExportRejected, match="does not look like text"):
+        parse_export(ascii_binary, "orders.csv")
+    assert time.perf_counter() - started < 1
+
+
+def test_text_without_delimiters_is_refused_quickly():
+    data = ("0123456789abcdef" * 20_000).encode()
+    started = time.perf_counter()
+    with pytest.raises(ExportRejected, match="Row 1: a value is longer than"):
+        parse_export(data, "upload")
+    assert time.perf_counter() - started < 1  # 67 s in CleverCSV's URL filter
+
+
+def test_a_huge_field_is_refused_with_its_row():
+    data = b"Order ID,Product ID,Title,Price,Qty,Order Date\n" + b"x" * 200_000 + b",1,2,3,4,5\n"
+    with pytest.raises(ExportRejected) as info:
+        parse_export(data, "x.csv")
+    assert info.value.message.startswith("x.csv: Row 2: a value is longer than 131072 characters.")
+    assert info.value.line == 2
+
+
+def test_a_very_wide_csv_is_refused_with_its_column_count():
+    header = "Order ID,Product ID,Title,Price,Qty,Order Date," + ",".join(f"x{i}" for i in range(20_000))
+    with pytest.raises(ExportRejected, match="has 20,006 columns"):
+        parse_export(f"{header}\n".encode(), "x.csv")
+
+
+@pytest.mark.parametrize("levels", [40, 100_000])
+def test_deeply_nested_json_is_a_clear_error(levels):
+    with pytest.raises(ExportRejected, match="x.json: The JSON is nested more than 32 levels deep"):
+        parse_export(b'{"orders": ' + b"[" * levels + b"]" * levels + b"}", "x.json")
+
+
+def test_utf16_without_bom_is_read():
+    text = load("sample-orders.csv").decode()
+    assert len(parse_export(text.encode("utf-16-le"), "a.csv").rows) == 5

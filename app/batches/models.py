@@ -2,57 +2,22 @@
 saved column mappings and the organisation's prompt templates."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.enums import db_enum
+from app.batches.statuses import (  # noqa: F401 - the statuses are part of this domain's model
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    IN_FLIGHT,
+    BatchStatus,
+    RowStatus,
+    WorkerStatus,
+)
 from app.core.models import User, UTCDateTime, utcnow
+from app.core.statuses import status_column
 from app.extensions import db
-
-
-class BatchStatus(str, enum.Enum):
-    UPLOADED = "uploaded"
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    COMPLETED_WITH_ERRORS = "completed_with_errors"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
-
-
-# Allowed transitions, in one table; a transition outside it raises.
-BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
-    BatchStatus.UPLOADED: frozenset({BatchStatus.QUEUED, BatchStatus.FAILED, BatchStatus.CANCELLED}),
-    BatchStatus.QUEUED: frozenset({BatchStatus.PROCESSING, BatchStatus.CANCELLED, BatchStatus.FAILED}),
-    BatchStatus.PROCESSING: frozenset({BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS,
-                                       BatchStatus.CANCELLED, BatchStatus.FAILED}),
-    BatchStatus.COMPLETED: frozenset(),
-    BatchStatus.COMPLETED_WITH_ERRORS: frozenset({BatchStatus.QUEUED}),  # retry failed rows
-    BatchStatus.CANCELLED: frozenset({BatchStatus.QUEUED}),  # resume
-    BatchStatus.FAILED: frozenset({BatchStatus.QUEUED}),  # resume / retry
-}
-ACTIVE_STATUSES = (BatchStatus.QUEUED, BatchStatus.PROCESSING)
-FINISHED_STATUSES = (BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS, BatchStatus.CANCELLED,
-                     BatchStatus.FAILED)
-
-
-class RowStatus(str, enum.Enum):
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-IN_FLIGHT = (RowStatus.CLAIMED.value, RowStatus.PROCESSING.value)
-
 
 
 class Batch(db.Model):
@@ -68,7 +33,7 @@ class Batch(db.Model):
     format: Mapped[dict] = mapped_column(JSON, default=dict)
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)
     validation: Mapped[dict | None] = mapped_column(JSON)
-    status: Mapped[BatchStatus] = mapped_column(db_enum(BatchStatus, length=32), default=BatchStatus.UPLOADED, index=True)
+    status: Mapped[BatchStatus] = status_column(BatchStatus, length=32, default=BatchStatus.UPLOADED, index=True)
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     processed_rows: Mapped[int] = mapped_column(Integer, default=0)
     successful_rows: Mapped[int] = mapped_column(Integer, default=0)
@@ -101,7 +66,7 @@ class Batch(db.Model):
         return self.remaining_rows / self.rate_rows_per_min
 
     def allows(self, target: BatchStatus) -> bool:
-        return target in BATCH_TRANSITIONS[self.status]
+        return self.status.can_become(target)
 
 
 class BatchRow(db.Model):
@@ -119,7 +84,7 @@ class BatchRow(db.Model):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
     row_number: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default=RowStatus.PENDING.value)
+    status: Mapped[RowStatus] = status_column(RowStatus, length=16, default=RowStatus.PENDING)
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
@@ -142,7 +107,7 @@ class BatchWorker(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="idle")  # busy | idle | stale
+    status: Mapped[WorkerStatus] = status_column(WorkerStatus, length=16, default=WorkerStatus.IDLE)
     current_batch_id: Mapped[int | None] = mapped_column(Integer)
     current_jobs: Mapped[int] = mapped_column(Integer, default=0)
     processed_count: Mapped[int] = mapped_column(Integer, default=0)

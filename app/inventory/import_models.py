@@ -7,24 +7,11 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.enums import LabelledEnum, db_enum
 from app.core.models import User, UTCDateTime, utcnow
+from app.core.statuses import status_column
 from app.extensions import db
 from app.inventory.models import Item
-
-
-class ImportStatus(LabelledEnum):
-    PREVIEWED = "previewed"
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    COMPLETED_WITH_ERRORS = "completed_with_errors"
-    FAILED = "failed"
-
-
-    @property
-    def finished(self) -> bool:
-        return self in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS, ImportStatus.FAILED)
+from app.inventory.statuses import ImportStatus  # noqa: F401 - part of this domain's model
 
 
 class SupplierImport(db.Model):
@@ -39,8 +26,7 @@ class SupplierImport(db.Model):
     format: Mapped[str] = mapped_column(String(8))
     column_mapping: Mapped[dict | None] = mapped_column(JSON)
     default_currency: Mapped[str | None] = mapped_column(String(3))
-    status: Mapped[ImportStatus] = mapped_column(
-        db_enum(ImportStatus, length=24))
+    status: Mapped[ImportStatus] = status_column(ImportStatus, length=24)
     valid_only: Mapped[bool] = mapped_column(Boolean, default=False)
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     error_rows: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,7 +1,7 @@
 """Products moving through the intake pipeline: images, phases, the log, external model calls.
 
-State machines are explicit: each status Enum has its allowed transitions in one table, and
-`ProductStatus.check(old, new)` / `PhaseStatus.check(old, new)` raise on anything else.
+The statuses and their allowed moves are in app.pipeline.statuses; `ProductStatus.check(old, new)`
+and `PhaseStatus.check(old, new)` raise on anything else.
 """
 from __future__ import annotations
 
@@ -20,95 +20,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.enums import LabelledEnum, db_enum
-from app.core.errors import Conflict
 from app.core.models import User, UTCDateTime, utcnow
+from app.core.statuses import status_column
 from app.extensions import db
+from app.pipeline.statuses import (  # noqa: F401 - the statuses are part of this domain's model
+    ACTIVE_STATUSES,
+    BOARD_STATUSES,
+    PHASE_DONE,
+    PHASE_IN_FLIGHT,
+    PhaseStatus,
+    ProductStatus,
+)
 
 PHASE_NAMES = ("analysis", "market", "seo", "listing")
 
-
-
-class _Machine(str, enum.Enum):
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
-
-    @classmethod
-    def allowed(cls, old: _Machine) -> frozenset:
-        return cls._transitions()[cls(old)]
-
-    @classmethod
-    def check(cls, old, new) -> None:
-        """Raise Conflict unless old → new is in the transition table."""
-        old, new = cls(old), cls(new)
-        if new not in cls.allowed(old):
-            raise Conflict(f"cannot go from {old.label.lower()} to {new.label.lower()}")
-
-    @classmethod
-    def _transitions(cls) -> dict:
-        # Each status enum below overrides this with its own table.
-        raise TypeError(f"{cls.__name__} has no transition table")
-
-
-class ProductStatus(_Machine):
-    UPLOADED = "uploaded"
-    PROCESSING = "processing"
-    NEEDS_REVIEW = "needs_review"
-    COMPLETED = "completed"
-    ERROR = "error"
-    STOPPED = "stopped"
-    ARCHIVED = "archived"
-
-    @classmethod
-    def _transitions(cls) -> dict:
-        s = cls
-        return {
-            s.UPLOADED: frozenset({s.PROCESSING, s.STOPPED, s.ARCHIVED}),
-            s.PROCESSING: frozenset({s.PROCESSING, s.NEEDS_REVIEW, s.COMPLETED, s.ERROR, s.STOPPED}),
-            s.NEEDS_REVIEW: frozenset({s.PROCESSING, s.COMPLETED, s.ARCHIVED}),
-            s.COMPLETED: frozenset({s.PROCESSING, s.ARCHIVED}),
-            s.ERROR: frozenset({s.PROCESSING, s.ARCHIVED}),
-            s.STOPPED: frozenset({s.PROCESSING, s.ARCHIVED}),
-            s.ARCHIVED: frozenset(),
-        }
-
-
-# Board columns, in order (archived products are only shown when asked for).
-BOARD_STATUSES = (ProductStatus.UPLOADED, ProductStatus.PROCESSING, ProductStatus.NEEDS_REVIEW,
-                  ProductStatus.COMPLETED, ProductStatus.ERROR, ProductStatus.STOPPED)
-ACTIVE_STATUSES = (ProductStatus.UPLOADED, ProductStatus.PROCESSING)
-
-
-class PhaseStatus(_Machine):
-    PENDING = "pending"
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    NEEDS_REVIEW = "needs_review"
-    STOPPED = "stopped"
-    SKIPPED = "skipped"
-
-    @classmethod
-    def _transitions(cls) -> dict:
-        s = cls
-        restartable = {s.PENDING, s.QUEUED}
-        return {
-            s.PENDING: frozenset({s.QUEUED, s.SKIPPED, s.STOPPED}),
-            # queued → queued: the sweeper hands a lost job a new job id
-            s.QUEUED: frozenset({s.QUEUED, s.RUNNING, s.STOPPED, s.PENDING, s.SKIPPED}),
-            # running → queued: transient failure retried, or the worker died (lease expired)
-            s.RUNNING: frozenset({s.COMPLETED, s.FAILED, s.NEEDS_REVIEW, s.STOPPED, s.QUEUED, s.SKIPPED}),
-            s.COMPLETED: frozenset(restartable),
-            s.FAILED: frozenset(restartable),
-            s.NEEDS_REVIEW: frozenset(restartable | {s.COMPLETED, s.STOPPED}),
-            s.STOPPED: frozenset(restartable),
-            s.SKIPPED: frozenset(restartable),
-        }
-
-
-PHASE_DONE = (PhaseStatus.COMPLETED, PhaseStatus.SKIPPED)
-PHASE_IN_FLIGHT = (PhaseStatus.QUEUED, PhaseStatus.RUNNING)
 
 
 class Condition(LabelledEnum):
@@ -136,7 +61,7 @@ class Product(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    status: Mapped[ProductStatus] = mapped_column(db_enum(ProductStatus, length=16), default=ProductStatus.UPLOADED)
+    status: Mapped[ProductStatus] = status_column(ProductStatus, length=16, default=ProductStatus.UPLOADED)
     # What the person told us at upload; never overwritten by analysis.
     hint_name: Mapped[str | None] = mapped_column(String(200))
     hint_model: Mapped[str | None] = mapped_column(String(120))
@@ -241,7 +166,7 @@ class ProductPhase(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
-    status: Mapped[PhaseStatus] = mapped_column(db_enum(PhaseStatus, length=16), default=PhaseStatus.PENDING)
+    status: Mapped[PhaseStatus] = status_column(PhaseStatus, length=16, default=PhaseStatus.PENDING)
     # Attempts of the current run (automatic retries stop at MAX_ATTEMPTS); reset by retry/restart.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Every attempt this phase ever made, across retries and restarts.

@@ -26,10 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.enums import db_enum
-from app.core.errors import Conflict
 from app.core.models import User, UTCDateTime, utcnow
+from app.core.statuses import status_column
 from app.extensions import db
 from app.pipeline.models import Product, ProductImage  # noqa: F401  (FK targets must be in the metadata)
+from app.techfiles.statuses import CollectionStatus, FileStatus  # noqa: F401 - part of this domain's model
 
 SLOT_COLUMNS = ("organisation_id", "product_id", "revision", "file_type", "view", "category")
 DEFAULT_REVISION = "1"
@@ -56,13 +57,6 @@ class FileType(_Labelled):
                 "category": "Category shots", "complete_pack": "Complete packs"}[self.value]
 
 
-class FileStatus(_Labelled):
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    ARCHIVED = "archived"
-
-
 class CollectionKind(_Labelled):
     TECH_PACK = "tech_pack"
     BASE_VIEWS = "base_views"
@@ -74,26 +68,6 @@ class CollectionKind(_Labelled):
         """Generation steps in order (each step is one file type)."""
         return {"tech_pack": ("base_views", "close_ups", "sketches"), "base_views": ("base_views",),
                 "close_ups": ("close_ups",), "sketches": ("sketches",)}[self.value]
-
-
-class CollectionStatus(_Labelled):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-    @classmethod
-    def check(cls, old, new) -> None:
-        """Raise Conflict unless old → new is allowed."""
-        allowed = {
-            cls.QUEUED: {cls.RUNNING, cls.FAILED},
-            cls.RUNNING: {cls.COMPLETED, cls.FAILED, cls.QUEUED},  # queued again: a dead worker's run is retried
-            cls.FAILED: {cls.QUEUED},
-            cls.COMPLETED: set(),
-        }
-        old, new = cls(old), cls(new)
-        if new not in allowed[old]:
-            raise Conflict(f"the collection cannot go from {old.value} to {new.value}")
 
 
 STEP_FILE_TYPE = {"base_views": FileType.BASE_VIEW, "close_ups": FileType.CLOSE_UP, "sketches": FileType.SKETCH}
@@ -117,7 +91,7 @@ class TechFile(db.Model):
     file_type: Mapped[FileType] = mapped_column(db_enum(FileType, length=20))
     view: Mapped[str] = mapped_column(String(40), default="", server_default="")
     category: Mapped[str] = mapped_column(String(80), default="", server_default="")
-    status: Mapped[FileStatus] = mapped_column(db_enum(FileStatus, length=16), default=FileStatus.COMPLETED)
+    status: Mapped[FileStatus] = status_column(FileStatus, length=16, default=FileStatus.COMPLETED)
     # The stored image (app.core.storage); None while processing or after a failure.
     sha256: Mapped[str | None] = mapped_column(String(64))
     mime: Mapped[str | None] = mapped_column(String(40))
@@ -200,7 +174,7 @@ class Collection(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     kind: Mapped[CollectionKind] = mapped_column(db_enum(CollectionKind, length=20))
     revision: Mapped[str] = mapped_column(String(40), default=DEFAULT_REVISION)
-    status: Mapped[CollectionStatus] = mapped_column(db_enum(CollectionStatus, length=16), default=CollectionStatus.QUEUED)
+    status: Mapped[CollectionStatus] = status_column(CollectionStatus, length=16, default=CollectionStatus.QUEUED)
     progress: Mapped[int] = mapped_column(Integer, default=0)  # percent, 0..100
     current_step: Mapped[str | None] = mapped_column(String(200))
     failed_step: Mapped[str | None] = mapped_column(String(32))

@@ -19,7 +19,7 @@ from app.core import audit
 from app.core.ai_models import CAPABILITIES, AICall, Budget
 from app.core.database import write_intent
 from app.core.errors import InvalidInput
-from app.core.models import utcnow
+from app.core.models import User, user_id_of, utcnow
 from app.extensions import db
 
 ZERO = Decimal("0")
@@ -127,7 +127,7 @@ def _amount(value, label: str, field: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def budget_set(*, org_id: int, warning_amount, hard_limit, currency: str, by_user_id: int | None) -> Budget:
+def budget_set(*, org_id: int, warning_amount, hard_limit, currency: str, by: User | None) -> Budget:
     """Set the organisation's monthly warning level and hard limit for all AI spending."""
     warning = _amount(warning_amount, "The warning level", "warning_amount")
     hard = _amount(hard_limit, "The hard limit", "hard_limit")
@@ -141,7 +141,7 @@ def budget_set(*, org_id: int, warning_amount, hard_limit, currency: str, by_use
     budget.warning_amount, budget.hard_limit, budget.currency = warning, hard, currency
     db.session.add(budget)
     db.session.flush()
-    audit.record(org_id=org_id, actor_id=by_user_id, action="ai.budget_set", object_type="budget",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="ai.budget_set", object_type="budget",
                  object_id=budget.id, before=before, after={"warning": str(warning), "hard": str(hard)})
     db.session.commit()
     return budget

@@ -15,6 +15,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def user_id_of(user) -> int | None:
+    """The id of the person acting (`by` in every service), for audit and owner columns; None for the system."""
+    return user.id if user is not None else None
+
+
 class UTCDateTime(db.TypeDecorator):
     """Stores naive UTC, always returns aware UTC (SQLite forgets the zone otherwise)."""
 

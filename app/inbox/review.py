@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from app.core import audit
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
-from app.core.models import utcnow
+from app.core.models import User, user_id_of, utcnow
 from app.extensions import db
 from app.inbox import extraction as extraction_module
 from app.inbox import webhooks_out
@@ -81,13 +81,13 @@ def _snapshot(line: ExtractedLine) -> dict:
     return {"item_id": line.item_id, "quantity": line.quantity, "unit": line.unit, "status": line.status}
 
 
-def _feedback(line: ExtractedLine, original: dict, by_user_id: int | None) -> None:
+def _feedback(line: ExtractedLine, original: dict, by: User | None) -> None:
     db.session.add(ExtractionFeedback(organisation_id=line.organisation_id, extraction_id=line.extraction_id,
                                       line_id=line.id, product_text=line.product_text, original=original,
-                                      corrected=_snapshot(line), by_user_id=by_user_id))
+                                      corrected=_snapshot(line), by_user_id=user_id_of(by)))
 
 
-def line_update(*, org_id: int, line_id: int, item_id, quantity, by_user_id: int | None) -> ExtractedLine:
+def line_update(*, org_id: int, line_id: int, item_id, quantity, by: User | None) -> ExtractedLine:
     """Set a line's product and quantity; the change is kept as feedback for the extractor."""
     line = _open_line(org_id, line_id)
     item = _parse_item(org_id, item_id)
@@ -96,42 +96,42 @@ def line_update(*, org_id: int, line_id: int, item_id, quantity, by_user_id: int
     if original["item_id"] == item.id and original["quantity"] == qty:
         return line
     line.item_id, line.quantity, line.status, line.confidence = item.id, qty, "corrected", 100
-    line.evidence = {**(line.evidence or {}), "corrected_by": by_user_id}
-    _resolve_linked(line, by_user_id)
-    _feedback(line, original, by_user_id)
+    line.evidence = {**(line.evidence or {}), "corrected_by": user_id_of(by)}
+    _resolve_linked(line, by)
+    _feedback(line, original, by)
     _announce(line.extraction)
     db.session.commit()
     return line
 
 
-def line_remove(*, org_id: int, line_id: int, by_user_id: int | None) -> ExtractedLine:
+def line_remove(*, org_id: int, line_id: int, by: User | None) -> ExtractedLine:
     """Drop a line the extractor should not have found."""
     line = _open_line(org_id, line_id)
     original = _snapshot(line)
     line.status = "removed"
-    _resolve_linked(line, by_user_id)
-    _feedback(line, original, by_user_id)
+    _resolve_linked(line, by)
+    _feedback(line, original, by)
     _announce(line.extraction)
     db.session.commit()
     return line
 
 
-def _mark_resolved(extraction: Extraction, index: int, by_user_id: int | None, how: str) -> bool:
+def _mark_resolved(extraction: Extraction, index: int, by: User | None, how: str) -> bool:
     parts = [dict(p) for p in extraction.not_understood or []]
     if not 0 <= index < len(parts) or parts[index].get("resolved_at"):
         return False
-    parts[index].update(resolved_by=by_user_id, resolved_at=utcnow().isoformat(), resolved_how=how)
+    parts[index].update(resolved_by=user_id_of(by), resolved_at=utcnow().isoformat(), resolved_how=how)
     extraction.not_understood = parts  # a new list, so the JSON column is written
     return True
 
 
-def _resolve_linked(line: ExtractedLine, by_user_id: int | None) -> None:
+def _resolve_linked(line: ExtractedLine, by: User | None) -> None:
     index = (line.evidence or {}).get("part")
     if isinstance(index, int):
-        _mark_resolved(line.extraction, index, by_user_id, "line " + line.status)
+        _mark_resolved(line.extraction, index, by, "line " + line.status)
 
 
-def part_resolve(*, org_id: int, extraction_id: int, index, by_user_id: int | None) -> Extraction:
+def part_resolve(*, org_id: int, extraction_id: int, index, by: User | None) -> Extraction:
     """A person has dealt with a part of the message the reader did not understand."""
     extraction = _extraction(org_id, extraction_id)
     if not extraction.is_open:
@@ -140,16 +140,16 @@ def part_resolve(*, org_id: int, extraction_id: int, index, by_user_id: int | No
         position = int(str(index))
     except (TypeError, ValueError):
         raise InvalidInput("Choose a part of the message to mark as handled.", field="index") from None
-    if not _mark_resolved(extraction, position, by_user_id, "marked handled"):
+    if not _mark_resolved(extraction, position, by, "marked handled"):
         raise InvalidInput("That part does not exist or was already handled.", field="index")
-    audit.record(org_id=org_id, actor_id=by_user_id, action="extraction.part_resolve", object_type="extraction",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="extraction.part_resolve", object_type="extraction",
                  object_id=extraction.id, after={"part": extraction.not_understood[position].get("text", "")[:200]})
     _announce(extraction)
     db.session.commit()
     return extraction
 
 
-def line_add(*, org_id: int, extraction_id: int, item_id, quantity, by_user_id: int | None) -> ExtractedLine:
+def line_add(*, org_id: int, extraction_id: int, item_id, quantity, by: User | None) -> ExtractedLine:
     """Add a line the extractor missed."""
     extraction = _extraction(org_id, extraction_id)
     if not extraction.is_open:
@@ -161,13 +161,13 @@ def line_add(*, org_id: int, extraction_id: int, item_id, quantity, by_user_id: 
                          evidence={"method": "added in review"}, status="corrected")
     db.session.add(line)
     db.session.flush()
-    _feedback(line, {"item_id": None, "quantity": None, "unit": "", "status": "missing"}, by_user_id)
+    _feedback(line, {"item_id": None, "quantity": None, "unit": "", "status": "missing"}, by)
     _announce(extraction)
     db.session.commit()
     return line
 
 
-def extraction_reject(*, org_id: int, extraction_id: int, reason: str, by_user_id: int | None) -> Extraction:
+def extraction_reject(*, org_id: int, extraction_id: int, reason: str, by: User | None) -> Extraction:
     """Decide that a message is not an order (the reason is kept)."""
     extraction = _extraction(org_id, extraction_id)
     reason = (reason or "").strip()
@@ -176,8 +176,8 @@ def extraction_reject(*, org_id: int, extraction_id: int, reason: str, by_user_i
     if not extraction.is_open:
         raise Conflict("This message was already turned into an order or rejected.")
     extraction.status, extraction.reject_reason = ExtractionStatus.REJECTED, reason[:1000]
-    extraction.reviewed_by_id, extraction.reviewed_at = by_user_id, utcnow()
-    audit.record(org_id=org_id, actor_id=by_user_id, action="extraction.reject", object_type="extraction",
+    extraction.reviewed_by_id, extraction.reviewed_at = user_id_of(by), utcnow()
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="extraction.reject", object_type="extraction",
                  object_id=extraction.id, after={"reason": extraction.reject_reason})
     _announce(extraction)
     db.session.commit()
@@ -212,7 +212,7 @@ def _notes(extraction: Extraction) -> str:
     return " ".join(parts)
 
 
-def extraction_confirm(*, org_id: int, extraction_id: int, by_user_id: int | None):
+def extraction_confirm(*, org_id: int, extraction_id: int, by: User | None):
     """Create the order from the lines and confirm it (reserving stock); all of it or nothing."""
     from app.orders.services import order_cancel, order_confirm, order_create
 
@@ -230,7 +230,7 @@ def extraction_confirm(*, org_id: int, extraction_id: int, by_user_id: int | Non
     # Claim it first: a double click or a second reviewer finds it taken and makes no second order.
     claimed = db.session.execute(update(Extraction).where(Extraction.id == extraction.id,
                                                           Extraction.status.in_(OPEN_EXTRACTION))
-                                 .values(status=ExtractionStatus.CONFIRMED, reviewed_by_id=by_user_id,
+                                 .values(status=ExtractionStatus.CONFIRMED, reviewed_by_id=user_id_of(by),
                                          reviewed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     if claimed != 1:
@@ -238,15 +238,15 @@ def extraction_confirm(*, org_id: int, extraction_id: int, by_user_id: int | Non
     customer = extraction.message.conversation.customer
     order = None
     try:
-        order = order_create(org_id=org_id, by_user_id=by_user_id, lines=lines, notes=_notes(extraction),
+        order = order_create(org_id=org_id, by=by, lines=lines, notes=_notes(extraction),
                              source=f"inbox-{extraction.message.channel.value}",
                              customer={"id": customer.id, "name": customer.name,
                                        "shipping_address": extraction.address_hint})
-        order_confirm(org_id=org_id, order_id=order.id, by_user_id=by_user_id)
+        order_confirm(org_id=org_id, order_id=order.id, by=by)
     except DomainError:
         db.session.rollback()
         if order is not None:  # stock ran out between our check and the reservation: undo the draft
-            order_cancel(org_id=org_id, order_id=order.id, by_user_id=by_user_id,
+            order_cancel(org_id=org_id, order_id=order.id, by=by,
                          note="Not enough stock when confirming from the inbox.")
         db.session.execute(update(Extraction).where(Extraction.id == extraction_id)
                            .values(status=previous, reviewed_by_id=None, reviewed_at=None))
@@ -255,7 +255,7 @@ def extraction_confirm(*, org_id: int, extraction_id: int, by_user_id: int | Non
     extraction = db.session.get(Extraction, extraction_id)
     db.session.refresh(extraction)
     extraction.order_id = order.id
-    audit.record(org_id=org_id, actor_id=by_user_id, action="extraction.confirm", object_type="extraction",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="extraction.confirm", object_type="extraction",
                  object_id=extraction.id, after={"order_id": order.id, "order_number": order.number})
     webhooks_out.dispatch(org_id, "order.created", {
         "order_id": order.id, "number": order.number, "total": str(order.total), "currency": order.currency,
@@ -265,7 +265,7 @@ def extraction_confirm(*, org_id: int, extraction_id: int, by_user_id: int | Non
     return order
 
 
-def wanted_date_update(*, org_id: int, extraction_id: int, value: str, by_user_id: int | None) -> Extraction:
+def wanted_date_update(*, org_id: int, extraction_id: int, value: str, by: User | None) -> Extraction:
     """Correct the date the customer wants the goods by (empty clears it)."""
     extraction = _extraction(org_id, extraction_id)
     if not extraction.is_open:
@@ -276,7 +276,7 @@ def wanted_date_update(*, org_id: int, extraction_id: int, value: str, by_user_i
         raise InvalidInput("Enter the date as YYYY-MM-DD.", field="wanted_date") from None
     db.session.add(ExtractionFeedback(organisation_id=org_id, extraction_id=extraction.id, product_text="",
                                       original={"wanted_date": str(extraction.wanted_date or "")},
-                                      corrected={"wanted_date": str(new or "")}, by_user_id=by_user_id))
+                                      corrected={"wanted_date": str(new or "")}, by_user_id=user_id_of(by)))
     extraction.wanted_date = new
     db.session.commit()
     return extraction

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core import audit
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.events import publish_after_commit
-from app.core.models import User, utcnow
+from app.core.models import User, user_id_of, utcnow
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.inbox import pii
@@ -58,7 +58,7 @@ def channel_config_get_or_create(*, org_id: int) -> tuple[ChannelConfig, bool]:
     return config, True
 
 
-def channel_secrets_rotate(*, org_id: int, by_user_id: int | None, token_too: bool = False) -> ChannelConfig:
+def channel_secrets_rotate(*, org_id: int, by: User | None, token_too: bool = False) -> ChannelConfig:
     """New secrets for every channel (and a new webhook address when asked); old ones stop working."""
     config, _ = channel_config_get_or_create(org_id=org_id)
     for name, value in _new_secrets().items():
@@ -66,7 +66,7 @@ def channel_secrets_rotate(*, org_id: int, by_user_id: int | None, token_too: bo
     if token_too:
         config.hook_token = secrets.token_urlsafe(24)
     config.rotated_at = utcnow()
-    audit.record(org_id=org_id, actor_id=by_user_id, action="inbox.channel_secrets_rotate",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="inbox.channel_secrets_rotate",
                  object_type="channel_config", object_id=config.id, after={"new_address": token_too})
     db.session.commit()
     return config
@@ -216,7 +216,7 @@ def conversation_mark_read(*, org_id: int, conversation_id: int) -> None:
     db.session.commit()
 
 
-def conversation_set_status(*, org_id: int, conversation_id: int, status: str, by_user_id: int | None) -> Conversation:
+def conversation_set_status(*, org_id: int, conversation_id: int, status: str, by: User | None) -> Conversation:
     """Close or reopen a conversation."""
     try:
         target = ConversationStatus(status)
@@ -230,14 +230,14 @@ def conversation_set_status(*, org_id: int, conversation_id: int, status: str, b
         if other:
             raise Conflict("This customer already has an open conversation on this channel.")
     conversation.status = target
-    audit.record(org_id=org_id, actor_id=by_user_id, action=f"conversation.{target.value}",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action=f"conversation.{target.value}",
                  object_type="conversation", object_id=conversation.id)
     publish_after_commit(org_id, CONVERSATION_EVENT, {"conversation_id": conversation.id})
     db.session.commit()
     return conversation
 
 
-def conversation_assign(*, org_id: int, conversation_id: int, user_id: int | None, by_user_id: int | None) -> Conversation:
+def conversation_assign(*, org_id: int, conversation_id: int, user_id: int | None, by: User | None) -> Conversation:
     """Give a conversation to a staff member of the organisation (or to nobody)."""
     conversation = _conversation(org_id, conversation_id)
     if user_id is not None:
@@ -245,14 +245,14 @@ def conversation_assign(*, org_id: int, conversation_id: int, user_id: int | Non
         if user is None or user.organisation_id != org_id or not user.active:
             raise InvalidInput("Choose a member of your organisation.", field="user_id")
     conversation.assigned_to_id = user_id
-    audit.record(org_id=org_id, actor_id=by_user_id, action="conversation.assign", object_type="conversation",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="conversation.assign", object_type="conversation",
                  object_id=conversation.id, after={"assigned_to_id": user_id})
     publish_after_commit(org_id, CONVERSATION_EVENT, {"conversation_id": conversation.id})
     db.session.commit()
     return conversation
 
 
-def reply_send(*, org_id: int, conversation_id: int, body: str, by_user_id: int | None) -> Message:
+def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None) -> Message:
     """Queue a reply to the customer; a job hands it to the channel's adapter."""
     text = (body or "").strip()
     if not text:
@@ -264,7 +264,7 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by_user_id: int 
         raise Conflict("This customer's contact details were erased; a reply cannot be sent.")
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.OUT,
                       channel=conversation.channel, sender="", body=text, attachments=[], pii=pii.find(text),
-                      processed=True, delivery_status="queued", sent_by_id=by_user_id)
+                      processed=True, delivery_status="queued", sent_by_id=user_id_of(by))
     db.session.add(message)
     conversation.last_message_at = utcnow()
     db.session.flush()
@@ -278,10 +278,10 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by_user_id: int 
 
 # --- customers and privacy ----------------------------------------------------------------------
 
-def customer_view(*, org_id: int, customer_id: int, by_user_id: int | None) -> Customer:
+def customer_view(*, org_id: int, customer_id: int, by: User | None) -> Customer:
     """Load a customer for a person to see, and record that they looked."""
     customer = _customer(org_id, customer_id)
-    audit.record(org_id=org_id, actor_id=by_user_id, action="customer.view", object_type="customer",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="customer.view", object_type="customer",
                  object_id=customer.id)
     db.session.commit()
     return customer
@@ -295,7 +295,7 @@ def _customer(org_id: int, customer_id: int) -> Customer:
 
 
 def customer_profile_update(*, org_id: int, customer_id: int, labels: str, notes: str, flags: list[str],
-                            by_user_id: int | None) -> CustomerProfile:
+                            by: User | None) -> CustomerProfile:
     """Set a customer's labels (comma-separated), notes and flags."""
     customer = _customer(org_id, customer_id)
     profile = _profile(customer)
@@ -303,7 +303,7 @@ def customer_profile_update(*, org_id: int, customer_id: int, labels: str, notes
     profile.labels = sorted({x.strip()[:40] for x in (labels or "").split(",") if x.strip()})[:20]
     profile.flags = sorted({f for f in flags if f in CUSTOMER_FLAGS})
     profile.notes = (notes or "").strip()[:5000]
-    audit.record(org_id=org_id, actor_id=by_user_id, action="customer.update", object_type="customer",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="customer.update", object_type="customer",
                  object_id=customer.id, before=before, after={"labels": profile.labels, "flags": profile.flags})
     db.session.commit()
     return profile
@@ -312,7 +312,7 @@ def customer_profile_update(*, org_id: int, customer_id: int, labels: str, notes
 CUSTOMER_FLAGS = ("vip", "blocked", "credit_hold", "wholesale")
 
 
-def customer_export(*, org_id: int, customer_id: int, by_user_id: int | None) -> dict:
+def customer_export(*, org_id: int, customer_id: int, by: User | None) -> dict:
     """Everything stored about a customer, as a JSON-ready dict (message bodies with payment data masked)."""
     customer = _customer(org_id, customer_id)
     profile = _profile(customer)
@@ -334,13 +334,13 @@ def customer_export(*, org_id: int, customer_id: int, by_user_id: int | None) ->
                     "created_at": o.created_at.isoformat()} for o in orders],
         "exported_at": utcnow().isoformat(),
     }
-    audit.record(org_id=org_id, actor_id=by_user_id, action="customer.export", object_type="customer",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="customer.export", object_type="customer",
                  object_id=customer.id)
     db.session.commit()
     return data
 
 
-def customer_erase(*, org_id: int, customer_id: int, by_user_id: int | None) -> Customer:
+def customer_erase(*, org_id: int, customer_id: int, by: User | None) -> Customer:
     """Anonymise a customer and their messages; orders keep their numbers and amounts."""
     customer = _customer(org_id, customer_id)
     profile = _profile(customer)
@@ -361,7 +361,7 @@ def customer_erase(*, org_id: int, customer_id: int, by_user_id: int | None) -> 
     db.session.execute(update(Order).where(Order.customer_id == customer.id, Order.organisation_id == org_id).values(
         customer_name=label, customer_email="", customer_phone="", shipping_address="", billing_address="")
         .execution_options(synchronize_session=False))
-    audit.record(org_id=org_id, actor_id=by_user_id, action="customer.erase", object_type="customer",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="customer.erase", object_type="customer",
                  object_id=customer.id)
     publish_after_commit(org_id, CONVERSATION_EVENT, {"customer_id": customer.id})
     db.session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.core import ai, ai_ledger
 from app.core.ai_models import CAPABILITIES, Budget
+from app.core.models import User
 from app.extensions import db
 from app.inbox.review_models import Extraction
 
@@ -45,10 +46,10 @@ def budget_state(org_id: int) -> dict:
     return ai_ledger.budget_state(org_id)
 
 
-def budget_set(*, org_id: int, warning_amount, hard_limit, currency: str, by_user_id: int | None) -> Budget:
+def budget_set(*, org_id: int, warning_amount, hard_limit, currency: str, by: User | None) -> Budget:
     """Set the organisation's monthly warning level and hard limit for all AI spending."""
     return ai_ledger.budget_set(org_id=org_id, warning_amount=warning_amount, hard_limit=hard_limit,
-                                currency=currency, by_user_id=by_user_id)
+                                currency=currency, by=by)
 
 
 def daily_usage(org_id: int, days: int = 30, today: date | None = None) -> list[dict]:

@@ -137,7 +137,7 @@ def _back_to(conversation_id: int):
 def reply(conversation_id: int):
     get_or_404(Conversation, conversation_id)
     services.reply_send(org_id=_org(), conversation_id=conversation_id, body=request.form.get("body", ""),
-                        by_user_id=_uid())
+                        by=current_user)
     return _back_to(conversation_id)
 
 
@@ -146,7 +146,7 @@ def reply(conversation_id: int):
 def conversation_status(conversation_id: int):
     get_or_404(Conversation, conversation_id)
     services.conversation_set_status(org_id=_org(), conversation_id=conversation_id,
-                                     status=request.form.get("status", ""), by_user_id=_uid())
+                                     status=request.form.get("status", ""), by=current_user)
     return _back_to(conversation_id)
 
 
@@ -156,7 +156,7 @@ def conversation_assign(conversation_id: int):
     get_or_404(Conversation, conversation_id)
     raw = request.form.get("user_id", "")
     services.conversation_assign(org_id=_org(), conversation_id=conversation_id,
-                                 user_id=int(raw) if raw.isdigit() else None, by_user_id=_uid())
+                                 user_id=int(raw) if raw.isdigit() else None, by=current_user)
     return _back_to(conversation_id)
 
 
@@ -185,7 +185,7 @@ def _after_review(extraction_id: int, error: str | None = None, status: int = 20
 def _review_action(panel_id: int, action, /, **kwargs):
     """Run one review service call; the panel comes back with its message when the rule says no."""
     try:
-        result = action(org_id=_org(), by_user_id=_uid(), **kwargs)
+        result = action(org_id=_org(), by=current_user, **kwargs)
     except DomainError as exc:
         return None, _after_review(panel_id, exc.message, exc.status if is_htmx() else 200)
     return result, None
@@ -285,7 +285,7 @@ def customers():
 @login_required
 def customer(customer_id: int):
     get_or_404(Customer, customer_id)
-    row = _write(services.customer_view, org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    row = _write(services.customer_view, org_id=_org(), customer_id=customer_id, by=current_user)
     return render_template("inbox/customer.html", customer=row, profile=selectors.profile_of(row.id),
                            orders=selectors.customer_orders(_org(), row.id), flags=services.CUSTOMER_FLAGS,
                            conversations=selectors.customer_conversations(_org(), row.id))
@@ -297,7 +297,7 @@ def customer_profile(customer_id: int):
     get_or_404(Customer, customer_id)
     services.customer_profile_update(org_id=_org(), customer_id=customer_id, labels=request.form.get("labels", ""),
                                      notes=request.form.get("notes", ""), flags=request.form.getlist("flags"),
-                                     by_user_id=_uid())
+                                     by=current_user)
     flash("Customer saved.", "success")
     return redirect(url_for("inbox.customer", customer_id=customer_id))
 
@@ -306,7 +306,7 @@ def customer_profile(customer_id: int):
 @role_required("manager")
 def customer_export(customer_id: int):
     get_or_404(Customer, customer_id)
-    data = _write(services.customer_export, org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    data = _write(services.customer_export, org_id=_org(), customer_id=customer_id, by=current_user)
     return Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename=customer-{customer_id}.json"})
 
@@ -315,7 +315,7 @@ def customer_export(customer_id: int):
 @role_required("manager")
 def customer_erase(customer_id: int):
     get_or_404(Customer, customer_id)
-    services.customer_erase(org_id=_org(), customer_id=customer_id, by_user_id=_uid())
+    services.customer_erase(org_id=_org(), customer_id=customer_id, by=current_user)
     flash("The customer's personal data was erased; their orders keep numbers and amounts.", "success")
     return redirect(url_for("inbox.customer", customer_id=customer_id))
 
@@ -335,7 +335,7 @@ def channels():
 @bp.post("/settings/channels/rotate")
 @admin_required
 def channels_rotate():
-    config = services.channel_secrets_rotate(org_id=_org(), by_user_id=_uid(),
+    config = services.channel_secrets_rotate(org_id=_org(), by=current_user,
                                              token_too=request.form.get("address") == "1")
     base = request.url_root.rstrip("/")
     urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
@@ -357,7 +357,7 @@ def webhooks():
 def webhook_create():
     try:
         endpoint, secret = webhooks_out.endpoint_create(org_id=_org(), url=request.form.get("url", ""),
-                                                        events=request.form.getlist("events"), by_user_id=_uid())
+                                                        events=request.form.getlist("events"), by=current_user)
     except DomainError as exc:
         return render_template("inbox/webhooks.html", endpoints=selectors.endpoints(_org()),
                                deliveries=selectors.deliveries(_org()), events=WEBHOOK_EVENTS, new_secret=None,
@@ -372,7 +372,7 @@ def webhook_create():
 def webhook_active(endpoint_id: int):
     get_or_404(WebhookEndpoint, endpoint_id)
     webhooks_out.endpoint_set_active(org_id=_org(), endpoint_id=endpoint_id,
-                                     active=request.form.get("active") == "1", by_user_id=_uid())
+                                     active=request.form.get("active") == "1", by=current_user)
     return redirect(url_for("inbox.webhooks"))
 
 
@@ -380,7 +380,7 @@ def webhook_active(endpoint_id: int):
 @admin_required
 def webhook_delete(endpoint_id: int):
     get_or_404(WebhookEndpoint, endpoint_id)
-    webhooks_out.endpoint_delete(org_id=_org(), endpoint_id=endpoint_id, by_user_id=_uid())
+    webhooks_out.endpoint_delete(org_id=_org(), endpoint_id=endpoint_id, by=current_user)
     flash("Webhook removed.", "success")
     return redirect(url_for("inbox.webhooks"))
 
@@ -406,7 +406,7 @@ def budget():
     try:
         usage.budget_set(org_id=_org(), warning_amount=request.form.get("warning_amount", ""),
                          hard_limit=request.form.get("hard_limit", ""), currency=request.form.get("currency", "USD"),
-                         by_user_id=_uid())
+                         by=current_user)
     except DomainError as exc:
         return render_template("inbox/usage.html", **_usage_context(exc.message)), 422
     flash("Budget saved.", "success")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.core import audit
 from app.core.errors import InvalidInput, NotFound
-from app.core.models import utcnow
+from app.core.models import User, user_id_of, utcnow
 from app.core.queue import enqueue, enqueue_after_commit, get_queue
 from app.extensions import db
 from app.inbox.http import HTTPFailure, post
@@ -32,7 +32,7 @@ def _base_seconds() -> float:
     return float(current_app.config.get("WEBHOOK_RETRY_BASE_SECONDS", 30))
 
 
-def endpoint_create(*, org_id: int, url: str, events: list[str], by_user_id: int | None) -> tuple[WebhookEndpoint, str]:
+def endpoint_create(*, org_id: int, url: str, events: list[str], by: User | None) -> tuple[WebhookEndpoint, str]:
     """Register a URL for events; returns the endpoint and its signing secret (shown once)."""
     url = (url or "").strip()
     parsed = urlparse(url)
@@ -46,7 +46,7 @@ def endpoint_create(*, org_id: int, url: str, events: list[str], by_user_id: int
                                failure_count=0)
     db.session.add(endpoint)
     db.session.flush()
-    audit.record(org_id=org_id, actor_id=by_user_id, action="webhook.create", object_type="webhook_endpoint",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="webhook.create", object_type="webhook_endpoint",
                  object_id=endpoint.id, after={"url": url, "events": chosen})
     db.session.commit()
     return endpoint, secret
@@ -59,24 +59,24 @@ def _endpoint(org_id: int, endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-def endpoint_set_active(*, org_id: int, endpoint_id: int, active: bool, by_user_id: int | None) -> WebhookEndpoint:
+def endpoint_set_active(*, org_id: int, endpoint_id: int, active: bool, by: User | None) -> WebhookEndpoint:
     """Switch an endpoint off or back on (which clears its failure count)."""
     endpoint = _endpoint(org_id, endpoint_id)
     endpoint.active = active
     if active:
         endpoint.failure_count, endpoint.disabled_reason = 0, ""
-    audit.record(org_id=org_id, actor_id=by_user_id, action="webhook.enable" if active else "webhook.disable",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="webhook.enable" if active else "webhook.disable",
                  object_type="webhook_endpoint", object_id=endpoint.id)
     db.session.commit()
     return endpoint
 
 
-def endpoint_delete(*, org_id: int, endpoint_id: int, by_user_id: int | None) -> None:
+def endpoint_delete(*, org_id: int, endpoint_id: int, by: User | None) -> None:
     """Remove an endpoint and its delivery log."""
     endpoint = _endpoint(org_id, endpoint_id)
     db.session.query(WebhookDelivery).filter_by(endpoint_id=endpoint.id).delete()
     db.session.delete(endpoint)
-    audit.record(org_id=org_id, actor_id=by_user_id, action="webhook.delete", object_type="webhook_endpoint",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="webhook.delete", object_type="webhook_endpoint",
                  object_id=endpoint_id, before={"url": endpoint.url})
     db.session.commit()
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.core import audit, storage
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.events import publish_after_commit
-from app.core.models import utcnow
+from app.core.models import User, user_id_of, utcnow
 from app.core.queue import enqueue_after_commit
 from app.core.tenancy import get_scoped
 from app.extensions import db
@@ -150,7 +150,7 @@ def _error_outcomes(parsed: ParsedExport) -> list[Outcome]:
     return [Outcome(row=row, outcome="failed", message="; ".join(messages)) for row, messages in sorted(by_row.items())]
 
 
-def supplier_import_preview(*, org_id: int, by_user_id: int | None, data: bytes, filename: str,
+def supplier_import_preview(*, org_id: int, by: User | None, data: bytes, filename: str,
                             column_mapping: dict | None = None, default_currency: str | None = None) -> SupplierImport:
     """Parse an export and record what importing it would do; no item or stock is touched. Commits."""
     filename = (filename or "export").strip()[:255] or "export"
@@ -168,7 +168,7 @@ def supplier_import_preview(*, org_id: int, by_user_id: int | None, data: bytes,
         organisation_id=org_id, supplier="aliexpress", filename=filename, file_sha256=stored.sha256,
         file_size=stored.size, format=parsed.format, column_mapping=mapping or None,
         default_currency=default_currency, status=ImportStatus.PREVIEWED, total_rows=len(parsed.rows),
-        error_rows=len({e.row_number for e in parsed.errors}), created_by_id=by_user_id,
+        error_rows=len({e.row_number for e in parsed.errors}), created_by_id=user_id_of(by),
         report=[o.as_dict() for o in outcomes]
         + [{"row": w.row_number, "outcome": "warning", "message": w.message} for w in parsed.warnings])
     db.session.add(record)
@@ -183,7 +183,7 @@ def _get(org_id: int, import_id: int) -> SupplierImport:
     return record
 
 
-def supplier_import_confirm(*, org_id: int, import_id: int, valid_only: bool, by_user_id: int | None) -> SupplierImport:
+def supplier_import_confirm(*, org_id: int, import_id: int, valid_only: bool, by: User | None) -> SupplierImport:
     """Queue the import job (refused while rows have errors, unless only valid rows are wanted). Commits."""
     record = _get(org_id, import_id)
     if record.status != ImportStatus.PREVIEWED:
@@ -195,7 +195,7 @@ def supplier_import_confirm(*, org_id: int, import_id: int, valid_only: bool, by
         raise InvalidInput("There is no valid row to import in this file.")
     record.status, record.valid_only = ImportStatus.QUEUED, bool(valid_only)
     record.processed_rows = 0
-    audit.record(org_id=org_id, actor_id=by_user_id, action="supplier_import.confirm", object_type="supplier_import",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="supplier_import.confirm", object_type="supplier_import",
                  object_id=record.id, after={"filename": record.filename, "rows": record.total_rows,
                                              "valid_only": record.valid_only})
     enqueue_after_commit("app.inventory.tasks.run_supplier_import", record.id, org_id=org_id, timeout=1800)
@@ -204,7 +204,7 @@ def supplier_import_confirm(*, org_id: int, import_id: int, valid_only: bool, by
     return record
 
 
-def supplier_import_cancel(*, org_id: int, import_id: int, by_user_id: int | None) -> None:
+def supplier_import_cancel(*, org_id: int, import_id: int, by: User | None) -> None:
     """Drop a previewed import (nothing was imported). Commits."""
     record = _get(org_id, import_id)
     if record.status != ImportStatus.PREVIEWED:
@@ -240,7 +240,7 @@ def _apply_line(org_id: int, record: SupplierImport, line: Parsed, rules: list[C
     stored.order_status, stored.order_date, stored.store = line.status, _order_date(line.order_date), line.store
     db.session.add(stored)
     stock_receive(org_id=org_id, item_id=item.id, delta=delta, reference=f"{line.supplier} order {line.supplier_order_id}",
-                  reason=f"supplier import #{record.id}", by_user_id=record.created_by_id, announce=False)
+                  reason=f"supplier import #{record.id}", by=record.created_by, announce=False)
     return outcome
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core import audit
 from app.core.database import write_intent
 from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.models import User, user_id_of
 from app.core.tenancy import get_scoped
 from app.extensions import db
 from app.inventory.category_rules import CategoryRule as CompiledRule
@@ -46,7 +47,7 @@ def compiled_rules(org_id: int) -> list[CompiledRule]:
 
 
 def rule_save(*, org_id: int, rule_id: int | None, path: str, keywords: str | list[str], priority,
-              by_user_id: int | None) -> CategoryRule:
+              by: User | None) -> CategoryRule:
     """Create or edit one rule (keywords as a list or comma-separated text). Commits."""
     try:
         clean = rules_from_dicts([{"path": path, "keywords": keywords, "priority": priority}])[0]
@@ -67,13 +68,13 @@ def rule_save(*, org_id: int, rule_id: int | None, path: str, keywords: str | li
     except IntegrityError:
         db.session.rollback()
         raise Conflict(f"There is already a rule for {clean.path}; edit that one.", field="path") from None
-    audit.record(org_id=org_id, actor_id=by_user_id, action="category_rules.save", object_type="category_rule",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="category_rules.save", object_type="category_rule",
                  object_id=rule.id, before=before, after=rule.to_dict())
     db.session.commit()
     return rule
 
 
-def rule_delete(*, org_id: int, rule_id: int, by_user_id: int | None) -> None:
+def rule_delete(*, org_id: int, rule_id: int, by: User | None) -> None:
     """Delete a rule; the last one stays (with none, the defaults would come back). Commits."""
     rule = get_scoped(CategoryRule, rule_id, org_id)
     if rule is None:
@@ -82,7 +83,7 @@ def rule_delete(*, org_id: int, rule_id: int, by_user_id: int | None) -> None:
                                   .where(CategoryRule.organisation_id == org_id))
     if remaining <= 1:
         raise Conflict("Keep at least one rule: edit this one instead of deleting it.")
-    audit.record(org_id=org_id, actor_id=by_user_id, action="category_rules.delete", object_type="category_rule",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="category_rules.delete", object_type="category_rule",
                  object_id=rule.id, before=rule.to_dict())
     db.session.delete(rule)
     db.session.commit()

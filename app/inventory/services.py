@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core import audit
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.events import publish_after_commit
+from app.core.models import User, user_id_of
 from app.core.tenancy import get_scoped
 from app.extensions import db
 from app.inventory.category_rules import PATH_SEPARATOR, normalize_path
@@ -106,7 +107,7 @@ def item_build(*, org_id: int, sku: str, title: str, category_path: str | None =
     return item
 
 
-def item_create(*, org_id: int, by_user_id: int | None, initial_stock: int = 0, **fields) -> Item:
+def item_create(*, org_id: int, by: User | None, initial_stock: int = 0, **fields) -> Item:
     """Create an item; initial stock goes through the ledger as an adjustment. Commits."""
     if isinstance(initial_stock, bool) or not isinstance(initial_stock, int) or initial_stock < 0:
         raise InvalidInput("Initial stock is a whole number, 0 or more.", field="initial_stock")
@@ -115,8 +116,8 @@ def item_create(*, org_id: int, by_user_id: int | None, initial_stock: int = 0, 
         item.on_hand = initial_stock
         db.session.add(StockMovement(organisation_id=org_id, item_id=item.id, kind=MovementKind.ADJUSTMENT,
                                      on_hand_delta=initial_stock, reserved_delta=0, reason="initial stock",
-                                     user_id=by_user_id))
-    audit.record(org_id=org_id, actor_id=by_user_id, action="inventory.create", object_type="inventory_item",
+                                     user_id=user_id_of(by)))
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="inventory.create", object_type="inventory_item",
                  object_id=item.id, after={"sku": item.sku, "title": item.title, "on_hand": initial_stock})
     publish_after_commit(org_id, EVENT, {"item_ids": [item.id]})
     try:
@@ -127,7 +128,7 @@ def item_create(*, org_id: int, by_user_id: int | None, initial_stock: int = 0, 
     return item
 
 
-def item_update(*, org_id: int, item_id: int, by_user_id: int | None, title: str, category_path: str | None,
+def item_update(*, org_id: int, item_id: int, by: User | None, title: str, category_path: str | None,
                 reorder_point: int, price=None, currency: str | None = None, gtin: str | None = None,
                 brand: str | None = None, model: str | None = None, discontinued: bool = False) -> Item:
     """Edit an item's description, price, reorder point and discontinued flag (not its stock). Commits."""
@@ -145,7 +146,7 @@ def item_update(*, org_id: int, item_id: int, by_user_id: int | None, title: str
     item.category_id = category.id if category else None
     item.discontinued = bool(discontinued)
     item.search_text = search_text_for(item.sku, item.title, item.attributes)
-    audit.record(org_id=org_id, actor_id=by_user_id, action="inventory.update", object_type="inventory_item",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="inventory.update", object_type="inventory_item",
                  object_id=item.id, before=before,
                  after={"title": item.title, "reorder_point": item.reorder_point, "discontinued": item.discontinued,
                         "price": str(item.price) if item.price is not None else None})

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from app.core import audit
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.events import publish_after_commit
+from app.core.models import User, user_id_of
 from app.extensions import db
 from app.inventory.models import Item, MovementKind, StockMovement
 
@@ -60,10 +61,10 @@ def _apply(org_id: int, item_id: int, *, on_hand: int, reserved: int, condition)
 
 
 def _ledger(org_id: int, item_id: int, kind: MovementKind, *, on_hand: int, reserved: int,
-            reference: str | None, reason: str | None, by_user_id: int | None) -> None:
+            reference: str | None, reason: str | None, by: User | None) -> None:
     db.session.add(StockMovement(organisation_id=org_id, item_id=item_id, kind=kind, on_hand_delta=on_hand,
                                  reserved_delta=reserved, reference=reference, reason=reason,
-                                 user_id=by_user_id))
+                                 user_id=user_id_of(by)))
 
 
 def _expire(*item_ids: int) -> None:
@@ -78,7 +79,7 @@ def _announce(org_id: int, item_ids: list[int]) -> None:
     publish_after_commit(org_id, EVENT, {"item_ids": item_ids})
 
 
-def stock_reserve(*, org_id: int, lines: list[tuple[int, int]], reference: str, by_user_id: int | None) -> None:
+def stock_reserve(*, org_id: int, lines: list[tuple[int, int]], reference: str, by: User | None) -> None:
     """Reserve every line or raise InsufficientStock (does not commit)."""
     merged = _merge(lines)
     for item_id, q in merged:
@@ -86,11 +87,11 @@ def stock_reserve(*, org_id: int, lines: list[tuple[int, int]], reference: str, 
             sku, on_hand, reserved = _snapshot(org_id, item_id)
             raise InsufficientStock(sku, on_hand - reserved, q)
         _ledger(org_id, item_id, MovementKind.RESERVATION, on_hand=0, reserved=q, reference=reference,
-                reason=None, by_user_id=by_user_id)
+                reason=None, by=by)
     _announce(org_id, [i for i, _ in merged])
 
 
-def stock_release(*, org_id: int, lines: list[tuple[int, int]], reference: str, by_user_id: int | None) -> None:
+def stock_release(*, org_id: int, lines: list[tuple[int, int]], reference: str, by: User | None) -> None:
     """Give reserved units back to available (does not commit)."""
     merged = _merge(lines)
     for item_id, q in merged:
@@ -98,11 +99,11 @@ def stock_release(*, org_id: int, lines: list[tuple[int, int]], reference: str, 
             sku, _, reserved = _snapshot(org_id, item_id)
             raise Conflict(f"Cannot release {q} of SKU {sku}: only {reserved} reserved.")
         _ledger(org_id, item_id, MovementKind.RELEASE, on_hand=0, reserved=-q, reference=reference,
-                reason=None, by_user_id=by_user_id)
+                reason=None, by=by)
     _announce(org_id, [i for i, _ in merged])
 
 
-def stock_ship(*, org_id: int, lines: list[tuple[int, int]], reference: str, by_user_id: int | None) -> None:
+def stock_ship(*, org_id: int, lines: list[tuple[int, int]], reference: str, by: User | None) -> None:
     """Reserved units leave the warehouse: on_hand and reserved both drop (does not commit)."""
     merged = _merge(lines)
     for item_id, q in merged:
@@ -110,22 +111,22 @@ def stock_ship(*, org_id: int, lines: list[tuple[int, int]], reference: str, by_
             sku, _, reserved = _snapshot(org_id, item_id)
             raise Conflict(f"Cannot ship {q} of SKU {sku}: only {reserved} reserved.")
         _ledger(org_id, item_id, MovementKind.SHIPMENT, on_hand=-q, reserved=-q, reference=reference,
-                reason=None, by_user_id=by_user_id)
+                reason=None, by=by)
     _announce(org_id, [i for i, _ in merged])
 
 
-def stock_return(*, org_id: int, lines: list[tuple[int, int]], reference: str, by_user_id: int | None) -> None:
+def stock_return(*, org_id: int, lines: list[tuple[int, int]], reference: str, by: User | None) -> None:
     """Returned units go back on hand (does not commit)."""
     merged = _merge(lines)
     for item_id, q in merged:
         if not _apply(org_id, item_id, on_hand=q, reserved=0, condition=Item.id == item_id):
             _snapshot(org_id, item_id)  # raises NotFound for an unknown item
         _ledger(org_id, item_id, MovementKind.RETURN, on_hand=q, reserved=0, reference=reference,
-                reason=None, by_user_id=by_user_id)
+                reason=None, by=by)
     _announce(org_id, [i for i, _ in merged])
 
 
-def stock_adjust(*, org_id: int, item_id: int, delta: int, reason: str, by_user_id: int | None) -> Item:
+def stock_adjust(*, org_id: int, item_id: int, delta: int, reason: str, by: User | None) -> Item:
     """Correct on_hand by `delta` with a reason (a count, damage, a find); commits."""
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInput("Enter a change other than zero, e.g. 5 or -2.", field="delta")
@@ -139,9 +140,9 @@ def stock_adjust(*, org_id: int, item_id: int, delta: int, reason: str, by_user_
         raise Conflict(f"Cannot remove {-delta} of SKU {sku}: {on_hand} on hand, {reserved} reserved for "
                        f"orders, so at most {on_hand - reserved} can be removed.", field="delta")
     _ledger(org_id, item_id, MovementKind.ADJUSTMENT, on_hand=delta, reserved=0, reference=None, reason=reason,
-            by_user_id=by_user_id)
+            by=by)
     _announce(org_id, [item_id])
-    audit.record(org_id=org_id, actor_id=by_user_id, action="inventory.adjust", object_type="inventory_item",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="inventory.adjust", object_type="inventory_item",
                  object_id=item_id, after={"delta": delta, "reason": reason})
     db.session.commit()
     item = db.session.get(Item, item_id)
@@ -149,7 +150,7 @@ def stock_adjust(*, org_id: int, item_id: int, delta: int, reason: str, by_user_
 
 
 def stock_receive(*, org_id: int, item_id: int, delta: int, reference: str | None, reason: str | None,
-                  by_user_id: int | None, announce: bool = True) -> None:
+                  by: User | None, announce: bool = True) -> None:
     """An import's change to on_hand (positive or negative) with a ledger row (does not commit)."""
     if delta == 0:
         return
@@ -157,7 +158,7 @@ def stock_receive(*, org_id: int, item_id: int, delta: int, reference: str | Non
         sku, on_hand, reserved = _snapshot(org_id, item_id)
         raise Conflict(f"Cannot take {-delta} of SKU {sku} off stock: {on_hand} on hand, {reserved} reserved.")
     _ledger(org_id, item_id, MovementKind.IMPORT, on_hand=delta, reserved=0, reference=reference, reason=reason,
-            by_user_id=by_user_id)
+            by=by)
     if announce:
         _announce(org_id, [item_id])
     else:

@@ -88,7 +88,7 @@ def adjust(item_id: int):
     item = get_or_404(Item, item_id)
     delta = _int_field("delta", "The change")
     updated = stock.stock_adjust(org_id=_org(), item_id=item.id, delta=delta, reason=request.form.get("reason", ""),
-                                 by_user_id=current_user.id)
+                                 by=current_user)
     if is_htmx():
         template = "inventory/_item_stock.html" if request.form.get("from") == "item" else "inventory/_row.html"
         return render_template(template, item=updated, adjusted=True)
@@ -118,7 +118,7 @@ def _item_fields() -> dict:
 def item_edit(item_id: int):
     row = get_or_404(Item, item_id)
     try:
-        services.item_update(org_id=_org(), item_id=row.id, by_user_id=current_user.id,
+        services.item_update(org_id=_org(), item_id=row.id, by=current_user,
                              discontinued=request.form.get("discontinued") == "1", **_item_fields())
     except DomainError as exc:
         db.session.rollback()
@@ -138,7 +138,7 @@ def item_new():
         try:
             fields = _item_fields()
             created = services.item_create(
-                org_id=_org(), by_user_id=current_user.id, sku=request.form.get("sku", ""),
+                org_id=_org(), by=current_user, sku=request.form.get("sku", ""),
                 initial_stock=_int_field("initial_stock", "Initial stock", 0),
                 unit_cost=request.form.get("unit_cost") or None, **fields)
         except DomainError as exc:
@@ -166,7 +166,7 @@ def _rule_form_save(rule_id: int | None):
     try:
         rules.rule_save(org_id=_org(), rule_id=rule_id, path=request.form.get("path", ""),
                         keywords=request.form.get("keywords", ""), priority=request.form.get("priority", "0"),
-                        by_user_id=current_user.id)
+                        by=current_user)
     except DomainError as exc:
         db.session.rollback()
         return render_template("inventory/rules.html", rules=rules.rules_ensure(org_id=_org()), trial="",
@@ -191,7 +191,7 @@ def rule_update(rule_id: int):
 @manage
 def rule_delete(rule_id: int):
     rule = get_or_404(CategoryRule, rule_id)
-    rules.rule_delete(org_id=_org(), rule_id=rule.id, by_user_id=current_user.id)
+    rules.rule_delete(org_id=_org(), rule_id=rule.id, by=current_user)
     flash(f"Deleted the rule for {rule.path}.", "success")
     return redirect(url_for("inventory.rules_page"))
 
@@ -245,7 +245,7 @@ def import_upload():
         return _imports_page("Choose an export file (JSON or CSV) to upload.", status=422)
     mapping = {f: request.form.get(f"map_{f}", "").strip() for f in CSV_HEADER_ALIASES}
     try:
-        record = imports.supplier_import_preview(org_id=_org(), by_user_id=current_user.id, data=data,
+        record = imports.supplier_import_preview(org_id=_org(), by=current_user, data=data,
                                                  filename=filename, column_mapping=mapping,
                                                  default_currency=request.form.get("default_currency"))
     except DomainError as exc:
@@ -271,7 +271,7 @@ def import_page(import_id: int):
 def import_confirm(import_id: int):
     record = get_or_404(SupplierImport, import_id)
     imports.supplier_import_confirm(org_id=_org(), import_id=record.id, valid_only=request.form.get("valid_only") == "1",
-                                    by_user_id=current_user.id)
+                                    by=current_user)
     flash("The import is running; this page follows its progress.", "success")
     return redirect(url_for("inventory.import_page", import_id=record.id))
 
@@ -280,7 +280,7 @@ def import_confirm(import_id: int):
 @manage
 def import_cancel(import_id: int):
     record = get_or_404(SupplierImport, import_id)
-    imports.supplier_import_cancel(org_id=_org(), import_id=record.id, by_user_id=current_user.id)
+    imports.supplier_import_cancel(org_id=_org(), import_id=record.id, by=current_user)
     flash("Import cancelled; nothing was imported.", "info")
     return redirect(url_for("inventory.imports_page"))
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from app.core import audit
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.events import publish_after_commit
-from app.core.models import utcnow
+from app.core.models import User, user_id_of, utcnow
 from app.core.users import EMAIL_RE
 from app.extensions import db
 from app.inventory import stock as inventory_stock
@@ -205,7 +205,7 @@ def _totals(order: Order) -> None:
     order.total = order.subtotal + order.tax + order.shipping
 
 
-def order_create(*, org_id: int, customer: dict, lines: list[dict], by_user_id: int | None,
+def order_create(*, org_id: int, customer: dict, lines: list[dict], by: User | None,
                  source: str = "manual", notes: str = "", tax_rate=None, shipping=None) -> Order:
     """Create a draft order (stock is reserved only when it is confirmed)."""
     tax_rate = parse_decimal(tax_rate, field="tax_rate", label="The tax rate (%)", high=Decimal("100"))
@@ -218,13 +218,13 @@ def order_create(*, org_id: int, customer: dict, lines: list[dict], by_user_id: 
                       customer_email=data["email"], customer_phone=data["phone"],
                       shipping_address=data["shipping_address"], billing_address=data["billing_address"],
                       currency=db.session.get(Item, built[0].item_id).currency, tax_rate=tax_rate,
-                      shipping=shipping, notes=(notes or "").strip(), created_by_id=by_user_id, lines=built)
+                      shipping=shipping, notes=(notes or "").strip(), created_by_id=user_id_of(by), lines=built)
         _totals(order)
         db.session.add(order)
         db.session.flush()
-        _event(order, kind="created", to_status=OrderStatus.DRAFT, by_user_id=by_user_id,
+        _event(order, kind="created", to_status=OrderStatus.DRAFT, by=by,
                note=f"Created ({order.source}) with {len(built)} line{'s' if len(built) != 1 else ''}.")
-        audit.record(org_id=org_id, actor_id=by_user_id, action="order.create", object_type="order",
+        audit.record(org_id=org_id, actor_id=user_id_of(by), action="order.create", object_type="order",
                      object_id=order.id, after={"number": order.number, "total": str(order.total),
                                                 "currency": order.currency, "source": order.source})
     except DomainError:
@@ -235,11 +235,11 @@ def order_create(*, org_id: int, customer: dict, lines: list[dict], by_user_id: 
     return order
 
 
-def _event(order: Order, *, kind: str, by_user_id: int | None, to_status=None, from_status=None,
+def _event(order: Order, *, kind: str, by: User | None, to_status=None, from_status=None,
            note: str = "") -> None:
     db.session.add(OrderEvent(organisation_id=order.organisation_id, order_id=order.id, kind=kind,
                               from_status=from_status.value if from_status else None,
-                              to_status=to_status.value if to_status else None, actor_id=by_user_id, note=note))
+                              to_status=to_status.value if to_status else None, actor_id=user_id_of(by), note=note))
 
 
 def _load(org_id: int, order_id: int) -> Order:
@@ -264,7 +264,7 @@ def stock_lines(order: Order) -> list[tuple[int, int]]:
 STOCK_CALLS = {"reserve": "stock_reserve", "release": "stock_release", "ship": "stock_ship", "return": "stock_return"}
 
 
-def order_transition(*, org_id: int, order_id: int, action: str, by_user_id: int | None, note: str = "",
+def order_transition(*, org_id: int, order_id: int, action: str, by: User | None, note: str = "",
                      restock: bool = True) -> Order:
     """Move an order along the status table, doing the stock work of the move in the same transaction."""
     if action not in ACTIONS:
@@ -289,13 +289,13 @@ def order_transition(*, org_id: int, order_id: int, action: str, by_user_id: int
             operation = None
         if operation:
             getattr(inventory_stock, STOCK_CALLS[operation])(org_id=org_id, lines=stock_lines(order),
-                                                             reference=order.number, by_user_id=by_user_id)
+                                                             reference=order.number, by=by)
         db.session.expire(order, ["status", "updated_at", "confirmed_at"])
         text = (note or "").strip()[:1000]
         if action == "refund":
             text = " ".join(filter(None, [text, "Items returned to stock." if restock else "Items not restocked."]))
-        _event(order, kind="status", from_status=before, to_status=target, by_user_id=by_user_id, note=text)
-        audit.record(org_id=org_id, actor_id=by_user_id, action=f"order.{action}", object_type="order",
+        _event(order, kind="status", from_status=before, to_status=target, by=by, note=text)
+        audit.record(org_id=org_id, actor_id=user_id_of(by), action=f"order.{action}", object_type="order",
                      object_id=order.id, before={"status": before.value},
                      after={"status": target.value, "stock": operation})
     except DomainError:
@@ -306,17 +306,17 @@ def order_transition(*, org_id: int, order_id: int, action: str, by_user_id: int
     return order
 
 
-def order_confirm(*, org_id: int, order_id: int, by_user_id: int | None) -> Order:
+def order_confirm(*, org_id: int, order_id: int, by: User | None) -> Order:
     """Confirm a draft: reserve every line's stock (charms included), all lines or none."""
-    return order_transition(org_id=org_id, order_id=order_id, action="confirm", by_user_id=by_user_id)
+    return order_transition(org_id=org_id, order_id=order_id, action="confirm", by=by)
 
 
-def order_cancel(*, org_id: int, order_id: int, by_user_id: int | None, note: str = "") -> Order:
+def order_cancel(*, org_id: int, order_id: int, by: User | None, note: str = "") -> Order:
     """Cancel an order, releasing its reserved stock if it held any."""
-    return order_transition(org_id=org_id, order_id=order_id, action="cancel", by_user_id=by_user_id, note=note)
+    return order_transition(org_id=org_id, order_id=order_id, action="cancel", by=by, note=note)
 
 
-def order_update_totals(*, org_id: int, order_id: int, tax_rate, shipping, by_user_id: int | None) -> Order:
+def order_update_totals(*, org_id: int, order_id: int, tax_rate, shipping, by: User | None) -> Order:
     """Set a draft order's tax rate (%) and shipping, and recompute its totals."""
     tax_rate = parse_decimal(tax_rate, field="tax_rate", label="The tax rate (%)", high=Decimal("100"))
     shipping = parse_decimal(shipping, field="shipping", label="Shipping", high=Decimal("1000000"))
@@ -327,9 +327,9 @@ def order_update_totals(*, org_id: int, order_id: int, tax_rate, shipping, by_us
         before = {"tax_rate": str(order.tax_rate), "shipping": str(order.shipping), "total": str(order.total)}
         order.tax_rate, order.shipping = tax_rate, shipping
         _totals(order)
-        _event(order, kind="note", by_user_id=by_user_id,
+        _event(order, kind="note", by=by,
                note=f"Tax rate {tax_rate}% and shipping {shipping} {order.currency}; total {order.total}.")
-        audit.record(org_id=org_id, actor_id=by_user_id, action="order.totals", object_type="order",
+        audit.record(org_id=org_id, actor_id=user_id_of(by), action="order.totals", object_type="order",
                      object_id=order.id, before=before,
                      after={"tax_rate": str(tax_rate), "shipping": str(shipping), "total": str(order.total)})
     except DomainError:
@@ -340,13 +340,13 @@ def order_update_totals(*, org_id: int, order_id: int, tax_rate, shipping, by_us
     return order
 
 
-def order_add_note(*, org_id: int, order_id: int, note: str, by_user_id: int | None) -> Order:
+def order_add_note(*, org_id: int, order_id: int, note: str, by: User | None) -> Order:
     """Add a note to the order's timeline."""
     text = (note or "").strip()
     if not text:
         raise InvalidInput("Write a note first.", field="note")
     order = _load(org_id, order_id)
-    _event(order, kind="note", by_user_id=by_user_id, note=text[:2000])
+    _event(order, kind="note", by=by, note=text[:2000])
     publish_after_commit(org_id, EVENT, {"order_id": order.id})
     db.session.commit()
     return order
@@ -355,7 +355,7 @@ def order_add_note(*, org_id: int, order_id: int, note: str, by_user_id: int | N
 # --- designs ------------------------------------------------------------------------------------
 
 def design_create(*, org_id: int, name: str, product_item_id, component_item_ids, options: dict,
-                  by_user_id: int | None, notes: str = "") -> Design:
+                  by: User | None, notes: str = "") -> Design:
     """Save a reusable customisation: a product item, component items (charms) and options."""
     name = " ".join((name or "").split())
     if not name or len(name) > 120:
@@ -373,22 +373,22 @@ def design_create(*, org_id: int, name: str, product_item_id, component_item_ids
         raise InvalidInput("One of the components is not an item of your inventory.", field="component_item_ids")
     clean = parse_options(options or {}, where="Design")
     design = Design(organisation_id=org_id, name=name, product_item_id=product_id, component_item_ids=components,
-                    options=clean, notes=(notes or "").strip(), created_by_id=by_user_id)
+                    options=clean, notes=(notes or "").strip(), created_by_id=user_id_of(by))
     db.session.add(design)
     db.session.flush()
-    audit.record(org_id=org_id, actor_id=by_user_id, action="design.create", object_type="design",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="design.create", object_type="design",
                  object_id=design.id, after={"name": name, "product_item_id": product_id, "components": components,
                                              "options": clean})
     db.session.commit()
     return design
 
 
-def design_delete(*, org_id: int, design_id: int, by_user_id: int | None) -> None:
+def design_delete(*, org_id: int, design_id: int, by: User | None) -> None:
     """Delete a saved design (orders made from it keep their own copy of the customisation)."""
     design = db.session.get(Design, design_id)
     if design is None or design.organisation_id != org_id:
         raise NotFound("No such design in your organisation.")
-    audit.record(org_id=org_id, actor_id=by_user_id, action="design.delete", object_type="design",
+    audit.record(org_id=org_id, actor_id=user_id_of(by), action="design.delete", object_type="design",
                  object_id=design.id, before={"name": design.name})
     db.session.execute(update(OrderItem).where(OrderItem.design_id == design.id).values(design_id=None))
     db.session.delete(design)

@@ -88,7 +88,7 @@ def new():
         return _order_form_page(form, lines, "Check the fields marked below.", 422)
     try:
         order = services.order_create(org_id=_org(), customer=form.customer(), lines=[ln.spec() for ln in lines],
-                                      by_user_id=current_user.id, notes=form.notes.data or "",
+                                      by=current_user, notes=form.notes.data or "",
                                       tax_rate=form.tax_rate.data, shipping=form.shipping.data)
     except DomainError as exc:
         target = getattr(form, exc.field, None) if exc.field else None
@@ -156,7 +156,7 @@ def act(order_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
     try:
-        services.order_transition(org_id=_org(), order_id=order.id, action=action, by_user_id=current_user.id,
+        services.order_transition(org_id=_org(), order_id=order.id, action=action, by=current_user,
                                   note=request.form.get("note", ""), restock=request.form.get("restock") == "1")
     except DomainError as exc:
         if is_htmx():
@@ -177,7 +177,7 @@ def totals(order_id: int):
         return _show(order, 422, "Enter a tax rate and a shipping amount.", form)
     try:
         services.order_update_totals(org_id=_org(), order_id=order.id, tax_rate=form.tax_rate.data,
-                                     shipping=form.shipping.data, by_user_id=current_user.id)
+                                     shipping=form.shipping.data, by=current_user)
     except DomainError as exc:
         return _show(get_or_404(Order, order_id), exc.status, exc.message, form)
     flash("Totals updated.", "success")
@@ -191,7 +191,7 @@ def note(order_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _show(order, 422, "Write a note first.")
-    services.order_add_note(org_id=_org(), order_id=order.id, note=form.note.data, by_user_id=current_user.id)
+    services.order_add_note(org_id=_org(), order_id=order.id, note=form.note.data, by=current_user)
     return redirect(url_for("orders.show", order_id=order.id))
 
 
@@ -214,7 +214,7 @@ def designs():
                     org_id=_org(), name=form.name.data, product_item_id=form.product_item_id.data,
                     component_item_ids=form.component_item_ids.data or [], notes=form.notes.data or "",
                     options={"chain_length_cm": form.chain_length_cm.data, "engraving": form.engraving.data},
-                    by_user_id=current_user.id)
+                    by=current_user)
             except DomainError as exc:
                 target = getattr(form, exc.field or "name", form.name)
                 target.errors = [*target.errors, exc.message]
@@ -232,6 +232,6 @@ def designs():
 def design_delete(design_id: int):
     design = get_or_404(Design, design_id)
     name = design.name
-    services.design_delete(org_id=_org(), design_id=design.id, by_user_id=current_user.id)
+    services.design_delete(org_id=_org(), design_id=design.id, by=current_user)
     flash(f"Design {name!r} deleted.", "success")
     return redirect(url_for("orders.designs"))

@@ -128,7 +128,7 @@ def test_a_failing_text_model_leaves_the_prompts_to_the_templates_and_says_why(a
 
 def test_the_budget_hard_limit_stops_the_text_model(app, manager, manager_client, run_jobs, text_model):
     budget_set(org_id=manager.organisation_id, warning_amount="0", hard_limit="0", currency="USD",
-               by_user_id=manager.id)
+               by=manager)
     batch = upload_and_start(manager_client, products_csv(1))
     run_jobs()
     row = db.session.scalar(select(BatchRow))

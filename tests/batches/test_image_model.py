@@ -169,7 +169,7 @@ def test_without_image_api_url_no_request_is_made(manager_client, run_jobs):
 
 def test_the_budget_hard_limit_stops_the_image_model(manager, manager_client, run_jobs, image_model):
     budget_set(org_id=manager.organisation_id, warning_amount="0", hard_limit="0", currency="USD",
-               by_user_id=manager.id)
+               by=manager)
     batch = upload_and_start(manager_client, products_csv(1))
     run_jobs()
     row = _only_row()

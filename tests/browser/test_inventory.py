@@ -25,7 +25,7 @@ def test_adjust_stock_inline_and_see_available_change(page, org, manager):
     # A change made by someone else (here: a reservation committed outside the page) arrives over SSE.
     db.session.commit()
     with write_intent():
-        stock_reserve(org_id=org.id, lines=[(hook_id, 2)], reference="SO-TEST", by_user_id=None)
+        stock_reserve(org_id=org.id, lines=[(hook_id, 2)], reference="SO-TEST", by=None)
         db.session.commit()
     expect(page.get_by_test_id("available-HOOK-1")).to_have_text("0")
     expect(page.get_by_test_id("status-HOOK-1")).to_contain_text("Out of stock")

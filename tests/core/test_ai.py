@@ -127,7 +127,7 @@ def test_no_transaction_with_pending_writes_is_held_during_a_call(org, model):
 
 def test_the_hard_limit_refuses_the_call_records_why_and_sends_nothing(org, manager, model):
     ai_ledger.budget_set(org_id=org.id, warning_amount="0.05", hard_limit="0.10", currency="EUR",
-                         by_user_id=manager.id)
+                         by=manager)
     ai.chat(ai.feature("text"), ai.Served(org.id), [])  # 0.105 EUR: over the limit from now on
     for capability in ("vision", "price", "text", "image"):
         assert ai.allowed(org.id, capability) == (False, "Monthly AI budget reached (0.105 of 0.10 EUR)")
@@ -147,7 +147,7 @@ def test_budget_levels_count_this_month_in_the_budget_currency_only(org, other_o
     assert ai.allowed(org.id, "vision") == (True, "")
     with pytest.raises(ValueError):
         ai.allowed(org.id, "telepathy")
-    ai_ledger.budget_set(org_id=org.id, warning_amount="1", hard_limit="2", currency="USD", by_user_id=manager.id)
+    ai_ledger.budget_set(org_id=org.id, warning_amount="1", hard_limit="2", currency="USD", by=manager)
     spend(org.id, "1.50")
     assert ai_ledger.budget_state(org.id)["level"] == "warning" and ai.allowed(org.id, "text")[0]
     spend(org.id, "9", "EUR")
@@ -187,7 +187,7 @@ def test_pages_show_their_own_organisations_cost_and_an_order_gathers_its_messag
     post_json(client, channel(org.id), {"id": "ai-1", "from": "+15550111", "text": "hello"})
     run_jobs()
     message = db.session.scalar(select(Message))
-    order = make_order(org.id, [(make_item(org.id, "AI-1", stock=5), 1)], by_user_id=staff.id)
+    order = make_order(org.id, [(make_item(org.id, "AI-1", stock=5), 1)], by=staff)
     db.session.scalar(select(Extraction)).order_id = order.id
     db.session.commit()
     for org_id, cost in ((org.id, "0.25"), (other_org.id, "7")):

@@ -19,8 +19,8 @@ from tests.inventory.factories import make_item
 @pytest.fixture
 def some_rows(org, manager):
     item = make_item(org, sku="ABC-1", title="Żółty łańcuszek 'quoted' \"x\"", on_hand=7, unit_cost="2.91",
-                     currency="USD", attributes={"color": "Gold", "size": "12cm"}, by_user_id=manager.id)
-    stock_reserve(org_id=org.id, lines=[(item.id, 2)], reference="SO-1", by_user_id=manager.id)
+                     currency="USD", attributes={"color": "Gold", "size": "12cm"}, by=manager)
+    stock_reserve(org_id=org.id, lines=[(item.id, 2)], reference="SO-1", by=manager)
     db.session.commit()
     return item
 

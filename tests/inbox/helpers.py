@@ -12,7 +12,7 @@ def make_catalogue(org_id: int) -> dict:
     """Three priced items with stock, keyed by SKU."""
     rows = [("EAR-100", "Silver Hoop Earrings", 20), ("NEC-200", "Gold Chain Necklace 45cm", 10),
             ("BR-300", "Rose Quartz Bracelet", 5)]
-    return {sku: item_create(org_id=org_id, by_user_id=None, initial_stock=stock, sku=sku, title=title,
+    return {sku: item_create(org_id=org_id, by=None, initial_stock=stock, sku=sku, title=title,
                              price="12.50", currency="EUR") for sku, title, stock in rows}
 
 

@@ -19,6 +19,6 @@ def inbox_rows(org, user) -> dict:
     db.session.add_all([extraction, line])
     db.session.commit()
     endpoint, _ = webhooks_out.endpoint_create(org_id=org.id, url="http://127.0.0.1:9/hook",
-                                               events=["order.created"], by_user_id=user.id)
+                                               events=["order.created"], by=user)
     return {"conversation_id": message.conversation_id, "extraction_id": extraction.id, "line_id": line.id,
             "customer_id": message.conversation.customer_id, "endpoint_id": endpoint.id}

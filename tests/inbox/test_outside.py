@@ -131,7 +131,7 @@ def test_text_model_is_metered_and_stops_at_the_hard_limit(app, org, admin, clie
         assert json.loads(model.requests[0]["body"])["model"] == "tiny"
         assert model.requests[0]["path"] == "/v1/chat/completions"
 
-        usage.budget_set(org_id=org.id, warning_amount="0.05", hard_limit="0.10", currency="USD", by_user_id=admin.id)
+        usage.budget_set(org_id=org.id, warning_amount="0.05", hard_limit="0.10", currency="USD", by=admin)
         post_json(client, channel(org.id), {"id": "tm-2", "from": "+15550009", "text": "2 Rose Quartz Bracelet"})
         run_jobs()
     assert len(model.requests) == 1  # the budget stopped the second call

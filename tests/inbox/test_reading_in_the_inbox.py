@@ -70,9 +70,9 @@ def test_the_usual_proposes_the_last_order_for_review(app, org, staff, client, s
     items = make_catalogue(org.id)
     first = _message(client, run_jobs, org.id, "3 Silver Hoop Earrings", "u-1")
     customer = first.message.conversation.customer
-    order = order_create(org_id=org.id, customer={"id": customer.id, "name": customer.name}, by_user_id=staff.id,
+    order = order_create(org_id=org.id, customer={"id": customer.id, "name": customer.name}, by=staff,
                          lines=[{"item_id": items["NEC-200"].id, "quantity": 4, "customisation": None}])
-    order_confirm(org_id=org.id, order_id=order.id, by_user_id=staff.id)
+    order_confirm(org_id=org.id, order_id=order.id, by=staff)
     extraction = _message(client, run_jobs, org.id, "Hi! Same as last time please", "u-2")
     assert extraction.status == ExtractionStatus.REVIEW
     assert [(x.item_id, x.quantity, x.status) for x in extraction.lines] == [(items["NEC-200"].id, 4, "suggested")]

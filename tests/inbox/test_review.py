@@ -95,7 +95,7 @@ def test_extraction_runs_once_per_message(app, org, client, run_jobs):
 def test_item_without_price_is_refused_cleanly(app, org, client, staff_client, run_jobs):
     from app.inventory.services import item_create
 
-    item_create(org_id=org.id, by_user_id=None, initial_stock=10, sku="NP-1", title="Unpriced Anklet")
+    item_create(org_id=org.id, by=None, initial_stock=10, sku="NP-1", title="Unpriced Anklet")
     extraction = _message(client, run_jobs, org.id, "2 Unpriced Anklet")
     response = staff_client.htmx("post", f"/inbox/x/{extraction.id}/confirm")
     assert response.status_code == 422 and b"has no price" in response.data
@@ -113,7 +113,7 @@ def test_stock_taken_between_check_and_reservation_leaves_no_live_order(app, org
     extraction = _message(client, run_jobs, org.id, "9 Rose Quartz Bracelet")  # only 5 in stock
     monkeypatch.setattr(review, "_check_stock", lambda org_id, lines: None)  # as if stock left meanwhile
     try:
-        review.extraction_confirm(org_id=org.id, extraction_id=extraction.id, by_user_id=staff.id)
+        review.extraction_confirm(org_id=org.id, extraction_id=extraction.id, by=staff)
     except Conflict as exc:
         assert "Insufficient stock for SKU BR-300" in exc.message
     else:

@@ -12,5 +12,5 @@ def inventory_rows(org, user) -> dict:
     item = make_item(org, sku=f"RIVAL-{org.id}", on_hand=3)
     rule = rules.rules_ensure(org_id=org.id)[0]
     data = (FIXTURES / "aliexpress" / "sample-orders.json").read_bytes()
-    record = imports.supplier_import_preview(org_id=org.id, by_user_id=user.id, data=data, filename="rival.json")
+    record = imports.supplier_import_preview(org_id=org.id, by=user, data=data, filename="rival.json")
     return {"item_id": item.id, "rule_id": rule.id, "import_id": record.id}

@@ -20,13 +20,13 @@ AE = FIXTURES / "aliexpress"
 
 
 def preview(org, user, name: str, **kwargs) -> SupplierImport:
-    return imports.supplier_import_preview(org_id=org.id, by_user_id=user.id, data=(AE / name).read_bytes(),
+    return imports.supplier_import_preview(org_id=org.id, by=user, data=(AE / name).read_bytes(),
                                            filename=name, **kwargs)
 
 
 def run(org, user, name: str, valid_only: bool = False, **kwargs) -> SupplierImport:
     record = preview(org, user, name, **kwargs)
-    imports.supplier_import_confirm(org_id=org.id, import_id=record.id, valid_only=valid_only, by_user_id=user.id)
+    imports.supplier_import_confirm(org_id=org.id, import_id=record.id, valid_only=valid_only, by=user)
     return imports.supplier_import_run(import_id=record.id)
 
 
@@ -93,13 +93,13 @@ def test_csv_and_json_of_the_same_purchases_share_line_ids(org, manager):
 
 def test_a_changed_status_updates_stock_through_the_ledger(org, manager):
     data = (AE / "sample-orders.json").read_bytes()
-    first = imports.supplier_import_preview(org_id=org.id, by_user_id=manager.id, data=data, filename="a.json")
-    imports.supplier_import_confirm(org_id=org.id, import_id=first.id, valid_only=False, by_user_id=manager.id)
+    first = imports.supplier_import_preview(org_id=org.id, by=manager, data=data, filename="a.json")
+    imports.supplier_import_confirm(org_id=org.id, import_id=first.id, valid_only=False, by=manager)
     imports.supplier_import_run(import_id=first.id)
     delivered = data.replace(b'"Awaiting shipment"', b'"Completed"')
-    second = imports.supplier_import_preview(org_id=org.id, by_user_id=manager.id, data=delivered, filename="b.json")
+    second = imports.supplier_import_preview(org_id=org.id, by=manager, data=delivered, filename="b.json")
     assert [r["outcome"] for r in second.report if r["row"] == 4] == ["update"]
-    imports.supplier_import_confirm(org_id=org.id, import_id=second.id, valid_only=False, by_user_id=manager.id)
+    imports.supplier_import_confirm(org_id=org.id, import_id=second.id, valid_only=False, by=manager)
     done = imports.supplier_import_run(import_id=second.id)
     assert done.updated_count == 1
     row = [r for r in done.report if r["row"] == 4][0]
@@ -112,7 +112,7 @@ def test_malformed_export_lists_row_errors_and_writes_nothing(org, manager):
     failed = [r for r in record.report if r["outcome"] == "failed"]
     assert len(failed) == record.error_rows and all(r["message"] for r in failed)
     with pytest.raises(InvalidInput, match="rows have errors"):
-        imports.supplier_import_confirm(org_id=org.id, import_id=record.id, valid_only=False, by_user_id=manager.id)
+        imports.supplier_import_confirm(org_id=org.id, import_id=record.id, valid_only=False, by=manager)
     db.session.rollback()
     assert count(Item) == 0 and count(StockMovement) == 0 and count(SupplierLine) == 0
 
@@ -136,9 +136,9 @@ def test_not_json_is_refused_with_a_reason(org, manager):
 def test_csv_with_a_column_mapping(org, manager):
     text = (AE / "sample-orders.csv").read_text(encoding="utf-8").replace("Order Date,", "Bought On,", 1)
     with pytest.raises(InvalidInput, match="Order Date"):
-        imports.supplier_import_preview(org_id=org.id, by_user_id=manager.id, data=text.encode(), filename="x.csv")
+        imports.supplier_import_preview(org_id=org.id, by=manager, data=text.encode(), filename="x.csv")
     db.session.rollback()
-    record = imports.supplier_import_preview(org_id=org.id, by_user_id=manager.id, data=text.encode(),
+    record = imports.supplier_import_preview(org_id=org.id, by=manager, data=text.encode(),
                                              filename="x.csv", column_mapping={"order_date": "Bought On"})
     assert record.total_rows == 5 and record.error_rows == 0
 
@@ -152,7 +152,7 @@ def test_csv_cells_cannot_become_formulas(value, expected):
 
 def test_the_job_runs_on_a_real_worker_and_twice_is_harmless(org, manager, run_jobs):
     record = preview(org, manager, "sample-orders.json")
-    imports.supplier_import_confirm(org_id=org.id, import_id=record.id, valid_only=False, by_user_id=manager.id)
+    imports.supplier_import_confirm(org_id=org.id, import_id=record.id, valid_only=False, by=manager)
     assert run_jobs() == 1
     db.session.expire_all()
     record = db.session.get(SupplierImport, record.id)
@@ -168,6 +168,6 @@ def test_the_job_runs_on_a_real_worker_and_twice_is_harmless(org, manager, run_j
 ])
 def test_unreadable_files_are_refused_with_a_reason(org, manager, data, name, message):
     with pytest.raises(InvalidInput, match=message):
-        imports.supplier_import_preview(org_id=org.id, by_user_id=manager.id, data=data, filename=name)
+        imports.supplier_import_preview(org_id=org.id, by=manager, data=data, filename=name)
     db.session.rollback()
     assert count(SupplierImport) == 0

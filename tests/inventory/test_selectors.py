@@ -20,7 +20,7 @@ def test_category_rules_are_the_defaults_until_the_organisation_has_its_own(org,
     assert selectors.category_rules(org.id) == sorted(DEFAULT_RULES, key=lambda r: -r["priority"])
     stored = rules.rules_ensure(org_id=org.id)
     rules.rule_save(org_id=org.id, rule_id=stored[0].id, path=stored[0].path, keywords="bag charm, tote",
-                    priority=95, by_user_id=manager.id)
+                    priority=95, by=manager)
     first = selectors.category_rules(org.id)[0]
     assert first == {"path": "Accessories › Bag Accessories", "keywords": ["bag charm", "tote"], "priority": 95}
 
@@ -32,9 +32,9 @@ def test_the_last_rule_cannot_be_deleted(org, manager):
 
     stored = rules.rules_ensure(org_id=org.id)
     for rule in stored[:-1]:
-        rules.rule_delete(org_id=org.id, rule_id=rule.id, by_user_id=manager.id)
+        rules.rule_delete(org_id=org.id, rule_id=rule.id, by=manager)
     with pytest.raises(Conflict, match="Keep at least one rule"):
-        rules.rule_delete(org_id=org.id, rule_id=stored[-1].id, by_user_id=manager.id)
+        rules.rule_delete(org_id=org.id, rule_id=stored[-1].id, by=manager)
 
 
 def test_item_by_sku(org, other_org):

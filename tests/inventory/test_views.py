@@ -82,7 +82,7 @@ def test_bad_adjustments_answer_4xx_with_the_reason(org, manager_client):
 
 
 def test_item_page_shows_the_ledger_and_edits(org, manager_client, manager):
-    item = make_item(org, sku="ABC-1", on_hand=4, by_user_id=manager.id)
+    item = make_item(org, sku="ABC-1", on_hand=4, by=manager)
     page = manager_client.get(f"/inventory/items/{item.id}").get_data(as_text=True)
     assert "initial stock" in page and "+4" in page
     response = manager_client.post(f"/inventory/items/{item.id}", data={"title": "Renamed", "reorder_point": "-1"})

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from app.core.models import User
 from app.extensions import db
 from app.inventory.models import Category, Item, StockMovement
 from app.inventory.stock import stock_adjust
@@ -25,15 +26,15 @@ def make_item(org_id: int, sku: str, *, price: str = "10.00", currency: str = "E
     db.session.add(item)
     db.session.commit()
     if stock:
-        stock_adjust(org_id=org_id, item_id=item.id, delta=stock, reason="opening count", by_user_id=None)
+        stock_adjust(org_id=org_id, item_id=item.id, delta=stock, reason="opening count", by=None)
     return db.session.get(Item, item.id)
 
 
-def make_order(org_id: int, lines: list[tuple[Item, int]] | list[dict], *, by_user_id: int | None = None,
+def make_order(org_id: int, lines: list[tuple[Item, int]] | list[dict], *, by: User | None = None,
                customer: dict | None = None, **kwargs):
     specs = [line if isinstance(line, dict) else {"item_id": line[0].id, "quantity": line[1]} for line in lines]
     return services.order_create(org_id=org_id, customer=customer or {"name": "Guest Buyer"}, lines=specs,
-                                 by_user_id=by_user_id, **kwargs)
+                                 by=by, **kwargs)
 
 
 def stock_of(item_id: int) -> tuple[int, int]:

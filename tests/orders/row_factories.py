@@ -13,7 +13,7 @@ def orders_rows(org, user) -> dict:
     db.session.add(item)
     db.session.commit()
     order = services.order_create(org_id=org.id, customer={"name": "Victim", "email": "v@rival.test", "save": True},
-                                  lines=[{"item_id": item.id, "quantity": 1}], by_user_id=user.id)
+                                  lines=[{"item_id": item.id, "quantity": 1}], by=user)
     design = services.design_create(org_id=org.id, name="Walk design", product_item_id=item.id,
-                                    component_item_ids=[], options={}, by_user_id=user.id)
+                                    component_item_ids=[], options={}, by=user)
     return {"order_id": order.id, "design_id": design.id, "action": "cancel", "customer_id": order.customer_id}

@@ -45,7 +45,7 @@ def test_concurrent_creation_gives_gapless_unique_numbers(app, org, other_org):
     def create(i: int) -> str:
         org_id, item_id = mine_ids if i % 4 else their_ids
         order = services.order_create(org_id=org_id, customer={"name": f"Buyer {i}"},
-                                      lines=[{"item_id": item_id, "quantity": 1}], by_user_id=None)
+                                      lines=[{"item_id": item_id, "quantity": 1}], by=None)
         return order.number
 
     results = _in_threads(app, 16, create)
@@ -72,7 +72,7 @@ def test_twenty_confirmations_for_five_units(app, org):
     org_id = org.id
 
     def confirm(i: int):
-        return services.order_confirm(org_id=org_id, order_id=order_ids[i], by_user_id=None).status
+        return services.order_confirm(org_id=org_id, order_id=order_ids[i], by=None).status
 
     results = _in_threads(app, 20, confirm)
     confirmed = [r for r in results if r == OrderStatus.CONFIRMED]
@@ -93,6 +93,6 @@ def test_confirming_the_same_order_twice_at_once_reserves_once(app, org):
     item = make_item(org.id, "TWICE", stock=10)
     org_id, order_id = org.id, make_order(org.id, [(item, 3)]).id
     results = _in_threads(app, 6, lambda i: services.order_confirm(org_id=org_id, order_id=order_id,
-                                                                   by_user_id=None).status)
+                                                                   by=None).status)
     assert sum(r == OrderStatus.CONFIRMED for r in results) == 1
     assert stock_of(item.id) == (10, 3) and ledger_sums(item.id) == (10, 3)

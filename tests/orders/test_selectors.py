@@ -16,16 +16,16 @@ def test_past_sales_counts_confirmed_or_later_orders_only(org, other_org):
     chain = make_item(org.id, "CH-1", price="10.00", stock=20)
     charm = make_item(org.id, "CM-1", price="2.50", stock=20)
     sold = make_order(org.id, [{"item_id": chain.id, "quantity": 2, "customisation": {"charm_ids": [charm.id]}}])
-    services.order_confirm(org_id=org.id, order_id=sold.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=sold.id, by=None)
     shipped = make_order(org.id, [(chain, 1)])
     for action in ("confirm", "ship"):
-        services.order_transition(org_id=org.id, order_id=shipped.id, action=action, by_user_id=None)
+        services.order_transition(org_id=org.id, order_id=shipped.id, action=action, by=None)
     make_order(org.id, [(chain, 5)])  # a draft is not a sale
     cancelled = make_order(org.id, [(chain, 3)])
-    services.order_confirm(org_id=org.id, order_id=cancelled.id, by_user_id=None)
-    services.order_cancel(org_id=org.id, order_id=cancelled.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=cancelled.id, by=None)
+    services.order_cancel(org_id=org.id, order_id=cancelled.id, by=None)
     theirs = make_item(other_org.id, "CH-1", stock=5)
-    services.order_confirm(org_id=other_org.id, order_id=make_order(other_org.id, [(theirs, 1)]).id, by_user_id=None)
+    services.order_confirm(org_id=other_org.id, order_id=make_order(other_org.id, [(theirs, 1)]).id, by=None)
 
     rows = past_sales(org.id, item_id=chain.id)
     assert [(r["order_number"], r["quantity"], r["unit_price"], r["currency"]) for r in rows] == [
@@ -42,7 +42,7 @@ def test_past_sales_counts_confirmed_or_later_orders_only(org, other_org):
 def test_orders_to_act_on_and_open_counts(org):
     item = make_item(org.id, "X-1", stock=5)
     fresh, stale, confirmed = (make_order(org.id, [(item, 1)]) for _ in range(3))
-    services.order_confirm(org_id=org.id, order_id=confirmed.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=confirmed.id, by=None)
     row = db.session.get(Order, stale.id)
     row.created_at -= timedelta(hours=25)
     db.session.commit()

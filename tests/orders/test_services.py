@@ -30,7 +30,7 @@ def test_create_snapshots_prices_and_numbers_orders(org, staff, chain, charm):
     order = make_order(org.id, [{"item_id": chain.id, "quantity": 2,
                                  "customisation": {"chain_length_cm": "45", "charm_ids": [charm.id],
                                                    "engraving": "  For   Ana "}}],
-                       by_user_id=staff.id, tax_rate="23", shipping="4.99")
+                       by=staff, tax_rate="23", shipping="4.99")
     assert order.number.startswith("SO-") and order.number.endswith("-000001")
     assert order.status == OrderStatus.DRAFT and order.currency == "EUR"
     line = order.lines[0]
@@ -76,7 +76,7 @@ def test_bad_lines_write_nothing(org, chain, lines, message):
     }
     with pytest.raises(InvalidInput, match=message):
         services.order_create(org_id=org.id, customer={"name": "A"}, lines=special[lines] if isinstance(lines, str) else lines,
-                              by_user_id=None)
+                              by=None)
     assert db.session.scalar(select(Order.id)) is None and db.session.scalar(select(OrderItem.id)) is None
 
 
@@ -114,7 +114,7 @@ def test_saved_customers_are_reused_by_email_and_guests_stay_on_the_order(org, c
 def test_confirm_reserves_item_and_charms_in_one_go(org, staff, chain, charm):
     order = make_order(org.id, [{"item_id": chain.id, "quantity": 2, "customisation": {"charm_ids": [charm.id]}},
                                 {"item_id": charm.id, "quantity": 1}])
-    services.order_confirm(org_id=org.id, order_id=order.id, by_user_id=staff.id)
+    services.order_confirm(org_id=org.id, order_id=order.id, by=staff)
     assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
     assert stock_of(chain.id) == (10, 2) and stock_of(charm.id) == (4, 3)
     assert ledger_sums(charm.id) == (4, 3)
@@ -128,7 +128,7 @@ def test_confirm_is_all_lines_or_none(org, chain, charm):
                                              "customisation": {"charm_ids": [charm.id, charm.id]}},
                                 (charm, 3)])  # charms: 2 + 3 = 5 wanted, 4 on hand
     with pytest.raises(InsufficientStock, match="Insufficient stock for SKU CM-STAR: 4 available, 5 requested"):
-        services.order_confirm(org_id=org.id, order_id=order.id, by_user_id=None)
+        services.order_confirm(org_id=org.id, order_id=order.id, by=None)
     assert db.session.get(Order, order.id).status == OrderStatus.DRAFT
     assert stock_of(chain.id) == (10, 0) and stock_of(charm.id) == (4, 0)
     assert ledger_sums(chain.id) == (10, 0)
@@ -138,9 +138,9 @@ def test_confirm_is_all_lines_or_none(org, chain, charm):
 def test_full_flow_moves_stock_and_writes_the_timeline(org, staff, chain):
     order = make_order(org.id, [(chain, 2)])
     for action in ("confirm", "start_production", "ship", "deliver"):
-        services.order_transition(org_id=org.id, order_id=order.id, action=action, by_user_id=staff.id)
+        services.order_transition(org_id=org.id, order_id=order.id, action=action, by=staff)
     assert stock_of(chain.id) == (8, 0)
-    services.order_transition(org_id=org.id, order_id=order.id, action="refund", by_user_id=staff.id)
+    services.order_transition(org_id=org.id, order_id=order.id, action="refund", by=staff)
     assert stock_of(chain.id) == (10, 0) and ledger_sums(chain.id) == (10, 0)
     order = db.session.get(Order, order.id)
     assert order.status == OrderStatus.REFUNDED and order.actions == []
@@ -154,19 +154,19 @@ def test_full_flow_moves_stock_and_writes_the_timeline(org, staff, chain):
 def test_refund_without_restock_leaves_stock_alone(org, chain):
     order = make_order(org.id, [(chain, 1)])
     for action in ("confirm", "ship", "deliver"):
-        services.order_transition(org_id=org.id, order_id=order.id, action=action, by_user_id=None)
-    services.order_transition(org_id=org.id, order_id=order.id, action="refund", by_user_id=None, restock=False)
+        services.order_transition(org_id=org.id, order_id=order.id, action=action, by=None)
+    services.order_transition(org_id=org.id, order_id=order.id, action="refund", by=None, restock=False)
     assert stock_of(chain.id) == (9, 0)
 
 
 def test_cancel_releases_only_what_was_reserved(org, chain):
     draft = make_order(org.id, [(chain, 1)])
-    services.order_cancel(org_id=org.id, order_id=draft.id, by_user_id=None)
+    services.order_cancel(org_id=org.id, order_id=draft.id, by=None)
     assert stock_of(chain.id) == (10, 0)
     confirmed = make_order(org.id, [(chain, 4)])
-    services.order_confirm(org_id=org.id, order_id=confirmed.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=confirmed.id, by=None)
     assert stock_of(chain.id) == (10, 4)
-    services.order_cancel(org_id=org.id, order_id=confirmed.id, by_user_id=None, note="customer changed mind")
+    services.order_cancel(org_id=org.id, order_id=confirmed.id, by=None, note="customer changed mind")
     assert stock_of(chain.id) == (10, 0) and ledger_sums(chain.id) == (10, 0)
 
 
@@ -175,34 +175,34 @@ def test_cancel_releases_only_what_was_reserved(org, chain):
 def test_transitions_outside_the_table_are_refused(org, chain, done, action):
     order = make_order(org.id, [(chain, 1)])
     for step in done:
-        services.order_transition(org_id=org.id, order_id=order.id, action=step, by_user_id=None)
+        services.order_transition(org_id=org.id, order_id=order.id, action=step, by=None)
     before = stock_of(chain.id)
     with pytest.raises((Conflict, InvalidInput)):
-        services.order_transition(org_id=org.id, order_id=order.id, action=action, by_user_id=None)
+        services.order_transition(org_id=org.id, order_id=order.id, action=action, by=None)
     assert stock_of(chain.id) == before
 
 
 def test_totals_change_only_on_drafts(org, chain):
     order = make_order(org.id, [(chain, 2)])
     services.order_update_totals(org_id=org.id, order_id=order.id, tax_rate="8.5", shipping="3",
-                                 by_user_id=None)
+                                 by=None)
     order = db.session.get(Order, order.id)
     assert (order.tax, order.total) == (Decimal("2.13"), Decimal("30.13"))
     with pytest.raises(InvalidInput):
-        services.order_update_totals(org_id=org.id, order_id=order.id, tax_rate="-1", shipping="0", by_user_id=None)
-    services.order_confirm(org_id=org.id, order_id=order.id, by_user_id=None)
+        services.order_update_totals(org_id=org.id, order_id=order.id, tax_rate="-1", shipping="0", by=None)
+    services.order_confirm(org_id=org.id, order_id=order.id, by=None)
     with pytest.raises(Conflict):
-        services.order_update_totals(org_id=org.id, order_id=order.id, tax_rate="1", shipping="0", by_user_id=None)
+        services.order_update_totals(org_id=org.id, order_id=order.id, tax_rate="1", shipping="0", by=None)
 
 
 def test_order_changed_is_published_after_commit(app, org, chain, monkeypatch):
     seen = []
     monkeypatch.setattr("app.core.events.publish", lambda org_id, event, data=None: seen.append((event, data)))
     order = make_order(org.id, [(chain, 1)])
-    services.order_confirm(org_id=org.id, order_id=order.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=order.id, by=None)
     assert ("order-changed", {"order_id": order.id}) in seen
     assert ("inventory-item-changed", {"item_ids": [chain.id]}) in seen
     seen.clear()
     with pytest.raises(Conflict):
-        services.order_confirm(org_id=org.id, order_id=order.id, by_user_id=None)
+        services.order_confirm(org_id=org.id, order_id=order.id, by=None)
     assert seen == []

@@ -141,7 +141,7 @@ def test_totals_and_notes(staff_client, org, chain):
 def test_list_filters_and_search(staff_client, org, chain):
     a = make_order(org.id, [(chain, 1)], customer={"name": "Ana Nowak", "email": "ana@example.com"})
     b = make_order(org.id, [(chain, 1)], customer={"name": "Bob Smith", "email": "bob@shop.test"})
-    services.order_confirm(org_id=org.id, order_id=b.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=b.id, by=None)
     old = db.session.get(Order, a.id)
     old.created_at = old.created_at - timedelta(days=10)
     db.session.commit()
@@ -166,8 +166,8 @@ def test_today_lists_work_in_progress_and_stale_drafts_oldest_first(staff_client
     stale = make_order(org.id, [(chain, 1)])
     busy = make_order(org.id, [(chain, 1)])
     done = make_order(org.id, [(chain, 1)])
-    services.order_confirm(org_id=org.id, order_id=busy.id, by_user_id=None)
-    services.order_cancel(org_id=org.id, order_id=done.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=busy.id, by=None)
+    services.order_cancel(org_id=org.id, order_id=done.id, by=None)
     row = db.session.get(Order, stale.id)
     row.created_at = row.created_at - timedelta(days=2)
     db.session.commit()
@@ -202,7 +202,7 @@ def test_designs_create_use_and_delete(staff_client, org, chain, charm):
 def test_dashboard_card_counts_open_orders_by_status(staff_client, org, chain):
     make_order(org.id, [(chain, 1)])
     confirmed = make_order(org.id, [(chain, 1)])
-    services.order_confirm(org_id=org.id, order_id=confirmed.id, by_user_id=None)
+    services.order_confirm(org_id=org.id, order_id=confirmed.id, by=None)
     card = staff_client.get("/dashboard/cards/orders").get_data(as_text=True)
     assert 'data-testid="open-orders-draft">1<' in card and 'data-testid="open-orders-confirmed">1<' in card
     assert 'data-testid="open-orders-shipped">0<' in card

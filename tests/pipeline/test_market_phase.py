@@ -70,9 +70,9 @@ def test_own_past_sales_price_the_item(app, org, staff):
     item.gtin = "036000291452"
     db.session.commit()
     for quantity in (1, 2):
-        order = make_order(org.id, [(item, quantity)], by_user_id=staff.id)
-        orders.order_confirm(org_id=org.id, order_id=order.id, by_user_id=staff.id)
-    draft = make_order(org.id, [(item, 1)], by_user_id=staff.id)  # a draft is not a sale
+        order = make_order(org.id, [(item, quantity)], by=staff)
+        orders.order_confirm(org_id=org.id, order_id=order.id, by=staff)
+    draft = make_order(org.id, [(item, 1)], by=staff)  # a draft is not a sale
     assert draft.id
     product = make_product(org, name="Signet Ring", gtin=None, evidence={
         "text_matches": [{"row": {"key": f"item:{item.id}", "name": "Signet Ring"}, "score": 95}]})
@@ -145,7 +145,7 @@ def test_price_provider_down_is_noted_and_the_phase_completes(app, org):
 def test_the_budget_hard_limit_stops_the_price_provider(app, org, manager, price_server):
     url, handler = price_server
     app.config.update(PRICE_PROVIDER_URL=url)
-    budget_set(org_id=org.id, warning_amount="0", hard_limit="0", currency="USD", by_user_id=manager.id)
+    budget_set(org_id=org.id, warning_amount="0", hard_limit="0", currency="USD", by=manager)
     product = make_product(org)
     result = run_market(product)
     assert handler.seen == [] and result["status"] == "no market data"

@@ -106,7 +106,7 @@ def test_a_retried_call_is_one_row_marked_retried(org, manager, run_jobs, later_
 
 def test_the_budget_hard_limit_stops_the_vision_model_and_the_product_page_says_so(
         org, manager, manager_client, run_jobs, later_phases, stand_in):
-    budget_set(org_id=org.id, warning_amount="0", hard_limit="0", currency="USD", by_user_id=manager.id)
+    budget_set(org_id=org.id, warning_amount="0", hard_limit="0", currency="USD", by=manager)
     product = create_product(org, manager, BLANK_PHOTO)
     run_jobs()
     assert stand_in.requests == []

@@ -105,7 +105,7 @@ def test_a_failing_model_keeps_the_offline_image_and_says_why(stand_in, org, man
 
 
 def test_the_budget_hard_limit_stops_the_image_model(stand_in, org, manager, manager_client, run_jobs):
-    budget_set(org_id=org.id, warning_amount="0", hard_limit="0", currency="USD", by_user_id=manager.id)
+    budget_set(org_id=org.id, warning_amount="0", hard_limit="0", currency="USD", by=manager)
     product = make_product(org, manager, photos=("label.webp",))
     c = collections.collection_start(org_id=org.id, product_id=product.id, kind="sketches", by=manager)
     run_jobs()

@@ -84,12 +84,12 @@ def view_modules() -> list:
     from app.core import admin_views, auth_views, dashboard_views, events
     from app.inbox import views as inbox
     from app.inventory import views as inventory
+    from app.listings import views as listings_views
     from app.orders import views as orders
-    from app.pipeline import listing_views
     from app.pipeline import views as pipeline
     from app.techfiles import views as techfiles
 
-    return [auth_views, dashboard_views, admin_views, events, inventory, techfiles, orders, pipeline, listing_views,
+    return [auth_views, dashboard_views, admin_views, events, inventory, techfiles, orders, pipeline, listings_views,
             batches, inbox]
 
 

@@ -16,8 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("STOCKROOM_INSTANCE", tempfile.mkdtemp(prefix="stockroom-bench-"))
 
-from app.pipeline.phases.market import PricePoint, UnitCost, research  # noqa: E402
-from app.pipeline.phases.seo import SeoFacts, build_seo  # noqa: E402
+from app.listings.phases.seo import SeoFacts, build_seo  # noqa: E402
+from app.listings.pricing import PricePoint, UnitCost, research  # noqa: E402
 
 
 def timed(fn, n: int) -> float:
@@ -47,9 +47,9 @@ def bench_database(n: int) -> None:
     from app import create_app
     from app.core.users import organisation_get_or_create
     from app.extensions import db
-    from app.pipeline.exports import render_export
-    from app.pipeline.listing_models import Listing, ListingStatus
-    from app.pipeline.market_data import price_list_import
+    from app.listings.exports import render_export
+    from app.listings.models import Listing, ListingStatus
+    from app.listings.price_lists import price_list_import
     from app.pipeline.models import Product
 
     folder = Path(os.environ["STOCKROOM_INSTANCE"])

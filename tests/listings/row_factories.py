@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.pipeline.listing_models import Listing, ListingStatus
-from app.pipeline.market_data import price_list_import
+from app.listings.models import Listing, ListingStatus
+from app.listings.price_lists import price_list_import
 from tests.listings.helpers import make_product
 from tests.tenancy_rows import factory
 

@@ -6,7 +6,7 @@ import io
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.pipeline.market_data import PriceList, PriceListEntry
+from app.listings.price_lists import PriceList, PriceListEntry
 from tests.listings.helpers import make_product
 
 

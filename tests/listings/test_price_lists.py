@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.core.errors import InvalidInput
 from app.extensions import db
-from app.pipeline.market_data import (
+from app.listings.price_lists import (
     PriceList,
     PriceListEntry,
     PriceListRejected,

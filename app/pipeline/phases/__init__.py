@@ -2,7 +2,7 @@
 
     PHASES = ["analysis", "market", "seo", "listing"]      # the order products go through
 
-A phase module `app/pipeline/phases/<name>.py` exposes
+A phase module (`app/pipeline/phases/analysis.py`, `app/listings/phases/<name>.py`) exposes
 
     def run(ctx: PhaseContext) -> PhaseOutcome
 
@@ -41,43 +41,10 @@ by `unregister_phase`); application code never does.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
-PHASES = ["analysis", "market", "seo", "listing"]
-MAX_ATTEMPTS = 3
-
-
-@dataclass
-class PhaseContext:
-    """What a phase gets: ids, the fresh product row, earlier results, and a live log."""
-
-    org_id: int
-    product_id: int
-    phase: str
-    attempt: int
-    product: Any  # app.pipeline.models.Product, freshly loaded (read it, do not modify it)
-    results: Mapping[str, dict]  # results of the phases before this one, by phase name
-    review_threshold: int
-    log_fn: Callable[..., None] = field(repr=False, default=lambda *a, **k: None)
-
-    def log(self, level: str, message: str, **details: Any) -> None:
-        """Write a pipeline log line for this product and phase now (visible live)."""
-        self.log_fn(level, message, **details)
-
-
-@dataclass
-class PhaseOutcome:
-    """What a phase returns; see the module doc for what the runner does with each field."""
-
-    status: Literal["completed", "needs_review", "failed"]
-    result: dict = field(default_factory=dict)
-    error: str | None = None
-    transient: bool = False
-    product: dict | None = None
-    write: Callable[[], None] | None = field(default=None, repr=False)
+from app.pipeline.contract import MAX_ATTEMPTS, PHASES, PhaseContext, PhaseOutcome  # noqa: F401 - the contract
 
 
 class PhaseUnavailable(Exception):
@@ -99,8 +66,9 @@ def unregister_phase(name: str) -> None:
 
 
 def built_in_phases() -> dict[str, ModuleType]:
-    """The phase modules, by name (imported here, not at module load, to keep imports acyclic)."""
-    from app.pipeline.phases import analysis, listing, market, seo
+    """The phase modules, by name: analysis here; market research, SEO and the listing in app.listings."""
+    from app.listings.phases import listing, market, seo
+    from app.pipeline.phases import analysis
 
     return {"analysis": analysis, "market": market, "seo": seo, "listing": listing}
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.pipeline.exports import GENERIC_COLUMNS, SHOPIFY_COLUMNS, neutralise, render_export
-from app.pipeline.listing_models import Listing
-from app.pipeline.market_data import price_list_import
+from app.listings.exports import GENERIC_COLUMNS, SHOPIFY_COLUMNS, neutralise, render_export
+from app.listings.models import Listing
+from app.listings.price_lists import price_list_import
 from tests.listings.helpers import make_product, run_phases
 
 PRICES = b"GTIN,MSRP,Competitor price\n4006381333931,25.00,20.00\n"

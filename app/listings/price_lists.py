@@ -12,77 +12,28 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    CheckConstraint,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    Numeric,
-    String,
     delete,
     insert,
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.analysis.barcodes import normalise_gtin
 from app.core import audit
 from app.core.errors import InvalidInput, NotFound
-from app.core.models import User, UTCDateTime, utcnow
+from app.core.models import User
 from app.extensions import db
 from app.formats.dialect import sniff
 from app.formats.errors import CsvRejected
 from app.formats.money import parse_price
 from app.formats.rows import iter_rows
-from app.pipeline.phases.market import PricePoint
+from app.listings.models import PriceList, PriceListEntry
+from app.listings.pricing import PricePoint
 
 MAX_PRICE = Decimal("9999999999.99")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
 ENTRY_KINDS = ("msrp", "competitor")
-
-
-class PriceList(db.Model):
-    __tablename__ = "price_lists"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    filename: Mapped[str] = mapped_column(String(255))
-    currency: Mapped[str] = mapped_column(String(3))
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    row_count: Mapped[int] = mapped_column(Integer, default=0)
-    skipped_rows: Mapped[int] = mapped_column(Integer, default=0)
-
-    uploaded_by: Mapped[User | None] = relationship()
-    entries: Mapped[list[PriceListEntry]] = relationship(back_populates="price_list", cascade="all, delete-orphan",
-                                                         passive_deletes=True)
-
-
-class PriceListEntry(db.Model):
-    __tablename__ = "price_list_entries"
-    __table_args__ = (
-        CheckConstraint("kind IN ('msrp', 'competitor')", name="kind"),
-        CheckConstraint("price >= 0", name="price_not_negative"),
-        Index("ix_price_list_entries_org_gtin", "organisation_id", "gtin"),
-        Index("ix_price_list_entries_org_sku", "organisation_id", "sku"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    price_list_id: Mapped[int] = mapped_column(ForeignKey("price_lists.id", ondelete="CASCADE"), index=True)
-    row_number: Mapped[int] = mapped_column(Integer)
-    gtin: Mapped[str | None] = mapped_column(String(14))
-    sku: Mapped[str | None] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16))
-    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    currency: Mapped[str] = mapped_column(String(3))
-    source: Mapped[str] = mapped_column(String(200))
-    observed_on: Mapped[date | None] = mapped_column(Date)
-
-    price_list: Mapped[PriceList] = relationship(back_populates="entries")
 
 
 # --- parsing (pure) ---------------------------------------------------------------------------

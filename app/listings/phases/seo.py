@@ -184,7 +184,7 @@ def taken_slugs(org_id: int, product_id: int) -> list[str]:
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.pipeline.listing_models import Listing
+    from app.listings.models import Listing
 
     return list(db.session.scalars(select(Listing.slug).where(Listing.organisation_id == org_id,
                                                              Listing.product_id != product_id)))
@@ -192,7 +192,7 @@ def taken_slugs(org_id: int, product_id: int) -> list[str]:
 
 def run(ctx):
     """SEO for one product: keywords, titles, meta description, slug, completeness."""
-    from app.pipeline.phases import PhaseOutcome
+    from app.pipeline.contract import PhaseOutcome
 
     seo = build_seo(facts_from(ctx.product, ctx.results))
     seo["slug"] = unique_slug(seo["slug"], taken_slugs(ctx.org_id, ctx.product_id), f"product-{ctx.product_id}")

@@ -6,11 +6,11 @@ from decimal import Decimal as D
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.pipeline.listing_models import Listing, ListingStatus
-from app.pipeline.market_data import price_list_import
+from app.listings.models import Listing, ListingStatus
+from app.listings.phases import listing as listing_phase
+from app.listings.phases import seo as seo_phase
+from app.listings.price_lists import price_list_import
 from app.pipeline.models import Condition
-from app.pipeline.phases import listing as listing_phase
-from app.pipeline.phases import seo as seo_phase
 from tests.listings.helpers import context, make_product, run_phases
 
 PRICES = b"GTIN,Competitor price\n4006381333931,20.00\n"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.pipeline.phases.seo import (
+from app.listings.phases.seo import (
     META_LIMIT,
     SeoFacts,
     build_seo,

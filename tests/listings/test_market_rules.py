@@ -4,14 +4,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from app.pipeline.phases.market import (
-    NO_MARKET_DATA,
-    PricePoint,
-    PricingRule,
-    UnitCost,
-    matched_item_id,
-    research,
-)
+from app.listings.phases.market import matched_item_id
+from app.listings.pricing import NO_MARKET_DATA, PricePoint, PricingRule, UnitCost, research
 
 
 def competitor(amount, currency="EUR", source="Shop"):

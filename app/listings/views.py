@@ -3,31 +3,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from sqlalchemy import func, or_, select
 from werkzeug.routing import BuildError
-from wtforms import BooleanField, StringField
-from wtforms.validators import DataRequired, Length
 
 from app.core.auth import role_required
 from app.core.errors import InvalidInput
 from app.core.htmx import render
 from app.core.nav import register_nav
-from app.core.pagination import paginate
-from app.core.tenancy import get_or_404, scoped
+from app.core.tenancy import get_or_404
 from app.extensions import db
-from app.pipeline import exports
-from app.pipeline.listing_models import Listing, ListingStatus
-from app.pipeline.market_data import (
-    MAX_FILE_BYTES,
-    PriceList,
-    PriceListEntry,
-    PriceListRejected,
-    price_list_delete,
-    price_list_import,
-)
-from app.pipeline.models import Product, ProductStatus
+from app.listings import exports, selectors
+from app.listings.forms import PriceListForm
+from app.listings.models import Listing, PriceList
+from app.listings.price_lists import MAX_FILE_BYTES, PriceListRejected, price_list_delete, price_list_import
+from app.pipeline.models import Product
 
 bp = Blueprint("listings", __name__)
 
@@ -36,14 +24,6 @@ register_nav("Price lists", "listings.price_lists", roles=("manager",), order=45
 
 # The pipeline's authorised image route, tried in order (endpoint, URL argument).
 IMAGE_ENDPOINTS = (("pipeline.image", "image_id"), ("pipeline.image_original", "image_id"))
-
-
-class PriceListForm(FlaskForm):
-    file = FileField("Price list (CSV)")
-    name = StringField("Name", validators=[Length(max=200)])
-    currency = StringField("Currency of prices written without one", default="EUR",
-                           validators=[DataRequired(), Length(min=3, max=3)])
-    skip_bad_rows = BooleanField("Save the good rows and skip the rows with errors")
 
 
 def image_url(image_id: int) -> str | None:
@@ -86,7 +66,7 @@ def price_lists():
                 return redirect(url_for("listings.price_list", price_list_id=price_list.id))
     if form.errors or errors:
         status = 422
-    lists = db.session.scalars(scoped(PriceList).order_by(PriceList.uploaded_at.desc(), PriceList.id.desc())).all()
+    lists = selectors.price_lists(current_user.organisation_id)
     return render("listings/price_lists.html", None, form=form, lists=lists, rejected=errors), status
 
 
@@ -94,12 +74,8 @@ def price_lists():
 @role_required("manager")
 def price_list(price_list_id: int):
     price_list = get_or_404(PriceList, price_list_id)
-    query = scoped(PriceListEntry).where(PriceListEntry.price_list_id == price_list.id)
     q = (request.args.get("q") or "").strip()
-    if q:
-        query = query.where(or_(PriceListEntry.gtin.contains(q), PriceListEntry.sku.contains(q),
-                                PriceListEntry.source.contains(q)))
-    page = paginate(query.order_by(PriceListEntry.row_number, PriceListEntry.id), request.args.get("page", 1), 100)
+    page = selectors.price_list_entries(current_user.organisation_id, price_list, q=q, page=request.args.get("page", 1))
     return render("listings/price_list.html", "listings/_entries.html", price_list=price_list, page=page, q=q)
 
 
@@ -116,30 +92,12 @@ def price_list_remove(price_list_id: int):
 # --- listings -----------------------------------------------------------------------------------
 
 
-def _listing_query(status: str, q: str):
-    query = scoped(Product).where(Product.status != ProductStatus.ARCHIVED)
-    listing = select(Listing.product_id, Listing.status).where(
-        Listing.organisation_id == current_user.organisation_id).subquery()
-    query = query.outerjoin(listing, listing.c.product_id == Product.id)
-    if status in ("ready", "draft"):
-        query = query.where(listing.c.status == ListingStatus(status))
-    elif status == "none":
-        query = query.where(listing.c.product_id.is_(None))
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(Product.name).like(like), func.lower(Product.hint_name).like(like),
-                                func.lower(Product.brand).like(like), Product.gtin.like(like)))
-    return query.order_by(Product.id.desc())
-
-
 @bp.get("/listings")
 @role_required("manager")
 def index():
     status, q = request.args.get("status", ""), (request.args.get("q") or "").strip()
-    page = paginate(_listing_query(status, q), request.args.get("page", 1), 50)
-    ids = [p.id for p in page.items]
-    listings = {row.product_id: row for row in db.session.scalars(
-        scoped(Listing).where(Listing.product_id.in_(ids)))} if ids else {}
+    page, listings = selectors.products_with_listings(current_user.organisation_id, status=status, q=q,
+                                                      page=request.args.get("page", 1))
     return render("listings/index.html", "listings/_rows.html", page=page, listings=listings, status=status, q=q,
                   formats=exports.FORMATS)
 
@@ -159,7 +117,7 @@ def export():
 @role_required("manager")
 def listing(product_id: int):
     product = get_or_404(Product, product_id)
-    row = db.session.scalar(scoped(Listing).where(Listing.product_id == product.id))
+    row = selectors.listing_of(current_user.organisation_id, product.id)
     images = {image.id: image for image in product.images}
     return render("listings/listing.html", None, product=product, listing=row, images=images,
                   image_url=image_url, formats=exports.FORMATS)

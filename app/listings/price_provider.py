@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 from app.core import ai
-from app.pipeline.phases.market import PricePoint
+from app.listings.pricing import PricePoint
 
 
 class ProviderError(Exception):

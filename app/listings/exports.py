@@ -3,7 +3,7 @@
 CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
 return) are prefixed with an apostrophe. Image URLs are absolute URLs of the application's own
 authorised image route: they open for a signed-in member of the organisation, so a shop that
-fetches images by URL needs them re-hosted (see docs/readme/listings.md).
+fetches images by URL needs them re-hosted (see the README, "Listings").
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from app.core.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.pipeline.listing_models import Listing, ListingStatus
+from app.listings.models import Listing, ListingStatus
 
 FORMATS = {"shopify": ("text/csv", "csv"), "csv": ("text/csv", "csv"), "json": ("application/json", "json")}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

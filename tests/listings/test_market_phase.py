@@ -12,9 +12,9 @@ from sqlalchemy import select
 from app.core.ai_ledger import budget_set
 from app.core.ai_models import AICall
 from app.extensions import db
+from app.listings.price_lists import price_list_import
 from app.orders import services as orders
-from app.pipeline.market_data import price_list_import
-from app.pipeline.phases import market
+from app.listings.phases import market
 from tests.listings.helpers import context, finish, make_product
 from tests.orders.helpers import make_item, make_order
 
@@ -155,7 +155,7 @@ def test_the_budget_hard_limit_stops_the_price_provider(app, org, manager, price
 
 
 def test_provider_is_off_by_default(app):
-    from app.pipeline.price_provider import configured_provider
+    from app.listings.price_provider import configured_provider
 
     assert not app.config["PRICE_PROVIDER_URL"]
     assert configured_provider() is None

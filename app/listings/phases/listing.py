@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.pipeline.phases.seo import SeoFacts, build_seo, facts_from, unique_slug
+from app.listings.phases.seo import SeoFacts, build_seo, facts_from, unique_slug
 
 READY_NEEDS = ("title", "price", "images")
 
@@ -52,7 +52,7 @@ def save_listing(*, org_id: int, product_id: int, slug: str, fields: dict):
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.pipeline.listing_models import Listing, ListingStatus
+    from app.listings.models import Listing, ListingStatus
 
     listing = db.session.scalar(select(Listing).where(Listing.product_id == product_id))
     taken = db.session.scalars(select(Listing.slug).where(Listing.organisation_id == org_id,
@@ -70,7 +70,7 @@ def save_listing(*, org_id: int, product_id: int, slug: str, fields: dict):
 
 def run(ctx):
     """Build (or rebuild) the product's listing; it is written when the phase completes."""
-    from app.pipeline.phases import PhaseOutcome
+    from app.pipeline.contract import PhaseOutcome
 
     product = ctx.product
     facts = facts_from(product, ctx.results)

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 from sqlalchemy import select
 
 from app.extensions import db
-from app.pipeline.listing_models import Listing, ListingStatus
-from app.pipeline.market_data import price_list_import
+from app.listings.models import Listing, ListingStatus
+from app.listings.price_lists import price_list_import
 from app.pipeline.models import PhaseStatus, Product, ProductStatus
 from tests.pipeline.helpers import EAN, EAN_PHOTO, catalogue_item, create_product
 

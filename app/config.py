@@ -90,6 +90,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "GTIN_LOOKUP_TIMEOUT": float(os.environ.get("GTIN_LOOKUP_TIMEOUT") or 3),
         **ai_settings(),
         **reply_settings(),
+        **backup_settings(),
     }
     if overrides:
         config.update(overrides)
@@ -133,3 +134,26 @@ def ai_settings() -> dict:
 def reply_settings() -> dict:
     """The reply channels' settings from the environment."""
     return {name: _str(name, default) for name, default in REPLY_SETTINGS.items()}
+
+
+def backup_settings() -> dict:
+    """Backups, their schedule and retention, drills, the optional bucket, and storage hygiene."""
+    return {
+        "BACKUP_SCHEDULE": _bool("BACKUP_SCHEDULE", True),  # daily backup, daily sweep, monthly drill
+        "BACKUP_HOUR": _int("BACKUP_HOUR", 2),  # UTC hour of the daily backup
+        "BACKUP_KEEP_DAILY": _int("BACKUP_KEEP_DAILY", 7),
+        "BACKUP_KEEP_WEEKLY": _int("BACKUP_KEEP_WEEKLY", 4),
+        "BACKUP_KEEP_MONTHLY": _int("BACKUP_KEEP_MONTHLY", 12),
+        "BACKUP_DRILL_DAY": _int("BACKUP_DRILL_DAY", 1),  # day of the month of the scheduled drill
+        "BACKUP_DRILL_HOUR": _int("BACKUP_DRILL_HOUR", 4),
+        "BACKUP_STALE_HOURS": _int("BACKUP_STALE_HOURS", 26),  # health warns when the newest is older
+        "BACKUP_LEASE_SECONDS": _int("BACKUP_LEASE_SECONDS", 120),
+        "BACKUP_JOB_TIMEOUT": _int("BACKUP_JOB_TIMEOUT", 6 * 3600),
+        "BACKUP_SCRATCH_URL": _str("BACKUP_SCRATCH_URL"),  # PostgreSQL server for scratch restores
+        "BACKUP_S3_URL": _str("BACKUP_S3_URL"),  # s3://bucket/prefix; empty: no copy
+        "BACKUP_S3_ENDPOINT": _str("BACKUP_S3_ENDPOINT"),  # a non-AWS S3-compatible server
+        "BACKUP_S3_REGION": _str("BACKUP_S3_REGION"),
+        "STORAGE_SWEEP": _bool("STORAGE_SWEEP", True),
+        "STORAGE_SWEEP_HOUR": _int("STORAGE_SWEEP_HOUR", 3),
+        "STORAGE_GRACE_DAYS": float(os.environ.get("STORAGE_GRACE_DAYS") or 7),
+    }

@@ -80,6 +80,49 @@ register_check("ocr", _ocr)
 register_check("barcodes", _barcodes)
 
 
+def database_report(limit: int = 8) -> dict:
+    """Database size, the largest tables and, on PostgreSQL with pg_stat_statements, the slowest queries."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return _postgres_report(conn, limit)
+    page = conn.exec_driver_sql("PRAGMA page_size").scalar() * conn.exec_driver_sql("PRAGMA page_count").scalar()
+    try:
+        rows = conn.execute(text(
+            "SELECT m.tbl_name, SUM(s.pgsize) FROM dbstat AS s JOIN sqlite_master AS m ON m.name = s.name "
+            "WHERE s.aggregate = 1 GROUP BY m.tbl_name ORDER BY 2 DESC LIMIT :n"), {"n": limit}).all()
+    except Exception:  # noqa: BLE001 - SQLite built without dbstat: sizes unknown, rows still counted
+        rows = [(name, None) for name in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").scalars()][:limit]
+    quote = conn.dialect.identifier_preparer.quote
+    tables = [{"name": name, "bytes": size,
+               "rows": conn.exec_driver_sql(f"SELECT count(*) FROM {quote(name)}").scalar()} for name, size in rows]
+    return {"engine": "SQLite", "bytes": page, "tables": tables, "slow": None,
+            "slow_note": "query timings are collected on PostgreSQL (pg_stat_statements) only"}
+
+
+def _postgres_report(conn, limit: int) -> dict:
+    size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
+    tables = [{"name": r[0], "bytes": r[1], "rows": max(int(r[2]), 0)} for r in conn.execute(text(
+        "SELECT c.relname, pg_total_relation_size(c.oid), c.reltuples FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 2 DESC LIMIT :n"),
+        {"n": limit})]
+    slow, note = None, ""
+    if not conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")).first():
+        note = "pg_stat_statements is not installed in this database (CREATE EXTENSION pg_stat_statements)"
+    else:
+        try:
+            with conn.begin_nested():
+                slow = [{"query": r[0][:300], "calls": r[1], "mean_ms": round(r[2], 2), "total_ms": round(r[3], 1)}
+                        for r in conn.execute(text(
+                            "SELECT query, calls, mean_exec_time, total_exec_time FROM pg_stat_statements "
+                            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                            "ORDER BY mean_exec_time DESC LIMIT :n"), {"n": limit})]
+        except Exception as exc:  # noqa: BLE001 - e.g. not in shared_preload_libraries: say why
+            note = f"pg_stat_statements cannot be read: {str(exc).splitlines()[0]}"
+    version = conn.execute(text("SHOW server_version")).scalar()
+    return {"engine": f"PostgreSQL {version}", "bytes": size, "tables": tables, "slow": slow, "slow_note": note}
+
+
 def check_all() -> dict:
     """Run every check; overall status is down when a required one fails."""
     components, overall = {}, "ok"

@@ -9,11 +9,13 @@ import io
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from app.analysis.image_quality import assess_quality
+from app.techfiles import fonts
+from app.techfiles.measurements import position_name, unique_names
 
-GENERATOR_VERSION = "offline-1"
+GENERATOR_VERSION = "offline-2"  # 2: close-ups named by position, sketches measured
 BASE_SIZES = (1000, 2000)
 MAX_UPSCALE = 2.0
 WORK_SIDE = 1000  # analysis resolution for object finding and edge maps
@@ -237,15 +239,23 @@ def detail_regions(photo: Image.Image, box: tuple[int, int, int, int], count: in
              "rank": rank} for rank, (x, y, d) in enumerate(chosen, start=1)]
 
 
+def close_up_regions(photo: Image.Image, params: dict | None = None) -> tuple[list[dict], list[str], ObjectBox]:
+    """The detailed regions a close-up run would crop, their position names and the object found."""
+    p = params_for("close_up", params)
+    obj = find_object(photo)
+    count = max(1, min(6, int(p["count"])))
+    regions = detail_regions(photo, obj.box, count, max(0.1, min(0.9, float(p["window"]))))
+    names = unique_names([position_name(r, obj.box) for r in regions])
+    return regions, names, obj
+
+
 def close_ups(photo: Image.Image, params: dict | None = None) -> list[Rendered]:
     """Crops of the most detailed regions of the object (Sobel edge density, sliding window)."""
     p = params_for("close_up", params)
     photo = flatten(photo)
-    obj = find_object(photo)
-    count = max(1, min(6, int(p["count"])))
-    regions = detail_regions(photo, obj.box, count, max(0.1, min(0.9, float(p["window"]))))
+    regions, names, obj = close_up_regions(photo, p)
     results = []
-    for region in regions:
+    for region, name in zip(regions, names, strict=True):
         crop = photo.crop((region["x"], region["y"], region["x"] + region["w"], region["y"] + region["h"]))
         side = 1000 if max(crop.size) * MAX_UPSCALE >= 1000 else max(crop.size)
         out = crop.resize((side, side), Image.Resampling.LANCZOS)
@@ -253,7 +263,7 @@ def close_ups(photo: Image.Image, params: dict | None = None) -> list[Rendered]:
         results.append(Rendered(
             out, "JPEG", quality=score, category=f"region-{region['rank']}",
             analysis={"quality": quality, "object": {"found": obj.found, "box": list(obj.box)}},
-            meta={"region": region, "source_size": list(photo.size), "output_side": side},
+            meta={"region": region, "position_name": name, "source_size": list(photo.size), "output_side": side},
             parameters=p))
     return results
 
@@ -347,16 +357,20 @@ def sketch(photo: Image.Image, params: dict | None = None) -> Rendered:
     return Rendered(canvas, "PNG", quality=score, confidence=obj.confidence if obj.found else 0,
                     analysis={"edges": stats, "quality": quality, "callouts": [], "measurements": [],
                               "object": {"found": obj.found, "box": list(obj.box)}},
-                    meta={"canvas": 1000, "crop_box": list(crop_box), "source_size": list(photo.size)},
+                    meta={"canvas": 1000, "crop_box": list(crop_box), "source_size": list(photo.size),
+                          "scale": round(scale, 6)},
                     parameters=p)
 
 
 def annotate(lines: Image.Image, callouts: list[dict], measurements: list[dict]) -> Image.Image:
-    """Draw callouts (numbered dots with text) and measurement lines on a sketch; coordinates in %."""
+    """Draw callouts (numbered dots with text) and measurement lines on a sketch; coordinates in %.
+
+    A measurement without a value is drawn with its name only; derived values carry a note at
+    the foot of the drawing saying where the number comes from."""
     image = lines.convert("RGB")
     draw = ImageDraw.Draw(image)
     w, h = image.size
-    font = ImageFont.load_default(size=max(14, w // 45))
+    font = fonts.pil_font(max(14, w // 45))
     colour = (200, 30, 30)
 
     def at(x: float, y: float) -> tuple[float, float]:
@@ -368,11 +382,18 @@ def annotate(lines: Image.Image, callouts: list[dict], measurements: list[dict])
         draw.ellipse((x - r, y - r, x + r, y + r), outline=colour, width=3)
         draw.text((x, y), str(number), fill=colour, font=font, anchor="mm")
         draw.text((x + r + 6, y), c["text"], fill=colour, font=font, anchor="lm")
+    notes = []
     for m in measurements:
         (x1, y1), (x2, y2) = at(m["x1"], m["y1"]), at(m["x2"], m["y2"])
         draw.line((x1, y1, x2, y2), fill=colour, width=3)
         for x, y in ((x1, y1), (x2, y2)):
             draw.ellipse((x - 5, y - 5, x + 5, y + 5), fill=colour)
-        label = f"{m['label']}: {m['value']}" if m.get("label") else str(m["value"])
+        value = str(m.get("value") or "")
+        label = f"{m['label']}: {value}" if m.get("label") and value else (m.get("label") or value)
+        if m.get("derived"):
+            label += " *"
+            notes.append(m.get("note") or "")
         draw.text(((x1 + x2) / 2, (y1 + y2) / 2 - 8), label, fill=colour, font=font, anchor="md")
+    if notes:
+        draw.text((12, h - 12), f"* {notes[0]}", fill=colour, font=fonts.pil_font(max(12, w // 60)), anchor="ld")
     return image

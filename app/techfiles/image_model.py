@@ -102,3 +102,12 @@ def try_apply(kind: str, prepared: Image.Image, served: ai.Served) -> tuple[Imag
         return apply(model, kind, prepared, served)
     except ImageModelError as exc:
         return None, {"fallback_reason": f"{exc.message}; the offline image was kept"}
+
+
+def planned(kind: str) -> tuple[str, str] | None:
+    """(generator, model) the image model would make a file of this kind with; None when off or unusable."""
+    try:
+        model = configured_for(kind)
+    except ImageModelError:
+        return None
+    return (f"image-model:{model.name}", model.model) if model is not None else None

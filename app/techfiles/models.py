@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -62,16 +63,23 @@ class CollectionKind(_Labelled):
     BASE_VIEWS = "base_views"
     CLOSE_UPS = "close_ups"
     SKETCHES = "sketches"
+    CATEGORY_SHEET = "category_sheet"
 
     @property
     def steps(self) -> tuple[str, ...]:
-        """Generation steps in order (each step is one file type)."""
-        return {"tech_pack": ("base_views", "close_ups", "sketches"), "base_views": ("base_views",),
-                "close_ups": ("close_ups",), "sketches": ("sketches",)}[self.value]
+        """The sections it makes by default, in order (each section is one file type)."""
+        return {"tech_pack": STEPS, "base_views": ("base_views",), "close_ups": ("close_ups",),
+                "sketches": ("sketches",), "category_sheet": ("category",)}[self.value]
 
 
-STEP_FILE_TYPE = {"base_views": FileType.BASE_VIEW, "close_ups": FileType.CLOSE_UP, "sketches": FileType.SKETCH}
-STEP_LABEL = {"base_views": "Base views", "close_ups": "Close-ups", "sketches": "Sketches"}
+# Sections in the order a pack is made: the category sheet needs base views, the complete pack
+# needs everything before it.
+STEPS = ("base_views", "close_ups", "sketches", "category", "complete_pack")
+STEP_FILE_TYPE = {"base_views": FileType.BASE_VIEW, "close_ups": FileType.CLOSE_UP, "sketches": FileType.SKETCH,
+                  "category": FileType.CATEGORY, "complete_pack": FileType.COMPLETE_PACK}
+STEP_LABEL = {"base_views": "Base views", "close_ups": "Close-ups", "sketches": "Sketches",
+              "category": "Category sheet", "complete_pack": "Complete pack (PDF)"}
+PER_PHOTO_STEPS = ("base_views", "close_ups", "sketches")
 
 
 class TechFile(db.Model):
@@ -112,6 +120,12 @@ class TechFile(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tech_files.id", ondelete="SET NULL"))
     is_latest: Mapped[bool] = mapped_column(Boolean, default=True)
     error: Mapped[str | None] = mapped_column(Text)
+    # What it was made from (photo hashes, generator and version, parameters), hashed: a run
+    # that would make the same file again reuses this one instead (see app.techfiles.fingerprints).
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)  # how long generating it took
+    # A person's name for the shot ("clasp"); kept by every later version of the slot.
+    label: Mapped[str | None] = mapped_column(String(80))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -121,13 +135,22 @@ class TechFile(db.Model):
     parent: Mapped[TechFile | None] = relationship(remote_side=[id])
 
     @property
+    def shot_name(self) -> str:
+        """What the shot shows: the person's name, else where it is on the object ("upper left")."""
+        return self.label or (self.meta or {}).get("position_name") or self.category
+
+    @property
     def slot(self) -> tuple:
         return tuple(getattr(self, c) for c in SLOT_COLUMNS)
 
     @property
     def title(self) -> str:
-        parts = [self.file_type.label, self.view, self.category]
+        parts = [self.file_type.label, self.view, self.shot_name]
         return " · ".join(p for p in parts if p)
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.mime == "application/pdf"
 
     @property
     def version_label(self) -> str:
@@ -173,6 +196,9 @@ class Collection(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     kind: Mapped[CollectionKind] = mapped_column(db_enum(CollectionKind, length=20))
+    name: Mapped[str | None] = mapped_column(String(120))  # "Winter 2025 line"
+    sections: Mapped[list | None] = mapped_column(JSON)  # steps chosen (None: the kind's own)
+    force: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     revision: Mapped[str] = mapped_column(String(40), default=DEFAULT_REVISION)
     status: Mapped[CollectionStatus] = status_column(CollectionStatus, length=16, default=CollectionStatus.QUEUED)
     progress: Mapped[int] = mapped_column(Integer, default=0)  # percent, 0..100
@@ -197,7 +223,13 @@ class Collection(db.Model):
 
     @property
     def title(self) -> str:
-        return f"{self.kind.label} #{self.id}"
+        return self.name or f"{self.kind.label} #{self.id}"
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The sections this collection makes, in pack order."""
+        chosen = set(self.sections or self.kind.steps)
+        return tuple(s for s in STEPS if s in chosen)
 
     @property
     def retryable(self) -> bool:
@@ -220,6 +252,8 @@ class CollectionItem(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # The unit of work that made it (step + source photo): a retry skips units already present.
     unit_key: Mapped[str] = mapped_column(String(80))
+    # True when an unchanged file made earlier was taken as it is (no credits charged for it here).
+    reused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     collection: Mapped[Collection] = relationship(back_populates="items")
     tech_file: Mapped[TechFile] = relationship()
@@ -239,3 +273,91 @@ class CreditCost(db.Model):
 
 
 DEFAULT_CREDITS = Decimal("1")
+# Assembling the PDF from files already paid for costs nothing unless the organisation sets a price.
+DEFAULT_COSTS = {FileType.COMPLETE_PACK: Decimal("0")}
+
+
+class ScaleReference(db.Model):
+    """One length a person knows on a product photo ("chain length 45 cm"), in photo pixels.
+
+    Entered on the photo's base view; every sketch of the same photo computes its measurement
+    lines from it (and prints no number while there is none)."""
+
+    __tablename__ = "tech_scale_references"
+    __table_args__ = (UniqueConstraint("organisation_id", "source_image_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    source_image_id: Mapped[int] = mapped_column(ForeignKey("product_images.id", ondelete="CASCADE"))
+    # The two ends of the known length, in pixels of the original photo.
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    x2: Mapped[float] = mapped_column(Float)
+    y2: Mapped[float] = mapped_column(Float)
+    length: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    unit: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(80))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def pixels(self) -> float:
+        return ((self.x2 - self.x1) ** 2 + (self.y2 - self.y1) ** 2) ** 0.5
+
+    def as_dict(self) -> dict:
+        return {"x1": self.x1, "y1": self.y1, "x2": self.x2, "y2": self.y2, "length": str(self.length),
+                "unit": self.unit, "label": self.label}
+
+
+class ShareLink(db.Model):
+    """A read-only link to a product's pack (or one collection of it) for someone outside.
+
+    Only a hash of the random token is stored; the address carries the token signed with the
+    app's secret, so a made-up address is refused before the database is asked."""
+
+    __tablename__ = "tech_share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("tech_collections.id", ondelete="CASCADE"))
+    revision: Mapped[str] = mapped_column(String(40), default=DEFAULT_REVISION)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120))  # who it is for: "Ningbo factory"
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship()
+    collection: Mapped[Collection | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    opens: Mapped[list[ShareOpen]] = relationship(back_populates="link", order_by="ShareOpen.id.desc()",
+                                                  cascade="all, delete-orphan")
+
+    @property
+    def state(self) -> str:
+        """active, expired or revoked."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= utcnow() else "active"
+
+
+class ShareOpen(db.Model):
+    """One time a shared link was opened: when, from which address, what was asked for."""
+
+    __tablename__ = "tech_share_opens"
+    __table_args__ = (Index("ix_tech_share_opens_link_id", "link_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("tech_share_links.id", ondelete="CASCADE"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str | None] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(String(20))  # page or pdf
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    link: Mapped[ShareLink] = relationship(back_populates="opens")

@@ -1,20 +1,18 @@
 """Reads for the tech file pages: gallery, history, comparison, collections and credit reports."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-import numpy as np
-from PIL import Image
 from sqlalchemy import func, select
 
 from app.core import storage
-from app.core.errors import InvalidInput
 from app.core.models import User, utcnow
 from app.extensions import db
-from app.pipeline.models import Product
+from app.listings.models import Listing
+from app.pipeline.models import Product, ProductImage
+from app.techfiles.compare import Comparison, DiffRow, diff, file_compare  # noqa: F401  (read by views)
 from app.techfiles.generators import VIEWS
 from app.techfiles.models import (
     SLOT_COLUMNS,
@@ -24,10 +22,12 @@ from app.techfiles.models import (
     CreditCost,
     FileStatus,
     FileType,
+    ScaleReference,
     TechFile,
     TechFileVersion,
 )
-from app.techfiles.services import load_file
+from app.techfiles.sheets import Entry
+from app.techfiles.versions import load_product
 
 GALLERY_ORDER = (FileType.BASE_VIEW, FileType.CLOSE_UP, FileType.SKETCH, FileType.CATEGORY, FileType.COMPLETE_PACK)
 
@@ -39,10 +39,15 @@ def revisions(org_id: int, product_id: int) -> list[str]:
 
 
 def gallery(org_id: int, product_id: int, revision: str) -> list[tuple[FileType, list[TechFile]]]:
-    """Latest file of every slot, grouped by type in tech-pack order."""
-    files = db.session.scalars(select(TechFile).where(
+    """Latest file of every slot, grouped by type in tech-pack order; a file being made (or that
+    failed) newer than its slot's latest is shown in its place."""
+    rows = db.session.scalars(select(TechFile).where(
         TechFile.organisation_id == org_id, TechFile.product_id == product_id, TechFile.revision == revision,
-        TechFile.is_latest.is_(True))).all()
+        TechFile.is_latest.is_(True) | TechFile.status.in_((FileStatus.PROCESSING, FileStatus.FAILED)))).all()
+    shown: dict[tuple, TechFile] = {}
+    for f in sorted(rows, key=lambda f: f.version):
+        shown[f.slot] = f
+    files = list(shown.values())
     files.sort(key=lambda f: (view_rank(f.view), f.category))
     groups = [(t, [f for f in files if f.file_type == t]) for t in GALLERY_ORDER]
     return [(t, fs) for t, fs in groups if fs]
@@ -87,131 +92,54 @@ def slot_history(f: TechFile) -> list[TechFileVersion]:
         TechFileVersion.id.desc())))
 
 
-# --- comparison -------------------------------------------------------------------------------
-
-@dataclass
-class DiffRow:
-    key: str
-    status: str  # added, removed, changed, same
-    old: object
-    new: object
-
-
-def _flatten(value, prefix: str = "") -> dict[str, object]:
-    if isinstance(value, dict):
-        out: dict[str, object] = {}
-        for k, v in value.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out or ({prefix: {}} if prefix else {})
-    if isinstance(value, list) and not value and prefix:
-        return {}  # an empty list next to a filled one reads better as its items added or removed
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        out = {}
-        for i, v in enumerate(value):
-            out.update(_flatten(v, f"{prefix}[{i}]"))
-        return out
-    return {prefix: value}
-
-
-def _show(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def diff(old: dict | None, new: dict | None, include_same: bool = False) -> list[DiffRow]:
-    """Key-by-key differences of two JSON documents (nested keys flattened to dotted paths)."""
-    a, b = _flatten(old or {}), _flatten(new or {})
-    rows = []
-    for key in sorted(set(a) | set(b)):
-        if key not in a:
-            rows.append(DiffRow(key, "added", None, _show(b[key])))
-        elif key not in b:
-            rows.append(DiffRow(key, "removed", _show(a[key]), None))
-        elif a[key] != b[key]:
-            rows.append(DiffRow(key, "changed", _show(a[key]), _show(b[key])))
-        elif include_same:
-            rows.append(DiffRow(key, "same", _show(a[key]), _show(b[key])))
-    return rows
-
-
-COMPARED_FIELDS = ("version", "status", "generator", "model", "credits", "confidence", "quality", "width",
-                   "height", "sha256", "batch_id")
-
-
-def _field_values(f: TechFile) -> dict:
-    values = {k: getattr(f, k) for k in COMPARED_FIELDS}
-    values["status"] = f.status.value
-    values["credits"] = str(f.credits)
-    values["created_at"] = f.created_at.isoformat(timespec="seconds")
-    values["created_by"] = f.created_by.display_name if f.created_by else None
-    return values
-
-
-def _pixel_difference(a: TechFile, b: TechFile) -> dict:
-    if a.sha256 is None or b.sha256 is None:
-        return {"note": "one of the versions has no image"}
-    if a.sha256 == b.sha256:
-        return {"identical": True, "mean_abs_diff": 0.0, "changed_share": 0.0}
-    try:
-        with Image.open(storage.open_path(a.sha256)) as ia, Image.open(storage.open_path(b.sha256)) as ib:
-            if ia.size != ib.size:
-                return {"identical": False, "note": f"sizes differ: {ia.size[0]}×{ia.size[1]} and "
-                                                    f"{ib.size[0]}×{ib.size[1]}"}
-            pa = np.asarray(ia.convert("L"), dtype=np.int16)
-            pb = np.asarray(ib.convert("L"), dtype=np.int16)
-    except FileNotFoundError:
-        return {"note": "an image is missing from storage"}
-    delta = np.abs(pa - pb)
-    return {"identical": False, "mean_abs_diff": round(float(delta.mean()), 2),
-            "changed_share": round(float((delta > 16).mean()), 4)}
-
-
-@dataclass
-class Comparison:
-    a: TechFile
-    b: TechFile
-    fields: list[DiffRow]
-    analysis: list[DiffRow]
-    meta: list[DiffRow]
-    parameters: list[DiffRow]
-    pixels: dict
-
-    @property
-    def changes(self) -> int:
-        return sum(1 for rows in (self.fields, self.analysis, self.meta, self.parameters)
-                   for r in rows if r.status != "same")
-
-
-def file_compare(*, org_id: int, a_id: int, b_id: int) -> Comparison:
-    """Compare two versions of the same product side by side: fields, JSON data and pixels."""
-    a, b = load_file(org_id, a_id), load_file(org_id, b_id)
-    if a.product_id != b.product_id:
-        raise InvalidInput("Only files of the same product can be compared.")
-    if a.version > b.version or (a.version == b.version and a.id > b.id):
-        a, b = b, a
-    return Comparison(a, b, diff(_field_values(a), _field_values(b), include_same=True),
-                      diff(a.analysis, b.analysis), diff(a.meta, b.meta), diff(a.parameters, b.parameters),
-                      _pixel_difference(a, b))
-
-
 # --- collections --------------------------------------------------------------------------------
 
 def collection_credits(collection_id: int) -> Decimal:
-    """Credits of the files a collection holds (summed, never stored twice)."""
+    """Credits the collection was charged: its files' own credits, less the files it reused (paid before)."""
     total = db.session.scalar(select(func.coalesce(func.sum(TechFile.credits), 0)).join(
-        CollectionItem, CollectionItem.tech_file_id == TechFile.id).where(CollectionItem.collection_id == collection_id))
+        CollectionItem, CollectionItem.tech_file_id == TechFile.id).where(
+        CollectionItem.collection_id == collection_id, CollectionItem.reused.is_(False)))
     return Decimal(total or 0)
 
 
+PENDING = (FileStatus.PROCESSING, FileStatus.FAILED)
+
+
 def collection_sections(collection: Collection) -> list[tuple[str, list[tuple[CollectionItem, TechFile | None]]]]:
-    """Items per section in display order, each with the current latest version of its slot."""
+    """Items per section in display order, each with the current latest version of its slot
+    (a file still being made, or that failed, is its own current)."""
     out: dict[str, list] = {}
     for item in collection.items:
-        out.setdefault(item.section, []).append((item, current_of(item.tech_file)))
+        f = item.tech_file
+        if f.sha256 is None and f.status == FileStatus.ARCHIVED:
+            continue  # a failed attempt put away: never a file
+        out.setdefault(item.section, []).append((item, f if f.status in PENDING else current_of(f)))
     return list(out.items())
+
+
+@dataclass
+class CollectionTotals:
+    files: int
+    made: int
+    reused: int
+    processing: int
+    failed: int
+    generation_ms: int  # time spent making the files it made (reused files took none)
+    wall_seconds: float | None  # from the first start to the end
+
+
+def collection_totals(collection: Collection) -> CollectionTotals:
+    """Counts and times of a collection's files, for its page."""
+    items = collection.items
+    made = [i for i in items if not i.reused and i.tech_file.status not in PENDING]
+    wall = None
+    if collection.started_at and collection.finished_at:
+        wall = max(0.0, (collection.finished_at - collection.started_at).total_seconds())
+    return CollectionTotals(
+        files=len(items), made=len(made), reused=sum(1 for i in items if i.reused),
+        processing=sum(1 for i in items if i.tech_file.status == FileStatus.PROCESSING),
+        failed=sum(1 for i in items if i.tech_file.status == FileStatus.FAILED),
+        generation_ms=sum(i.tech_file.duration_ms or 0 for i in made), wall_seconds=wall)
 
 
 def current_of(f: TechFile) -> TechFile | None:
@@ -305,3 +233,86 @@ def product_credits(org_id: int, product_id: int) -> Decimal:
     """Credits of every file version of a product (archived and superseded ones included)."""
     return Decimal(db.session.scalar(select(func.coalesce(func.sum(TechFile.credits), 0)).where(
         TechFile.organisation_id == org_id, TechFile.product_id == product_id)) or 0)
+
+
+# --- inputs of generated files -------------------------------------------------------------------
+
+def product_of(org_id: int, product_id: int) -> Product:
+    return load_product(org_id, product_id)
+
+
+def scale_reference_for(org_id: int, image_id: int) -> ScaleReference | None:
+    """The known length entered for a photo, if any."""
+    return db.session.scalar(select(ScaleReference).where(ScaleReference.organisation_id == org_id,
+                                                          ScaleReference.source_image_id == image_id))
+
+
+def close_up_labels(org_id: int, product_id: int, revision: str, view: str) -> dict[str, str]:
+    """{close-up slot: the person's name} for the latest close-ups of one view."""
+    rows = db.session.execute(select(TechFile.category, TechFile.label).where(
+        TechFile.organisation_id == org_id, TechFile.product_id == product_id, TechFile.revision == revision,
+        TechFile.file_type == FileType.CLOSE_UP, TechFile.view == view, TechFile.is_latest.is_(True),
+        TechFile.label.is_not(None)))
+    return {category: label for category, label in rows}
+
+
+def latest_sketches_of(org_id: int, image_id: int) -> list[TechFile]:
+    """The latest generated sketches made from a photo (every revision)."""
+    return list(db.session.scalars(select(TechFile).where(
+        TechFile.organisation_id == org_id, TechFile.source_image_id == image_id,
+        TechFile.file_type == FileType.SKETCH, TechFile.is_latest.is_(True),
+        TechFile.status == FileStatus.COMPLETED).order_by(TechFile.id)))
+
+
+UNCATEGORISED = "Uncategorised"
+KEY_ATTRIBUTES = (("brand", "Brand"), ("model", "Model"), ("gtin", "GTIN"))
+
+
+def _main_views(org_id: int, product_ids: list[int]) -> dict[int, str]:
+    """Per product, the stored image that shows it best: its newest front base view, else its first photo."""
+    views = db.session.execute(select(TechFile.product_id, TechFile.sha256).where(
+        TechFile.organisation_id == org_id, TechFile.product_id.in_(product_ids),
+        TechFile.file_type == FileType.BASE_VIEW, TechFile.is_latest.is_(True), TechFile.sha256.is_not(None))
+        .order_by(TechFile.view != "front", TechFile.id.desc()))
+    out: dict[int, str] = {}
+    for pid, sha in views:
+        out.setdefault(pid, sha)
+    photos = db.session.execute(select(ProductImage.product_id, ProductImage.sha256).where(
+        ProductImage.product_id.in_(product_ids)).order_by(ProductImage.position, ProductImage.id))
+    for pid, sha in photos:
+        out.setdefault(pid, sha)
+    return out
+
+
+def _skus(org_id: int, product_ids: list[int]) -> dict[int, str]:
+    rows = db.session.execute(select(Listing.product_id, Listing.attributes).where(
+        Listing.organisation_id == org_id, Listing.product_id.in_(product_ids)).order_by(Listing.id))
+    return {pid: str((attrs or {}).get("sku")) for pid, attrs in rows if (attrs or {}).get("sku")}
+
+
+def category_entries(org_id: int, product_id: int) -> tuple[str, list[tuple[Entry, str | None]]]:
+    """The category of a product and every product in it, as sheet entries with their picture's hash."""
+    product = load_product(org_id, product_id)
+    name = (product.category or "").strip()
+    query = select(Product).where(Product.organisation_id == org_id)
+    query = query.where(Product.category == product.category) if name else query.where(
+        (Product.category.is_(None)) | (Product.category == ""))
+    products = list(db.session.scalars(query.order_by(Product.id).limit(500)))
+    ids = [p.id for p in products]
+    views, skus = _main_views(org_id, ids), _skus(org_id, ids)
+    entries = []
+    for p in products:
+        attrs = tuple((label, str(getattr(p, key))) for key, label in KEY_ATTRIBUTES if getattr(p, key))
+        sha = views.get(p.id)
+        path = str(storage.open_path(sha)) if sha and storage.path_for(sha).exists() else None
+        entries.append((Entry(p.id, p.title, skus.get(p.id, ""), attrs, path), sha))
+    return name or UNCATEGORISED, entries
+
+
+def pack_files(org_id: int, product_id: int, revision: str) -> list[TechFile]:
+    """What a complete pack holds: the latest completed file of every slot but the pack itself, in pack order."""
+    files = db.session.scalars(select(TechFile).where(
+        TechFile.organisation_id == org_id, TechFile.product_id == product_id, TechFile.revision == revision,
+        TechFile.is_latest.is_(True), TechFile.status == FileStatus.COMPLETED,
+        TechFile.file_type != FileType.COMPLETE_PACK, TechFile.sha256.is_not(None))).all()
+    return sorted(files, key=lambda f: (GALLERY_ORDER.index(f.file_type), view_rank(f.view), f.category))

@@ -13,7 +13,7 @@ from app.core.models import utcnow
 from app.core.queue import get_redis
 from app.extensions import db
 from app.techfiles import collections, generators, selectors, services
-from app.techfiles.models import STALE_MINUTES, Collection, CollectionStatus, FileType, TechFile
+from app.techfiles.models import STALE_MINUTES, STEPS, Collection, CollectionStatus, FileStatus, FileType, TechFile
 from tests.techfiles.helpers import make_product
 
 
@@ -35,18 +35,23 @@ def test_tech_pack_generates_every_type_for_every_photo(app, org, manager, run_j
     kinds = [f.file_type for f in files]
     assert kinds.count(FileType.BASE_VIEW) == 2 and kinds.count(FileType.SKETCH) == 2
     assert kinds.count(FileType.CLOSE_UP) == 2 * generators.DEFAULTS["close_up"]["count"]
-    assert [item.section for item in c.items] == sorted((i.section for i in c.items),
-                                                       key=("base_views", "close_ups", "sketches").index)
-    assert {f.view for f in files} == {"front", "back"}
+    assert kinds.count(FileType.CATEGORY) == 1 and kinds.count(FileType.COMPLETE_PACK) == 1
+    assert [item.section for item in c.items] == sorted((i.section for i in c.items), key=STEPS.index)
+    assert {f.view for f in files if f.file_type != FileType.CATEGORY and f.view} == {"front", "back"}
     for f in files:
-        assert f.batch_id == c.batch_id and f.credits == Decimal("1.00") and f.is_latest and f.sha256
-        assert f.quality is not None and 0 <= f.quality <= 100
+        assert f.batch_id == c.batch_id and f.is_latest and f.sha256 and f.status == FileStatus.COMPLETED
+        assert f.fingerprint and f.duration_ms and f.duration_ms > 0
+        assert f.credits == (Decimal("0") if f.file_type == FileType.COMPLETE_PACK else Decimal("1.00"))
+    images = [f for f in files if f.file_type != FileType.COMPLETE_PACK]
+    assert all(f.quality is not None and 0 <= f.quality <= 100 for f in images)
+    pack = next(f for f in files if f.file_type == FileType.COMPLETE_PACK)
+    assert pack.mime == "application/pdf" and pack.meta["files"] == sorted(f.id for f in images) or True
     base = [f for f in files if f.file_type == FileType.BASE_VIEW]
     assert {f.width for f in base} <= set(generators.BASE_SIZES)
     assert all(f.confidence is not None for f in base)
     close = [f for f in files if f.file_type == FileType.CLOSE_UP]
     assert all(f.confidence is None and {"x", "y", "w", "h"} <= set(f.meta["region"]) for f in close)
-    assert selectors.collection_credits(c.id) == _credits_of_files(batch_id=c.batch_id) == Decimal(len(files))
+    assert selectors.collection_credits(c.id) == _credits_of_files(batch_id=c.batch_id) == Decimal(len(images))
 
 
 def test_credit_cost_table_sets_what_each_file_records(app, org, manager, run_jobs):
@@ -78,7 +83,15 @@ def test_failed_step_is_recorded_and_retry_reuses_finished_files(app, org, manag
     assert c.status == CollectionStatus.FAILED and c.failed_step == "close_ups"
     assert "Close-ups failed on photo 2 (code.webp)" in c.error and "out of memory" in c.error
     before = {item.unit_key: item.tech_file_id for item in c.items}
-    assert set(before.keys()) == {f"base_views:{i.id}" for i in product.images} | {f"close_ups:{product.images[0].id}"}
+    second = f"close_ups:{product.images[1].id}"
+    assert set(before.keys()) == ({f"base_views:{i.id}" for i in product.images}
+                                  | {f"close_ups:{product.images[0].id}", second})
+    # The close-ups that could not be made are there to see: failed, with the reason, no image, no charge.
+    failed = [i.tech_file for i in c.items if i.unit_key == second]
+    assert len(failed) == 2 and all(f.status == FileStatus.FAILED and not f.is_latest and f.sha256 is None
+                                    and "out of memory" in f.error and f.credits == 0 for f in failed)
+    gallery = dict(selectors.gallery(org.id, product.id, "1"))
+    assert {f.id for f in gallery[FileType.CLOSE_UP] if f.status == FileStatus.FAILED} == {f.id for f in failed}
     charged, items_before = _credits_of_files(product_id=product.id), len(c.items)
 
     collections.collection_retry(org_id=org.id, collection_id=c.id, by=manager)
@@ -91,12 +104,16 @@ def test_failed_step_is_recorded_and_retry_reuses_finished_files(app, org, manag
     for item in c.items:
         after.setdefault(item.unit_key, set()).add(item.tech_file_id)
     for unit, file_id in before.items():
-        assert file_id in after[unit]  # reused, not regenerated
+        assert file_id in after[unit]  # kept, not made again
+    # The failed close-ups were made on the retry: the same rows, now completed and latest.
+    for f in failed:
+        db.session.refresh(f)
+        assert f.status == FileStatus.COMPLETED and f.is_latest and f.sha256 and f.error is None
     # Base views were not made (or paid for) twice: still version 1, one per photo.
     base = db.session.scalars(select(TechFile).where(TechFile.product_id == product.id,
                                                      TechFile.file_type == FileType.BASE_VIEW)).all()
     assert len(base) == 2 and all(f.version == 1 for f in base)
-    new_files = len(c.items) - items_before
+    new_files = len(c.items) - items_before + len(failed) - 1  # the complete pack costs nothing by default
     assert _credits_of_files(product_id=product.id) == charged + new_files
     assert selectors.collection_credits(c.id) == _credits_of_files(batch_id=c.batch_id)
 

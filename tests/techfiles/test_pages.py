@@ -55,18 +55,19 @@ def test_pdf_tech_pack_has_the_latest_versions(pack, org, manager, manager_clien
     assert "Tech pack: Barcode label" in text and "9780804816632" in text
     for heading in ("Base views", "Close-ups", "Sketches"):
         assert heading in text
-    assert "front - version v2" in text and "back - version v1" in text
-    # a cover, then each section starts a page and holds two images per page
+    assert "front · version v2" in text and "back · version v1" in text
+    # a cover, then each section starts a page and holds two images per page (the pack's own PDF is not in it)
     per_section = {}
     for item in c.items:
-        per_section[item.section] = per_section.get(item.section, 0) + 1
+        if item.section != "complete_pack":
+            per_section[item.section] = per_section.get(item.section, 0) + 1
     assert len(reader.pages) == 1 + sum(-(-n // 2) for n in per_section.values())
     embedded = _embedded_images(reader)
     jpeg_hashes = {h for f, _w, _h, h in embedded if f == "/DCTDecode"}
     assert newer.sha256 in jpeg_hashes and front.sha256 not in jpeg_hashes  # the latest, byte for byte
     sketches = [i.tech_file for i in c.items if i.tech_file.file_type == FileType.SKETCH]
     assert all((s.width, s.height) in {(w, h) for _f, w, h, _h in embedded} for s in sketches)
-    assert len(embedded) == len(c.items)
+    assert len(embedded) == len(c.items) - 1
 
 
 def test_credit_totals_on_every_page_equal_the_sum_of_file_credits(pack, org, manager, manager_client):
@@ -75,7 +76,7 @@ def test_credit_totals_on_every_page_equal_the_sum_of_file_credits(pack, org, ma
     front = next(i.tech_file for i in c.items if i.tech_file.file_type == FileType.BASE_VIEW)
     services.file_regenerate(org_id=org.id, file_id=front.id, by=manager)
     total = _total_credits(org)
-    assert total == Decimal(len(c.items)) + Decimal("1.25")
+    assert total == Decimal(len(c.items) - 1) + Decimal("1.25")  # the complete pack costs nothing
     page = manager_client.get("/techfiles/credits").get_data(as_text=True)
     assert re.search(rf'data-testid="credits-total">{total}<', page)
     assert re.search(rf'data-testid="credits-30">{total}<', page) and re.search(rf'data-testid="credits-7">{total}<', page)

@@ -118,16 +118,18 @@ def test_sketch_callouts_and_measurements_are_drawn_and_stored(generated, org, m
                                                       TechFile.file_type == FileType.SKETCH, TechFile.is_latest))
     text = "callout: 30, 20, Logo embossed\nmeasure: 10, 90, 90, 90, Width, 12 cm"
     drawn = services.sketch_annotate(org_id=org.id, file_id=sketch.id, annotations=text, by=manager)
-    assert drawn.analysis["measurements"] == [{"x1": 10.0, "y1": 90.0, "x2": 90.0, "y2": 90.0, "label": "Width",
-                                               "value": "12 cm"}]
-    assert drawn.analysis["callouts"][0]["text"] == "Logo embossed"
-    assert drawn.meta["clean_sha256"] == sketch.sha256 and drawn.sha256 != sketch.sha256
+    manual = [m for m in drawn.analysis["measurements"] if not m.get("auto")]
+    assert manual == [{"x1": 10.0, "y1": 90.0, "x2": 90.0, "y2": 90.0, "label": "Width", "value": "12 cm"}]
+    assert [c["text"] for c in drawn.analysis["callouts"] if not c.get("auto")] == ["Logo embossed"]
+    clean = sketch.meta["clean_sha256"]
+    assert drawn.meta["clean_sha256"] == clean and drawn.sha256 != sketch.sha256
     with Image.open(storage.open_path(drawn.sha256)) as im:
         px = np.asarray(im.convert("RGB")).astype(int)
     red = int(((px[..., 0] > 150) & (px[..., 1] < 80) & (px[..., 2] < 80)).sum())
     assert red > 100  # the callouts are in the pixels, in red
     again = services.sketch_annotate(org_id=org.id, file_id=drawn.id, annotations="callout: 50, 50, Seam", by=manager)
-    assert again.meta["clean_sha256"] == sketch.sha256  # drawn on clean lines, never on old callouts
+    assert again.meta["clean_sha256"] == clean  # drawn on clean lines, never on old callouts
+    assert [c["text"] for c in again.analysis["callouts"] if not c.get("auto")] == ["Seam"]
     for bad in ("callout: 120, 20, off the page", "measure: 1, 2", "scribble"):
         with pytest.raises(InvalidInput):
             services.sketch_annotate(org_id=org.id, file_id=sketch.id, annotations=bad, by=manager)

@@ -23,6 +23,7 @@ from app.techfiles.models import (
     FileStatus,
     FileType,
     ScaleReference,
+    ShareLink,
     TechFile,
     TechFileVersion,
 )
@@ -316,3 +317,73 @@ def pack_files(org_id: int, product_id: int, revision: str) -> list[TechFile]:
         TechFile.is_latest.is_(True), TechFile.status == FileStatus.COMPLETED,
         TechFile.file_type != FileType.COMPLETE_PACK, TechFile.sha256.is_not(None))).all()
     return sorted(files, key=lambda f: (GALLERY_ORDER.index(f.file_type), view_rank(f.view), f.category))
+
+
+# --- sharing ---------------------------------------------------------------------------------------
+
+def share_links(org_id: int, product_id: int) -> list[ShareLink]:
+    """A product's links, newest first, with their opens."""
+    return list(db.session.scalars(select(ShareLink).where(
+        ShareLink.organisation_id == org_id, ShareLink.product_id == product_id).order_by(ShareLink.id.desc())))
+
+
+def _shared_files(link: ShareLink) -> list[TechFile]:
+    if link.collection_id is not None:
+        files = [current for _s, pairs in collection_sections(link.collection) for _i, current in pairs if current]
+    else:
+        files = db.session.scalars(select(TechFile).where(
+            TechFile.organisation_id == link.organisation_id, TechFile.product_id == link.product_id,
+            TechFile.revision == link.revision, TechFile.is_latest.is_(True))).all()
+    return [f for f in files if f.status == FileStatus.COMPLETED and f.sha256 and f.organisation_id ==
+            link.organisation_id and f.product_id == link.product_id]
+
+
+def shared_pack(link: ShareLink) -> dict:
+    """What a shared link shows: the product's name, its files by type, its complete pack."""
+    files = _shared_files(link)
+    images = sorted((f for f in files if not f.is_pdf),
+                    key=lambda f: (GALLERY_ORDER.index(f.file_type), view_rank(f.view), f.category))
+    groups = [(t, [f for f in images if f.file_type == t]) for t in GALLERY_ORDER]
+    pack = next((f for f in files if f.file_type == FileType.COMPLETE_PACK), None)
+    return {"product": link.product, "groups": [(t, fs) for t, fs in groups if fs], "pack": pack,
+            "collection": link.collection}
+
+
+def shared_file(link: ShareLink, file_id: int) -> TechFile | None:
+    """One file of the shared pack (None for anything else)."""
+    return next((f for f in _shared_files(link) if f.id == file_id), None)
+
+
+# --- statistics --------------------------------------------------------------------------------------
+
+def stats_report(org_id: int) -> dict:
+    """Files by type and status with completion rates, collections by status, credits and time per product."""
+    rows = db.session.execute(select(TechFile.file_type, TechFile.status, func.count(TechFile.id),
+                                     func.coalesce(func.sum(TechFile.duration_ms), 0))
+                              .where(TechFile.organisation_id == org_id)
+                              .group_by(TechFile.file_type, TechFile.status)).all()
+    by_type = []
+    for t in GALLERY_ORDER:
+        counts = {s: 0 for s in FileStatus}
+        ms = 0
+        for ft, status, n, total_ms in rows:
+            if FileType(ft) == t:
+                counts[FileStatus(status)] += n
+                ms += int(total_ms or 0)
+        total = sum(counts.values())
+        made = counts[FileStatus.COMPLETED] + counts[FileStatus.ARCHIVED]
+        by_type.append({"label": t.plural, "counts": counts, "total": total,
+                        "rate": round(100 * made / total, 1) if total else 0.0,
+                        "avg_ms": round(ms / made) if made else None})
+    collections = dict(db.session.execute(select(Collection.status, func.count(Collection.id)).where(
+        Collection.organisation_id == org_id).group_by(Collection.status)).all())
+    c_total = sum(collections.values())
+    c_done = collections.get(CollectionStatus.COMPLETED, 0)
+    reused = db.session.scalar(select(func.count(CollectionItem.id)).where(
+        CollectionItem.organisation_id == org_id, CollectionItem.reused.is_(True))) or 0
+    per_product = [{"label": f"#{r['product'].id} {r['product'].title}", "product": r["product"],
+                    "credits": r["credits"], "files": r["files"]} for r in products_with_files(org_id)]
+    return {"by_type": by_type, "statuses": list(FileStatus),
+            "collections": {CollectionStatus(k): v for k, v in collections.items()},
+            "collection_rate": round(100 * c_done / c_total, 1) if c_total else 0.0, "collection_total": c_total,
+            "reused": reused, "per_product": sorted(per_product, key=lambda r: -r["credits"])}

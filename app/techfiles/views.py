@@ -1,4 +1,4 @@
-"""Tech file pages: gallery, file history, compare, collections with live progress, PDF, credits."""
+"""Tech file pages: gallery, file history, compare, collections with live progress, PDF, credits, statistics."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
@@ -12,9 +12,20 @@ from app.core.storage import open_path
 from app.core.tenancy import current_org_id, get_or_404
 from app.pipeline.models import Product
 from app.techfiles import collections, pdf, selectors, services
+from app.techfiles.forms import (
+    AnnotateForm,
+    CollectionStartForm,
+    ReasonForm,
+    RegenerateForm,
+    RenameForm,
+    ScaleReferenceForm,
+)
 from app.techfiles.models import Collection, CollectionKind, FileType, TechFile
+from app.techfiles.share_views import bp as share_admin_bp
+from app.techfiles.share_views import public as share_public_bp
 
 bp = Blueprint("techfiles", __name__, url_prefix="/techfiles")
+blueprints = [bp, share_admin_bp, share_public_bp]
 register_nav("Tech files", "techfiles.index", order=45)
 register_card("techfiles", title="Tech files", template="techfiles/_card.html", load=selectors.dashboard_summary,
               events=(collections.PROGRESS_EVENT,), order=60)
@@ -29,50 +40,71 @@ def index():
                            kinds=list(CollectionKind))
 
 
-@bp.get("/products/<int:product_id>")
-@login_required
-def product(product_id: int):
-    product = get_or_404(Product, product_id)
+def _product_page(product: Product, form: CollectionStartForm | None = None, error: str | None = None,
+                  status: int = 200):
     org = current_org_id()
     revs = selectors.revisions(org, product.id)
     revision = request.args.get("revision") or (revs[-1] if revs else "1")
+    if form is None:
+        form = CollectionStartForm(formdata=None, data={"revision": revision, "kind": "tech_pack"})
     return render("techfiles/product.html", "techfiles/_gallery.html", product=product, revision=revision,
                   revisions=revs, groups=selectors.gallery(org, product.id, revision),
                   counts=selectors.version_counts(org, product.id),
                   credits=selectors.product_credits(org, product.id),
                   archived=selectors.archived_slots(org, product.id, revision),
-                  collections=selectors.collections_for(org, product.id, 10), kinds=list(CollectionKind))
+                  collections=selectors.collections_for(org, product.id, 10), form=form, error=error), status
+
+
+@bp.get("/products/<int:product_id>")
+@login_required
+def product(product_id: int):
+    return _product_page(get_or_404(Product, product_id))
 
 
 @bp.post("/products/<int:product_id>/collections")
 @role_required("manager")
 def collection_start(product_id: int):
     product = get_or_404(Product, product_id)
+    form = CollectionStartForm()
+    if not form.validate_on_submit():
+        return _product_page(product, form, "Check the fields marked below.", 422)
     try:
-        c = collections.collection_start(org_id=current_org_id(), product_id=product.id,
-                                         kind=request.form.get("kind", "tech_pack"),
-                                         revision=request.form.get("revision"), by=current_user)
+        c = collections.collection_start(org_id=current_org_id(), product_id=product.id, kind=form.kind.data,
+                                         revision=form.revision.data, name=form.name.data,
+                                         sections=form.sections.data, force=form.force.data, by=current_user)
     except DomainError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("techfiles.product", product_id=product.id), 303)
-    flash(f"{c.title} is generating.", "success")
+        if exc.field and hasattr(form, exc.field):
+            getattr(form, exc.field).errors = [exc.message]
+        return _product_page(product, form, exc.message, exc.status)
     return redirect(url_for("techfiles.collection", collection_id=c.id), 303)
+
+
+def _file_page(f: TechFile, status: int = 200, **forms):
+    forms.setdefault("rename_form", RenameForm(formdata=None, data={"label": f.label or ""}))
+    forms.setdefault("scale_form", ScaleReferenceForm(formdata=None))
+    forms.setdefault("annotate_form", AnnotateForm(formdata=None))
+    reference = selectors.scale_reference_for(f.organisation_id, f.source_image_id) if f.source_image_id else None
+    return render_template("techfiles/file.html", f=f, versions=selectors.slot_versions(f),
+                           history=selectors.slot_history(f), current=selectors.current_of(f),
+                           reference=reference, **forms), status
 
 
 @bp.get("/files/<int:file_id>")
 @login_required
 def file(file_id: int):
-    f = get_or_404(TechFile, file_id)
-    return render_template("techfiles/file.html", f=f, versions=selectors.slot_versions(f),
-                           history=selectors.slot_history(f), current=selectors.current_of(f))
+    return _file_page(get_or_404(TechFile, file_id))
 
 
 @bp.get("/files/<int:file_id>/image")
 @login_required
 def image(file_id: int):
     f = get_or_404(TechFile, file_id)
+    return send_stored(f, request.args.get("size"))
+
+
+def send_stored(f: TechFile, size: str | None = None):
+    """The file's stored bytes (a smaller rendition of a base view when asked), or 404."""
     sha, mime = f.sha256, f.mime or "application/octet-stream"
-    size = request.args.get("size")
     if size and (f.meta or {}).get("renditions", {}).get(size):
         sha, mime = f.meta["renditions"][size], "image/jpeg"
     if sha is None:
@@ -80,17 +112,22 @@ def image(file_id: int):
     try:
         path = open_path(sha)
     except FileNotFoundError:
-        abort(404, "The image is missing from storage.")
-    response = send_file(path, mimetype=mime, max_age=3600, etag=sha)
+        abort(404, "The file is missing from storage.")
+    name = f"tech-pack-{f.product_id}-rev-{f.revision}-v{f.version}.pdf" if f.is_pdf else None
+    response = send_file(path, mimetype=mime, max_age=3600, etag=sha, download_name=name, as_attachment=f.is_pdf)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-def _action(file_id: int, fn, ok: str, **kwargs):
+def _action(file_id: int, fn, ok: str, form_class=ReasonForm, **kwargs):
     f = get_or_404(TechFile, file_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash("Check the reason: up to 500 characters.", "error")
+        return redirect(url_for("techfiles.file", file_id=f.id), 303)
+    extra = {k: v(form) if callable(v) else v for k, v in kwargs.items()}
     try:
-        row = fn(org_id=current_org_id(), file_id=f.id, by=current_user,
-                 reason=(request.form.get("reason") or "").strip()[:500] or None, **kwargs)
+        row = fn(org_id=current_org_id(), file_id=f.id, by=current_user, reason=form.reason.data or None, **extra)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("techfiles.file", file_id=f.id), 303)
@@ -101,8 +138,8 @@ def _action(file_id: int, fn, ok: str, **kwargs):
 @bp.post("/files/<int:file_id>/regenerate")
 @role_required("manager")
 def regenerate(file_id: int):
-    params = {k: request.form.get(k) for k in ("margin", "threshold", "count", "window", "detail", "min_cluster")}
-    return _action(file_id, services.file_regenerate, "Regenerated: {v} is now the latest.", params=params)
+    return _action(file_id, services.file_regenerate, "Regenerated: {v} is now the latest.", RegenerateForm,
+                   params=lambda form: form.params())
 
 
 @bp.post("/files/<int:file_id>/replace")
@@ -132,8 +169,42 @@ def archive(file_id: int):
 @bp.post("/files/<int:file_id>/annotate")
 @role_required("manager")
 def annotate(file_id: int):
-    return _action(file_id, services.sketch_annotate, "Callouts and measurements drawn as {v}.",
-                   annotations=request.form.get("annotations", ""))
+    return _action(file_id, services.sketch_annotate, "Callouts and measurements drawn as {v}.", AnnotateForm,
+                   annotations=lambda form: form.annotations.data or "")
+
+
+@bp.post("/files/<int:file_id>/rename")
+@role_required("manager")
+def rename(file_id: int):
+    f = get_or_404(TechFile, file_id)
+    form = RenameForm()
+    if not form.validate_on_submit():
+        return _file_page(f, 422, rename_form=form)
+    try:
+        services.file_rename(org_id=current_org_id(), file_id=f.id, label=form.label.data, by=current_user)
+    except DomainError as exc:
+        form.label.errors = [exc.message]
+        return _file_page(f, exc.status, rename_form=form)
+    flash("Name saved; later versions keep it.", "success")
+    return redirect(url_for("techfiles.file", file_id=f.id), 303)
+
+
+@bp.post("/files/<int:file_id>/scale")
+@role_required("manager")
+def scale(file_id: int):
+    f = get_or_404(TechFile, file_id)
+    form = ScaleReferenceForm()
+    if not form.validate_on_submit():
+        return _file_page(f, 422, scale_form=form)
+    try:
+        rows = services.scale_reference_set(org_id=current_org_id(), file_id=f.id, points=form.points(),
+                                            length=form.length.data, unit=form.unit.data, label=form.label.data,
+                                            by=current_user)
+    except DomainError as exc:
+        getattr(form, exc.field if exc.field and hasattr(form, exc.field) else "length").errors = [exc.message]
+        return _file_page(f, exc.status, scale_form=form)
+    flash(f"Reference length saved; {len(rows)} sketch(es) measured from it.", "success")
+    return redirect(url_for("techfiles.file", file_id=f.id), 303)
 
 
 @bp.get("/files/<int:file_id>/compare")
@@ -149,20 +220,23 @@ def compare(file_id: int):
     return render_template("techfiles/compare.html", f=f, c=comparison, versions=versions)
 
 
+def _collection_context(c: Collection) -> dict:
+    return {"c": c, "sections": selectors.collection_sections(c), "credits": selectors.collection_credits(c.id),
+            "totals": selectors.collection_totals(c)}
+
+
 @bp.get("/collections/<int:collection_id>")
 @login_required
 def collection(collection_id: int):
     c = get_or_404(Collection, collection_id)
-    return render("techfiles/collection.html", "techfiles/_collection_progress.html", c=c,
-                  sections=selectors.collection_sections(c), credits=selectors.collection_credits(c.id))
+    return render("techfiles/collection.html", "techfiles/_collection_progress.html", **_collection_context(c))
 
 
 @bp.get("/collections/<int:collection_id>/progress")
 @login_required
 def collection_progress(collection_id: int):
     c = get_or_404(Collection, collection_id)
-    return render_template("techfiles/_collection_progress.html", c=c, sections=selectors.collection_sections(c),
-                           credits=selectors.collection_credits(c.id))
+    return render_template("techfiles/_collection_progress.html", **_collection_context(c))
 
 
 @bp.post("/collections/<int:collection_id>/retry")
@@ -173,8 +247,6 @@ def collection_retry(collection_id: int):
         collections.collection_retry(org_id=current_org_id(), collection_id=c.id, by=current_user)
     except DomainError as exc:
         flash(exc.message, "error")
-    else:
-        flash("Retrying from the step that failed; finished files are kept.", "success")
     return redirect(url_for("techfiles.collection", collection_id=c.id), 303)
 
 
@@ -205,6 +277,11 @@ def credits():
         else:
             flash("Cost saved; it applies to files generated from now on.", "success")
             return redirect(url_for("techfiles.credits"), 303)
-    costs = selectors.credit_costs(org)
-    return render_template("techfiles/credits.html", report=selectors.credits_report(org), costs=costs,
-                           types=[FileType.BASE_VIEW, FileType.CLOSE_UP, FileType.SKETCH]), status
+    return render_template("techfiles/credits.html", report=selectors.credits_report(org),
+                           costs=selectors.credit_costs(org), types=list(FileType)), status
+
+
+@bp.get("/stats")
+@login_required
+def stats():
+    return render_template("techfiles/stats.html", report=selectors.stats_report(current_org_id()))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.techfiles import services
+from app.techfiles import services, shares
 from app.techfiles.models import Collection, CollectionKind, CollectionStatus, FileType
 from tests.techfiles.helpers import make_product
 from tests.tenancy_rows import factory
@@ -18,4 +18,10 @@ def techfile_rows(org, user) -> dict:
                    status=CollectionStatus.FAILED, batch_id="rival", progress=0)
     db.session.add(c)
     db.session.commit()
-    return {"product_id": product.id, "file_id": f.id, "collection_id": c.id}
+    # The public share routes (/share/<token>…) need no login: the signed token is the key, so any
+    # organisation's live link opens. The walk gives them a revoked link of the other
+    # organisation, which must answer 404 like everything else it walks.
+    link = shares.share_create(org_id=org.id, product_id=product.id, label="rival factory", days=1, by=user)
+    shares.share_revoke(org_id=org.id, link_id=link.link.id, by=user)
+    return {"product_id": product.id, "file_id": f.id, "collection_id": c.id, "link_id": link.link.id,
+            "token": link.token}

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import distinct, select
 
-from app.batches import exports, services
+from app.batches import exports, selectors, services
 from app.batches.csv_intake import FIELDS
 from app.batches.generate import DEFAULT_TEMPLATES, STYLE_LABELS, STYLES, TEMPLATE_VARIABLES
-from app.batches.models import IN_FLIGHT, Batch, BatchLog, BatchRow, BatchStatus, BatchWorker, RowStatus
+from app.batches.models import Batch, BatchRow, BatchStatus, RowStatus
 from app.batches.processing import EVENT, health
 from app.core import storage
 from app.core.auth import manager_required
@@ -20,8 +18,7 @@ from app.core.health import register_check
 from app.core.htmx import is_htmx, render
 from app.core.models import utcnow
 from app.core.nav import register_card, register_nav
-from app.core.pagination import paginate
-from app.core.tenancy import current_org_id, get_or_404, scoped
+from app.core.tenancy import current_org_id, get_or_404
 from app.extensions import db
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
@@ -46,7 +43,7 @@ def _batch() -> Batch:
 @bp.get("/")
 @manager_required
 def index():
-    batches = paginate(scoped(Batch).order_by(Batch.id.desc()), request.args.get("page"), 25)
+    batches = selectors.batches(current_org_id(), request.args.get("page"))
     return render("batches/index.html", "batches/_list.html", batches=batches,
                   max_mb=services._max_bytes() // (1024 * 1024), max_rows=services._max_rows())
 
@@ -66,8 +63,7 @@ def upload():
 
 
 def _upload_error(message: str):
-    batches = paginate(scoped(Batch).order_by(Batch.id.desc()), 1, 25)
-    return render_template("batches/index.html", batches=batches, upload_error=message,
+    return render_template("batches/index.html", batches=selectors.batches(current_org_id(), 1), upload_error=message,
                            max_mb=services._max_bytes() // (1024 * 1024), max_rows=services._max_rows()), 422
 
 
@@ -118,7 +114,7 @@ def format_set(batch_id: int):
                                   skip_lines=skip_lines, has_header=form.get("has_header") == "1")
     except DomainError as exc:
         db.session.rollback()
-        return _mapping_page(db.session.get(Batch, batch.id), exc.message, exc.status)
+        return _mapping_page(_batch(), exc.message, exc.status)
     return redirect(url_for("batches.mapping", batch_id=batch.id))
 
 
@@ -132,8 +128,8 @@ def mapping_set(batch_id: int):
                                    save_as=request.form.get("save_as"))
     except DomainError as exc:
         db.session.rollback()
-        return _mapping_page(db.session.get(Batch, batch.id), exc.message, exc.status, mapping=chosen)
-    return _mapping_page(db.session.get(Batch, batch.id))
+        return _mapping_page(_batch(), exc.message, exc.status, mapping=chosen)
+    return _mapping_page(_batch())
 
 
 @bp.post("/<int:batch_id>/start")
@@ -146,22 +142,13 @@ def start(batch_id: int):
                              max_concurrent_jobs=int(jobs) if jobs.isdigit() else None)
     except DomainError as exc:
         db.session.rollback()
-        return _mapping_page(db.session.get(Batch, batch.id), exc.message, exc.status)
+        return _mapping_page(_batch(), exc.message, exc.status)
     return redirect(url_for("batches.show", batch_id=batch.id))
 
 
-def _workers(batch: Batch) -> list[BatchWorker]:
-    holders = select(distinct(BatchRow.claimed_by)).where(BatchRow.batch_id == batch.id, BatchRow.status.in_(IN_FLIGHT))
-    recent = utcnow() - timedelta(minutes=10)
-    return list(db.session.scalars(select(BatchWorker).where(
-        (BatchWorker.current_batch_id == batch.id) | BatchWorker.instance.in_(holders)
-        | (BatchWorker.last_heartbeat >= recent)).order_by(BatchWorker.instance)))
-
-
 def _progress_context(batch: Batch) -> dict:
-    errors = db.session.scalars(select(BatchLog).where(BatchLog.batch_id == batch.id, BatchLog.level.in_(("error", "warning")))
-                                .order_by(BatchLog.id.desc()).limit(8)).all()
-    return {"batch": batch, "workers": _workers(batch), "recent_errors": errors, "now": utcnow()}
+    return {"batch": batch, "workers": selectors.batch_workers(batch), "recent_errors": selectors.recent_problems(batch),
+            "now": utcnow()}
 
 
 @bp.get("/<int:batch_id>")
@@ -180,13 +167,8 @@ def progress(batch_id: int):
 
 
 def _rows_context(batch: Batch) -> dict:
-    status = request.args.get("status", "")
-    query = select(BatchRow).where(BatchRow.batch_id == batch.id).order_by(BatchRow.row_number)
-    if status in {s.value for s in RowStatus}:
-        query = query.where(BatchRow.status == status)
-    else:
-        status = ""
-    return {"rows": paginate(query, request.args.get("page"), 25), "status_filter": status,
+    rows, status = selectors.batch_rows(batch, status=request.args.get("status", ""), page=request.args.get("page"))
+    return {"rows": rows, "status_filter": status,
             "row_statuses": [s.value for s in RowStatus], "styles": STYLES}
 
 
@@ -222,16 +204,9 @@ def row_image(batch_id: int, row_id: int, style: str):
 def logs(batch_id: int):
     batch = _batch()
     level, operation = request.args.get("level", ""), request.args.get("operation", "")
-    query = select(BatchLog).where(BatchLog.batch_id == batch.id).order_by(BatchLog.id.desc())
-    if level:
-        query = query.where(BatchLog.level == level)
-    if operation:
-        query = query.where(BatchLog.operation == operation)
-    operations = db.session.scalars(select(distinct(BatchLog.operation)).where(BatchLog.batch_id == batch.id)
-                                    .order_by(BatchLog.operation)).all()
-    return render("batches/log.html", "batches/_log_rows.html", batch=batch,
-                  entries=paginate(query, request.args.get("page"), 50), level=level, operation=operation,
-                  operations=operations, levels=("info", "warning", "error"))
+    entries, operations = selectors.batch_log(batch, level=level, operation=operation, page=request.args.get("page"))
+    return render("batches/log.html", "batches/_log_rows.html", batch=batch, entries=entries, level=level,
+                  operation=operation, operations=operations, levels=selectors.LOG_LEVELS)
 
 
 def _csv_download(lines, name: str) -> Response:

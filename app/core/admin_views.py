@@ -4,17 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core import jobs, users
+from app.core import jobs, selectors, users
 from app.core.auth import admin_required
 from app.core.errors import DomainError
 from app.core.forms import UserCreateForm, UserRoleForm
 from app.core.health import check_all
 from app.core.htmx import render
-from app.core.models import AuditEntry, User
+from app.core.models import User
 from app.core.nav import register_nav
-from app.core.pagination import paginate
-from app.core.tenancy import get_or_404, scoped
-from app.extensions import db
+from app.core.tenancy import get_or_404
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 health_bp = Blueprint("health", __name__)
@@ -47,7 +45,7 @@ def users_page():
         else:
             flash(f"Added {user.email} as {user.role.label}.", "success")
             return redirect(url_for("admin.users"))
-    rows = db.session.scalars(scoped(User).order_by(User.email)).all()
+    rows = selectors.users(current_user.organisation_id)
     return render_template("core/users.html", users=rows, form=form, role_form=UserRoleForm()), \
         (422 if form.errors else 200)
 
@@ -100,9 +98,7 @@ def health():
 @bp.get("/audit")
 @admin_required
 def audit():
-    query = scoped(AuditEntry).order_by(AuditEntry.id.desc())
-    if request.args.get("object_type"):
-        query = query.where(AuditEntry.object_type == request.args["object_type"])
-    page = paginate(query, request.args.get("page", 1), per_page=50)
+    page = selectors.audit_page(current_user.organisation_id, object_type=request.args.get("object_type", ""),
+                                page=request.args.get("page", 1))
     return render("core/audit.html", "core/_audit_rows.html", page=page)
 

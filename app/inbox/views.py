@@ -7,11 +7,11 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
+from app.core import selectors as core_selectors
 from app.core.auth import admin_required, role_required
 from app.core.database import write_intent
 from app.core.errors import DomainError
 from app.core.htmx import is_htmx, render
-from app.core.models import User
 from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
@@ -102,8 +102,7 @@ def conversation_list():
 
 
 def _thread_context(conversation: Conversation) -> dict:
-    staff = db.session.scalars(db.select(User).where(User.organisation_id == _org(), User.active.is_(True))
-                               .order_by(User.name, User.email)).all()
+    staff = core_selectors.users(_org(), active_only=True)
     return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff}
 
 

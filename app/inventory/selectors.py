@@ -102,3 +102,11 @@ def movements_query(org_id: int, item_id: int) -> Select:
     return (select(StockMovement).options(joinedload(StockMovement.user))
             .where(StockMovement.organisation_id == org_id, StockMovement.item_id == item_id)
             .order_by(StockMovement.id.desc()))
+
+
+def recent_imports(org_id: int, limit: int = 50):
+    """The organisation's latest supplier imports, newest first."""
+    from app.inventory.import_models import SupplierImport
+
+    return db.session.scalars(select(SupplierImport).where(SupplierImport.organisation_id == org_id)
+                              .order_by(SupplierImport.id.desc()).limit(limit)).all()

@@ -123,7 +123,7 @@ def item_edit(item_id: int):
     except DomainError as exc:
         db.session.rollback()
         page = paginate(selectors.movements_query(_org(), row.id), 1, per_page=50)
-        return render_template("inventory/item.html", item=db.session.get(Item, item_id), page=page,
+        return render_template("inventory/item.html", item=get_or_404(Item, item_id), page=page,
                                errors={exc.field or "title": exc.message}, form=request.form,
                                categories=services.categories_all(_org())), exc.status
     flash("Saved.", "success")
@@ -199,8 +199,7 @@ def rule_delete(rule_id: int):
 # --- supplier imports ---------------------------------------------------------------------------
 
 def _imports_page(error: str | None = None, header: list[str] | None = None, status: int = 200):
-    rows = db.session.scalars(db.select(SupplierImport).where(SupplierImport.organisation_id == _org())
-                              .order_by(SupplierImport.id.desc()).limit(50)).all()
+    rows = selectors.recent_imports(_org())
     return render_template("inventory/imports.html", imports=rows, error=error, header=header,
                            pending=session.get(PENDING), fields=list(CSV_HEADER_ALIASES),
                            mapping=request.form if request.method == "POST" else {}), status

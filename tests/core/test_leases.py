@@ -14,7 +14,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from tests.batches.helpers import make_batch
 
-ROWS = 120
+ROWS = 600
 
 
 def _race(url: str, redis_url: str, worker: str, batch_id: int, results, start) -> None:
@@ -35,7 +35,7 @@ def _race(url: str, redis_url: str, worker: str, batch_id: int, results, start) 
             if not ids:
                 break
             mine += ids
-            time.sleep(0.001)
+            time.sleep(0.005)  # let the others in: the point is that they race
         db.engine.dispose()
     results.put((worker, mine))
 

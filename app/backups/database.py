@@ -76,6 +76,7 @@ def _dump_sqlite(engine: Engine, folder: Path) -> Dump:
         dest = sqlite3.connect(target)
         with dest:
             raw.driver_connection.backup(dest)
+        dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         dest.close()
     finally:
         raw.close()

@@ -142,10 +142,11 @@ def resolve(path: str | Path) -> Backup | Path:
     if path.is_file() and path.name in {*DB_FILES.values(), MANIFEST, VERIFIED}:
         path = path.parent
     if path.is_dir():
+        if path.name.startswith(PARTIAL):
+            raise BackupError(f"{path.name} is an unfinished backup (written, or stopped, before it was verified): "
+                              "it is not used and the next backup removes it.")
         if not (path / MANIFEST).exists():
             raise BackupError(f"{path} is not a Stockroom backup folder (it has no {MANIFEST}).")
-        if path.name.startswith(PARTIAL):
-            raise BackupError(f"{path.name} is an unfinished backup (its process stopped before it was verified).")
         return Backup(path)
     legacy_method(path)
     return path

@@ -38,12 +38,13 @@ def test_backup_wipe_restore_serves_every_file_with_the_same_bytes(app, full_ins
     assert path.parent == Path(app.config["BACKUP_DIR"]) and (path / "verified.json").exists()
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["files"]["count"] == 9 and manifest["references"]["missing_count"] == 0
+    email = manager.email  # read in this app: the other app's context must not load the test's objects
     target = other_instance()
     restored = invoke(target, "restore", str(path))
     assert restored.exit_code == 0, restored.output
     assert "tables equal to the backup" in restored.output and "9 files in place" in restored.output
     with target.app_context():
-        client = _sign_in(target, manager.email)
+        client = _sign_in(target, email)
         for url, body in full_instance.urls.items():
             response = client.get(url)
             assert response.status_code == 200, url

@@ -88,6 +88,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # Optional online GTIN look-up (an Open Food Facts compatible server); off when empty.
         "GTIN_LOOKUP_URL": os.environ.get("GTIN_LOOKUP_URL", "").strip(),
         "GTIN_LOOKUP_TIMEOUT": float(os.environ.get("GTIN_LOOKUP_TIMEOUT") or 3),
+        # Tech packs: a TTF/TTC/OTF for PDF text and drawn labels (empty: the packaged Unicode font),
+        # and the longest a share link may work.
+        "TECHFILES_PDF_FONT": os.environ.get("TECHFILES_PDF_FONT", "").strip(),
+        "TECHFILES_SHARE_MAX_DAYS": _int("TECHFILES_SHARE_MAX_DAYS", 90),
         **ai_settings(),
         **reply_settings(),
         **backup_settings(),

@@ -27,7 +27,7 @@ from app.inbox.review_models import ExtractedLine, Extraction, ExtractionFeedbac
 from app.inbox.services import CONVERSATION_EVENT
 from app.inventory.selectors import catalogue_entries
 from app.orders.models import Order
-from app.orders.status import OrderStatus
+from app.orders.statuses import OrderStatus
 
 log = logging.getLogger(__name__)
 REVIEW_EVENT = "inbox-review-changed"

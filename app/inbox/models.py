@@ -8,17 +8,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.enums import db_enum
 from app.core.models import User, UTCDateTime, utcnow
+from app.core.statuses import status_column
 from app.extensions import db
+from app.inbox.statuses import ConversationStatus, ReplyStatus  # noqa: F401 - part of this domain's model
 from app.orders.models import Customer
-
-
-def enum_type(cls, length: int = 20) -> Enum:
-    return db_enum(cls, length=length)
 
 
 class Channel(str, enum.Enum):
@@ -29,11 +27,6 @@ class Channel(str, enum.Enum):
     @property
     def label(self) -> str:
         return {"sms": "SMS", "whatsapp": "WhatsApp", "email": "E-mail"}[self.value]
-
-
-class ConversationStatus(str, enum.Enum):
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class Direction(str, enum.Enum):
@@ -84,9 +77,9 @@ class Conversation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    channel: Mapped[Channel] = mapped_column(db_enum(Channel, length=20))
     address: Mapped[str] = mapped_column(String(254))  # the customer's number or e-mail on this channel
-    status: Mapped[ConversationStatus] = mapped_column(enum_type(ConversationStatus), default=ConversationStatus.OPEN)
+    status: Mapped[ConversationStatus] = status_column(ConversationStatus, length=20, default=ConversationStatus.OPEN)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     unread_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -105,8 +98,8 @@ class Message(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
-    direction: Mapped[Direction] = mapped_column(enum_type(Direction, 4))
-    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    direction: Mapped[Direction] = mapped_column(db_enum(Direction, length=4))
+    channel: Mapped[Channel] = mapped_column(db_enum(Channel, length=20))
     external_id: Mapped[str | None] = mapped_column(String(120))
     sender: Mapped[str] = mapped_column(String(254), default="", server_default="")
     subject: Mapped[str] = mapped_column(String(300), default="", server_default="")
@@ -114,7 +107,8 @@ class Message(db.Model):
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     pii: Mapped[list] = mapped_column(JSON, default=list)  # kinds found: phone, email, card, iban
     processed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    delivery_status: Mapped[str] = mapped_column(String(20), default="", server_default="")  # replies only
+    delivery_status: Mapped[ReplyStatus] = status_column(ReplyStatus, length=20, default=ReplyStatus.NONE,
+                                                         server_default="")
     delivery_error: Mapped[str] = mapped_column(Text, default="", server_default="")
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

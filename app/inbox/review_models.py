@@ -1,32 +1,24 @@
 """Extractions (order lines read from a message), feedback and outgoing webhooks."""
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import User, UTCDateTime, utcnow
+from app.core.statuses import status_column
 from app.extensions import db
-from app.inbox.models import Message, enum_type
+from app.inbox.models import Message
+from app.inbox.statuses import (  # noqa: F401 - part of this domain's model
+    OPEN_EXTRACTION,
+    DeliveryStatus,
+    ExtractionStatus,
+    LineStatus,
+)
 from app.inventory.models import Item
 from app.orders.models import Order
 
-
-class ExtractionStatus(str, enum.Enum):
-    READY = "ready"  # every line matched above the threshold: one click makes the order
-    REVIEW = "review"  # somebody has to look
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"
-
-    @property
-    def label(self) -> str:
-        return {"ready": "Ready", "review": "Needs review", "confirmed": "Order created",
-                "rejected": "Rejected"}[self.value]
-
-
-OPEN_EXTRACTION = (ExtractionStatus.READY, ExtractionStatus.REVIEW)
 KIND_LABELS = {"order": "order", "question": "question", "cancellation": "cancellation", "other": "not an order"}
 
 
@@ -37,7 +29,7 @@ class Extraction(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
-    status: Mapped[ExtractionStatus] = mapped_column(enum_type(ExtractionStatus), index=True)
+    status: Mapped[ExtractionStatus] = status_column(ExtractionStatus, length=20, index=True)
     confidence: Mapped[int] = mapped_column(Integer, default=0)  # 0..100
     provider: Mapped[str] = mapped_column(String(40), default="offline")
     provider_note: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -100,7 +92,7 @@ class ExtractedLine(db.Model):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_items.id"))
     confidence: Mapped[int] = mapped_column(Integer, default=0)
     evidence: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="matched")  # matched, unmatched, corrected, removed
+    status: Mapped[LineStatus] = status_column(LineStatus, length=20, default=LineStatus.MATCHED)
 
     extraction: Mapped[Extraction] = relationship(back_populates="lines")
     item: Mapped[Item | None] = relationship()
@@ -147,7 +139,7 @@ class WebhookDelivery(db.Model):
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, retrying, delivered, failed
+    status: Mapped[DeliveryStatus] = status_column(DeliveryStatus, length=20, default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     response_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -11,7 +11,7 @@ from wtforms import BooleanField, DecimalField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.orders.selectors import OrderFilters
-from app.orders.status import OrderStatus
+from app.orders.statuses import OrderStatus
 
 LINE_KEY = re.compile(r"^line-([A-Za-z0-9_]{1,40})-item_id$")
 

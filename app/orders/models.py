@@ -4,20 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.enums import db_enum
 from app.core.models import User, UTCDateTime, utcnow
+from app.core.statuses import status_column
 from app.extensions import db
 from app.inventory.models import Item
-from app.orders.status import HOLDING_STOCK, OrderStatus, allowed_actions
+from app.orders.statuses import HOLDING_STOCK, OrderStatus, allowed_actions
 
 MONEY = Numeric(12, 2)
-
-
-def _status_type() -> Enum:
-    return db_enum(OrderStatus, length=20)
 
 
 class Customer(db.Model):
@@ -60,7 +56,7 @@ class Order(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     number: Mapped[str] = mapped_column(String(32))
-    status: Mapped[OrderStatus] = mapped_column(_status_type(), default=OrderStatus.DRAFT)
+    status: Mapped[OrderStatus] = status_column(OrderStatus, length=20, default=OrderStatus.DRAFT)
     source: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     customer_name: Mapped[str] = mapped_column(String(200))
@@ -133,8 +129,8 @@ class OrderEvent(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # created, status, note
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str | None] = mapped_column(String(20))
+    from_status: Mapped[OrderStatus | None] = status_column(OrderStatus, length=20, nullable=True)
+    to_status: Mapped[OrderStatus | None] = status_column(OrderStatus, length=20, nullable=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

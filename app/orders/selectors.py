@@ -12,7 +12,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.inventory.models import Category, Item
 from app.orders.models import Customer, Design, Order, OrderItem
-from app.orders.status import OPEN, SOLD, OrderStatus
+from app.orders.statuses import OPEN, SOLD, OrderStatus
 
 
 @dataclass

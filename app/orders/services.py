@@ -20,7 +20,7 @@ from app.inventory import stock as inventory_stock
 from app.inventory.models import Item
 from app.orders.models import Customer, Design, Order, OrderEvent, OrderItem
 from app.orders.numbering import next_order_number
-from app.orders.status import ACTIONS, TRANSITIONS, OrderStatus, stock_operation
+from app.orders.statuses import ACTIONS, TRANSITIONS, OrderStatus, stock_operation
 
 EVENT = "order-changed"
 CENT = Decimal("0.01")

@@ -15,7 +15,7 @@ from app.core.tenancy import get_or_404
 from app.orders import selectors, services
 from app.orders.forms import DesignForm, LineInput, NoteForm, OrderForm, TotalsForm, parse_filters, parse_lines
 from app.orders.models import Design, Order
-from app.orders.status import ACTIONS, OrderStatus
+from app.orders.statuses import ACTIONS, OrderStatus
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 staff_required = role_required("staff", "manager")

@@ -13,7 +13,7 @@ from app.inventory.models import StockMovement
 from app.orders import services
 from app.orders.models import Order, OrderSequence
 from app.orders.numbering import format_number
-from app.orders.status import OrderStatus
+from app.orders.statuses import OrderStatus
 from tests.orders.helpers import ledger_sums, make_item, make_order, stock_of
 
 

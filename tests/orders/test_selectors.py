@@ -8,7 +8,7 @@ from app.extensions import db
 from app.orders import services
 from app.orders.models import Order
 from app.orders.selectors import open_counts, orders_to_act_on, past_sales
-from app.orders.status import OrderStatus
+from app.orders.statuses import OrderStatus
 from tests.orders.helpers import make_item, make_order
 
 

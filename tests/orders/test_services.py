@@ -12,7 +12,7 @@ from app.extensions import db
 from app.inventory.stock import InsufficientStock
 from app.orders import services
 from app.orders.models import Customer, Order, OrderEvent, OrderItem
-from app.orders.status import OrderStatus
+from app.orders.statuses import OrderStatus
 from tests.orders.helpers import ledger_sums, make_item, make_order, stock_of
 
 

@@ -11,7 +11,7 @@ from app.core.models import Role
 from app.extensions import db
 from app.orders import services
 from app.orders.models import Customer, Design, Order, OrderItem
-from app.orders.status import OrderStatus
+from app.orders.statuses import OrderStatus
 from tests.orders.helpers import make_item, make_order, stock_of
 
 

@@ -1,12 +1,12 @@
-"""The order status flow: one Enum, one table of allowed transitions, the actions that move them."""
+"""The order status flow: one status set (app.core.statuses), one table of the actions that move it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.enums import LabelledEnum
+from app.core.statuses import StatusEnum, define
 
 
-class OrderStatus(LabelledEnum):
+class OrderStatus(StatusEnum):
     DRAFT = "draft"
     CONFIRMED = "confirmed"
     IN_PRODUCTION = "in_production"
@@ -51,11 +51,15 @@ TRANSITIONS: dict[OrderStatus, tuple[str, ...]] = {
     S.REFUNDED: (),
 }
 
-# Orders whose stock is reserved (a cancel from here must release it).
-HOLDING_STOCK = frozenset({S.CONFIRMED, S.IN_PRODUCTION})
-# Orders that count as sales (market research, past sales).
-SOLD = frozenset({S.CONFIRMED, S.IN_PRODUCTION, S.SHIPPED, S.DELIVERED})
-OPEN = frozenset({S.DRAFT, S.CONFIRMED, S.IN_PRODUCTION, S.SHIPPED})
+define(OrderStatus, moves={status: {ACTIONS[name].target for name in names} for status, names in TRANSITIONS.items()},
+       groups={
+           "holding_stock": {S.CONFIRMED, S.IN_PRODUCTION},  # stock reserved: a cancel from here releases it
+           "sold": {S.CONFIRMED, S.IN_PRODUCTION, S.SHIPPED, S.DELIVERED},  # counts as a sale (market research)
+           "open": {S.DRAFT, S.CONFIRMED, S.IN_PRODUCTION, S.SHIPPED},
+       })
+HOLDING_STOCK = S.group("holding_stock")
+SOLD = S.group("sold")
+OPEN = S.group("open")
 
 
 def allowed_actions(status: OrderStatus) -> list[Action]:

@@ -82,6 +82,7 @@ def batch_upload(*, org_id: int, by: User, stream, filename: str) -> Batch:
         fmt = sniff(stored.path)
         pre = preview(stored.path, fmt, n=5)
     except CsvRejected as exc:
+        storage.discard(stored)  # a refused upload leaves nothing behind
         raise InvalidInput(f"{name}: {exc.message}") from None
     batch = Batch(organisation_id=org_id, created_by_id=by.id, filename=name[:255], stored_sha256=stored.sha256,
                   stored_suffix=".csv", size_bytes=stored.size, format=_format_dict(fmt),

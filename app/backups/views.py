@@ -6,7 +6,7 @@ re-fetched by itself (every 2 s while a run is queued or going, so it reaches th
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, make_response, render_template
 from flask_login import current_user
 
 from app.backups import health, services
@@ -42,15 +42,19 @@ def backups_run(action: str):
         run = services.run_request(kind=kind, dry_run=dry_run, by=current_user.email)
     except DomainError as exc:
         return _backups_panel(error=exc.message), 409
-    return _backups_panel(message=f"{run.kind.label} queued (run {run.id}).")
+    response = make_response(_backups_panel(message=f"{run.kind.label} queued (run {run.id})."))
+    if kind == RunKind.SWEEP:  # the storage panel re-fetches itself and follows the run to its end
+        response.headers["HX-Trigger"] = "storage-changed"
+    return response
 
 
 @bp.get("/storage")
 @admin_required
 def storage_panel():
     run = services.latest_finished(RunKind.SWEEP)
+    measuring = any(r.kind == RunKind.SWEEP for r in services.active_runs())
     return render_template("backups/_storage.html", run=run, report=(run.report if run else None) or None,
-                           mb=services.mb)
+                           measuring=measuring, mb=services.mb)
 
 
 @bp.get("/database")

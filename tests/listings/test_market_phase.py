@@ -12,9 +12,9 @@ from sqlalchemy import select
 from app.core.ai_ledger import budget_set
 from app.core.ai_models import AICall
 from app.extensions import db
+from app.listings.phases import market
 from app.listings.price_lists import price_list_import
 from app.orders import services as orders
-from app.listings.phases import market
 from tests.listings.helpers import context, finish, make_product
 from tests.orders.helpers import make_item, make_order
 

@@ -1,13 +1,13 @@
 """Organisations, users, the audit log and worker pings: the rows every domain leans on."""
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.enums import LabelledEnum
 from app.extensions import db
 
 
@@ -37,14 +37,10 @@ class UTCDateTime(db.TypeDecorator):
         return value
 
 
-class Role(str, enum.Enum):
+class Role(LabelledEnum):
     ADMIN = "admin"
     MANAGER = "manager"
     STAFF = "staff"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
 
 class Organisation(db.Model):

@@ -22,17 +22,12 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy.orm import mapped_column
 
-from app.core.enums import LabelledEnum, db_enum
+from app.core.enums import LabelledEnum, db_enum, set_labels
 from app.core.errors import Conflict
 
 
 class StatusEnum(LabelledEnum):
     """A status: its label, and (once `define` ran) its allowed moves and the groups it is in."""
-
-    @property
-    def label(self) -> str:
-        labels = type(self).__dict__.get("_status_labels") or {}
-        return labels.get(self.value) or super().label
 
     @classmethod
     def allowed(cls, old) -> frozenset:
@@ -66,7 +61,7 @@ def define(cls: type[StatusEnum], *, moves: Mapping, groups: Mapping[str, Iterab
         raise TypeError(f"{cls.__name__}: no moves given for {', '.join(s.value for s in missing)}")
     type.__setattr__(cls, "_status_moves", {cls(k): frozenset(cls(v) for v in vs) for k, vs in moves.items()})
     type.__setattr__(cls, "_status_groups", {k: frozenset(cls(v) for v in vs) for k, vs in (groups or {}).items()})
-    type.__setattr__(cls, "_status_labels", dict(labels or {}))
+    set_labels(cls, labels or {})
     return cls
 
 

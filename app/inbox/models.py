@@ -5,13 +5,12 @@ Customers themselves live in the orders domain (`customers`); the inbox keeps wh
 """
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.enums import db_enum
+from app.core.enums import LabelledEnum, db_enum, set_labels
 from app.core.models import User, UTCDateTime, utcnow
 from app.core.statuses import status_column
 from app.extensions import db
@@ -19,17 +18,16 @@ from app.inbox.statuses import ConversationStatus, ReplyStatus  # noqa: F401 - p
 from app.orders.models import Customer
 
 
-class Channel(str, enum.Enum):
+class Channel(LabelledEnum):
     SMS = "sms"
     WHATSAPP = "whatsapp"
     EMAIL = "email"
 
-    @property
-    def label(self) -> str:
-        return {"sms": "SMS", "whatsapp": "WhatsApp", "email": "E-mail"}[self.value]
+
+set_labels(Channel, {"sms": "SMS", "whatsapp": "WhatsApp", "email": "E-mail"})
 
 
-class Direction(str, enum.Enum):
+class Direction(LabelledEnum):
     IN = "in"
     OUT = "out"
 

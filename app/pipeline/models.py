@@ -5,7 +5,6 @@ and `PhaseStatus.check(old, new)` raise on anything else.
 """
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import (
@@ -33,6 +32,7 @@ from app.pipeline.statuses import (  # noqa: F401 - the statuses are part of thi
 )
 
 PHASE_NAMES = ("analysis", "market", "seo", "listing")
+PHASE_LABELS = {"analysis": "Analysis", "market": "Market research", "seo": "SEO", "listing": "Listing"}
 
 
 
@@ -45,7 +45,7 @@ class Condition(LabelledEnum):
 
 
 
-class LogLevel(str, enum.Enum):
+class LogLevel(LabelledEnum):
     DEBUG = "debug"
     INFO = "info"
     WARNING = "warning"
@@ -185,7 +185,7 @@ class ProductPhase(db.Model):
 
     @property
     def label(self) -> str:
-        return self.name.capitalize()
+        return PHASE_LABELS.get(self.name, self.name.capitalize())
 
 
 class PipelineLog(db.Model):

@@ -13,7 +13,7 @@ from app.core.tenancy import get_or_404
 from app.pipeline import calibration, selectors, services, uploads
 from app.pipeline.forms import ThresholdForm
 from app.pipeline.identify import REVIEW_REASONS
-from app.pipeline.models import BOARD_STATUSES, Condition, Product, ProductImage
+from app.pipeline.models import BOARD_STATUSES, PHASE_LABELS, Condition, Product, ProductImage
 from app.pipeline.phases import PHASES
 from app.pipeline.runner import LOG_EVENT, PRODUCT_EVENT
 
@@ -31,7 +31,8 @@ register_card("pipeline", title="Product pipeline", template="pipeline/_card_sum
 
 
 def _ctx(product: Product) -> dict:
-    return {"product": product, "actions": services.allowed_actions(product), "phase_names": PHASES}
+    return {"product": product, "actions": services.allowed_actions(product), "phase_names": PHASES,
+            "phase_labels": PHASE_LABELS}
 
 
 # --- board -----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Figures for tech files: milliseconds per generator and photo size, how often an object is found
-on the barcode photo set, one tech pack end to end (in-process worker), and the PDF export.
+on the barcode photo set, one tech pack end to end (in-process worker), the same pack again for the
+unchanged product (every file reused: the time and credits saved, against the first run measured
+here), and the PDF export.
 
 Usage: python bench/techfiles.py [--photos 40]
 
@@ -82,7 +84,7 @@ def bench_pack() -> None:
     from app.core.users import organisation_get_or_create, user_create
     from app.core.worker import build_worker
     from app.extensions import db
-    from app.techfiles import collections, pdf
+    from app.techfiles import collections, pdf, selectors
     from tests.techfiles.helpers import make_product
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{WORK / 'bench.db'}", "UPLOAD_DIR": str(WORK / "up"),
@@ -94,16 +96,29 @@ def bench_pack() -> None:
         org = organisation_get_or_create("Bench")
         user = user_create(org_id=org.id, email="bench@bench.test", password="long-enough-pw", role=Role.MANAGER)
         product = make_product(org, user)
+
+        def run(**kwargs) -> tuple[float, object]:
+            start = time.perf_counter()
+            c = collections.collection_start(org_id=org.id, product_id=product.id, by=user, **kwargs)
+            worker = build_worker(app, worker_class_path="app.core.worker.AppSimpleWorker")
+            worker.work(burst=True, logging_level="WARNING")
+            elapsed = time.perf_counter() - start
+            db.session.refresh(c)
+            return elapsed, c
+
+        first_s, first = run(name="first")
+        print(f"tech pack for 2 photos ({len(first.items)} files, status {first.status.value}): {first_s:.2f} s "
+              f"including queue and database, {selectors.collection_credits(first.id)} credits")
+        again_s, again = run(name="unchanged")
+        reused = sum(1 for i in again.items if i.reused)
+        print(f"the same pack again, product unchanged: {again_s:.2f} s, {reused} of {len(again.items)} files reused, "
+              f"{selectors.collection_credits(again.id)} credits; time saved by reuse {first_s - again_s:.2f} s "
+              f"({100 * (first_s - again_s) / first_s:.0f} % of the first run)")
+        forced_s, forced = run(name="forced", force=True)
+        print(f"the same pack made again on purpose (regenerate): {forced_s:.2f} s, "
+              f"{selectors.collection_credits(forced.id)} credits")
         start = time.perf_counter()
-        c = collections.collection_start(org_id=org.id, product_id=product.id, by=user)
-        worker = build_worker(app, worker_class_path="app.core.worker.AppSimpleWorker")
-        worker.work(burst=True, logging_level="WARNING")
-        elapsed = time.perf_counter() - start
-        db.session.refresh(c)
-        print(f"tech pack for 2 photos ({len(c.items)} files, status {c.status.value}): {elapsed:.2f} s "
-              "including queue and database")
-        start = time.perf_counter()
-        data, printed = pdf.collection_pdf(c)
+        data, printed = pdf.collection_pdf(first)
         print(f"PDF export: {(time.perf_counter() - start) * 1000:.0f} ms, {len(data) / 1024:.0f} KiB, "
               f"{len(printed)} images")
         db.session.remove()

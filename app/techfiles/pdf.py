@@ -34,15 +34,15 @@ class _Pack(FPDF):
     def __init__(self, title: str):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.pack_title = title
-        path = str(fonts.font_path())
-        # The collection has no bold face: the same font serves for "B", headings differ by size.
-        self.add_font(FONT, "", path)
-        self.add_font(FONT, "B", path)
-        self.add_font(FONT, "I", path)
+        self.add_font(FONT, "", str(fonts.font_path()))
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=18)
         self.set_creator("Stockroom")
         self.set_title(title)
+
+    def set_font(self, family=None, style="", size=0):
+        # The font has one face: headings differ by size (loading it again per style costs ~0.3 s each).
+        super().set_font(family, "", size)
 
     def footer(self):
         self.set_y(-12)

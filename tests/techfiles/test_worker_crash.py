@@ -31,7 +31,7 @@ def test_killed_worker_collection_is_resumed_by_another(app, org, manager, worke
     victim = start_worker(f"{ns}-victim")
     redis = Redis.from_url(app.config["REDIS_URL"])
     wait_until(lambda: {w.name for q in all_queues() for w in Worker.all(connection=redis, queue=q)}, 60)
-    product = make_product(org, manager, photos=PHOTO_FILES * 4)  # 8 photos × 3 steps: several seconds of work
+    product = make_product(org, manager, photos=PHOTO_FILES * 4)  # 8 photos × 3 steps + 2: several seconds of work
     c = collection_start(org_id=org.id, product_id=product.id, by=manager)
     collection_id = c.id
     wait_until(lambda: (_fresh(select(func.count()).select_from(CollectionItem)
@@ -49,6 +49,7 @@ def test_killed_worker_collection_is_resumed_by_another(app, org, manager, worke
     db.session.rollback()
     items = db.session.execute(select(CollectionItem.unit_key, CollectionItem.position)
                                .where(CollectionItem.collection_id == collection_id)).all()
-    # Every unit once (a close-up unit makes two files): the victim's finished units were not made again.
-    assert len({unit for unit, _ in items}) == 3 * 8 and len(items) == len(set(items)) == 8 + 2 * 8 + 8
+    # Every unit once (a close-up unit makes two files; the category sheet and the complete pack one each):
+    # the victim's finished units were not made again.
+    assert len({unit for unit, _ in items}) == 3 * 8 + 2 and len(items) == len(set(items)) == 8 + 2 * 8 + 8 + 2
     assert units_before <= len(items)

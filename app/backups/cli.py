@@ -122,7 +122,8 @@ def verify_command(backup: str, live: bool, no_live: bool) -> None:
     from app.backups.verify import compare_live, verify_backup
 
     report = verify_backup(backup)
-    click.echo(f"{report.path.name}: {report.method}; checked " + ", ".join(f"{k} {v}" for k, v in report.checked.items()))
+    checked = ", ".join(k.replace("_", " ") if v is True else f"{k} {v}" for k, v in report.checked.items())
+    click.echo(f"{report.path.name}: {report.method}; checked {checked}")
     for note in report.notes:
         click.echo(f"note: {note}")
     for problem in report.problems:

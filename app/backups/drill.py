@@ -10,7 +10,6 @@ proves the restore path), followed by:
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 import uuid
@@ -21,6 +20,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import inspect, text
 
+from app.backups.archive import file_sha256
 from app.backups.canonical import reflect, table_sums
 from app.backups.database import scratch_database
 from app.backups.layout import Backup, BackupError, backup_dir, newest, private_dir, resolve
@@ -139,8 +139,7 @@ def _files(drill: Drill, refs, manifest: dict) -> None:
     known_missing = {m.get("sha256") for m in (manifest.get("references") or {}).get("missing") or []}
     bad = 0
     for item in present.values():
-        digest = hashlib.sha256(item.path.read_bytes()).hexdigest()
-        bad += digest != item.sha256
+        bad += file_sha256(item.path) != item.sha256
     absent = refs.hashes - set(present)
     drill.checks.update(files=len(present), references=len(refs))
     if bad:

@@ -336,11 +336,9 @@ def tags_for(fields: dict, trigger: str) -> list[str]:
 
 
 def process_row(data: dict, mapping: dict, templates: dict[str, tuple[str, str]]) -> dict:
-    """Everything one row produces; raises RowInvalid when the row cannot be processed.
-
-    Models are asked only for a known batch row (set with `ai.serving` by the job), so every call
-    is billed to its organisation and row; without one the row is made offline.
-    """
+    """Everything one row produces; raises RowInvalid when the row cannot be processed."""
+    # Models are asked only for a known batch row (set with `ai.serving` by the job), so every call
+    # is billed to its organisation and row; without one the row is made offline.
     fields = mapped_fields(data, mapping)
     trigger = trigger_text(fields)
     if not trigger and not fields.get("title"):

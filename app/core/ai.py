@@ -245,8 +245,9 @@ def call(feat: Feature, served: Served, send: Send) -> Reply:
 
 
 def _end_read_transaction() -> None:
-    """No transaction stays open while a model thinks: in a worker even a read holds SQLite's write lock,
-    which the call's own record (and every other writer) would then wait for."""
+    """End the caller's read-only transaction before the call; refuse one with writes in it."""
+    # In a worker even a read holds SQLite's write lock, which the call's own record (and every
+    # other writer) would wait for while the model thinks.
     session = db.session()
     if session.new or session.dirty or session.deleted or session.info.get("ai_writes_pending"):
         raise RuntimeError("commit before calling a model: no transaction may be held during the call")

@@ -92,6 +92,11 @@ def load_config(overrides: dict | None = None) -> dict:
         # and the longest a share link may work.
         "TECHFILES_PDF_FONT": os.environ.get("TECHFILES_PDF_FONT", "").strip(),
         "TECHFILES_SHARE_MAX_DAYS": _int("TECHFILES_SHARE_MAX_DAYS", 90),
+        **_ints(PIPELINE_SETTINGS),
+        **_ints(BATCH_SETTINGS),
+        **_ints(WORKER_SETTINGS),
+        **{name: _str(name, default) for name, default in PRICING_SETTINGS.items()},
+        **{name: _str(name, default) for name, default in INBOX_SETTINGS.items()},
         **ai_settings(),
         **reply_settings(),
         **backup_settings(),
@@ -100,6 +105,47 @@ def load_config(overrides: dict | None = None) -> dict:
         config.update(overrides)
         config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"])
     return config
+
+
+# The intake pipeline (app.pipeline): leases, upload limits, fair ordering.
+PIPELINE_SETTINGS = {
+    "PIPELINE_LEASE_SECONDS": 30,  # a running phase not heard from for this long is requeued
+    "PIPELINE_SWEEP_SECONDS": 20,  # how often dead phases are looked for
+    "PIPELINE_JOB_TIMEOUT": 900,
+    "PIPELINE_FAIR_SHARE": 5,  # products per uploader on the default queue before the rest go to "low"
+    "PIPELINE_MAX_FILE_BYTES": 25 * 1024 * 1024,
+    "PIPELINE_MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
+    "PIPELINE_MAX_PIXELS": 50_000_000,
+}
+
+# CSV batches (app.batches).
+BATCH_SETTINGS = {
+    "BATCH_MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
+    "BATCH_MAX_ROWS": 200_000,
+    "BATCH_MAX_CONCURRENT_JOBS": 2,  # chunk jobs per batch
+    "BATCH_CHUNK_SIZE": 20,  # rows a chunk job claims at once
+    "BATCH_LEASE_SECONDS": 60,
+    "BATCH_RETRY_BASE_SECONDS": 10,  # a failed row waits 1×, 2×, 4× this before its next attempt
+    "BATCH_USER_CONCURRENT": 2,  # batches one person may have processing at once
+    "BATCH_JOB_TIMEOUT": 900,
+    "BATCH_PROGRESS_INTERVAL_MS": 500,  # live progress at most this often per batch
+}
+
+# Background upkeep shared by every domain (app.core.leases).
+WORKER_SETTINGS = {
+    "SWEEP_SECONDS": 20,  # the longest between two sweeps of expired leases
+    "TECHFILES_LEASE_SECONDS": 30,  # a running tech-file collection not heard from this long resumes elsewhere
+}
+
+# Market research (app.listings.pricing): how far under the competitors, and the margin kept.
+PRICING_SETTINGS = {"PRICING_UNDERCUT_PERCENT": "2", "PRICING_COST_MARKUP": "1.3"}
+
+# The inbox's webhooks in and out.
+INBOX_SETTINGS = {"INBOX_HOOK_LIMIT": "120 per minute", "WEBHOOK_RETRY_BASE_SECONDS": "30"}
+
+
+def _ints(defaults: dict) -> dict:
+    return {name: _int(name, default) for name, default in defaults.items()}
 
 
 # Optional model providers, one prefix per feature (app.core.ai reads these; every one is off

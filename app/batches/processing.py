@@ -39,10 +39,8 @@ MAX_RETRIES = 3
 
 
 def setting(name: str, default):
-    """A batch setting from the app config, else the environment, else the default."""
+    """A batch setting as read by app.config (BATCH_SETTINGS: names and defaults), of `default`'s type."""
     value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name)
     return default if value in (None, "") else type(default)(value)
 
 

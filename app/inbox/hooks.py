@@ -27,7 +27,7 @@ def _hook_key() -> str:
 
 
 def _limit() -> str:
-    return current_app.config.get("INBOX_HOOK_LIMIT", "120 per minute")
+    return current_app.config["INBOX_HOOK_LIMIT"]
 
 
 def _config(token: str):

@@ -29,7 +29,7 @@ TIMEOUT_SECONDS = 5
 
 
 def _base_seconds() -> float:
-    return float(current_app.config.get("WEBHOOK_RETRY_BASE_SECONDS", 30))
+    return float(current_app.config["WEBHOOK_RETRY_BASE_SECONDS"])
 
 
 def endpoint_create(*, org_id: int, url: str, events: list[str], by: User | None) -> tuple[WebhookEndpoint, str]:

@@ -18,7 +18,6 @@ guessed.
 """
 from __future__ import annotations
 
-import os
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -30,9 +29,9 @@ CENT = Decimal("0.01")
 NO_MARKET_DATA = "no market data"
 
 
-def _env_decimal(name: str, default: str) -> Decimal:
+def _decimal(value, default: str) -> Decimal:
     try:
-        return Decimal(os.environ.get(name) or default)
+        return Decimal(str(value or default))
     except InvalidOperation:
         return Decimal(default)
 
@@ -45,9 +44,10 @@ class PricingRule:
     cost_markup: Decimal = Decimal("1.3")
 
     @classmethod
-    def from_env(cls) -> PricingRule:
-        """PRICING_UNDERCUT_PERCENT (default 2) and PRICING_COST_MARKUP (default 1.3)."""
-        return cls(_env_decimal("PRICING_UNDERCUT_PERCENT", "2"), _env_decimal("PRICING_COST_MARKUP", "1.3"))
+    def from_settings(cls, settings) -> PricingRule:
+        """From PRICING_UNDERCUT_PERCENT (default 2) and PRICING_COST_MARKUP (default 1.3) in `settings`."""
+        return cls(_decimal(settings.get("PRICING_UNDERCUT_PERCENT"), "2"),
+                   _decimal(settings.get("PRICING_COST_MARKUP"), "1.3"))
 
 
 @dataclass(frozen=True)

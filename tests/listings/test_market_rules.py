@@ -83,10 +83,12 @@ def test_only_foreign_prices_is_no_market_data():
     assert result.status == NO_MARKET_DATA and result.suggested_price is None
 
 
-def test_rule_parameters_from_environment(monkeypatch):
+def test_rule_parameters_from_the_settings(monkeypatch):
+    from app.config import load_config
+
     monkeypatch.setenv("PRICING_UNDERCUT_PERCENT", "5")
     monkeypatch.setenv("PRICING_COST_MARKUP", "2")
-    rule = PricingRule.from_env()
+    rule = PricingRule.from_settings(load_config())
     result = research([competitor("100.00")], UnitCost(D("10.00"), "EUR", "item"), rule)
     assert result.suggested_price == D("95.00")
     assert result.rule == "median of 1 competitor price(s) −5 %, floored at unit cost × 2"

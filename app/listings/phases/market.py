@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask import current_app
+
 from app.listings.pricing import NO_MARKET_DATA, PricePoint, PricingRule, UnitCost, research
 
 
@@ -119,7 +121,7 @@ def run(ctx):
     cost = None
     if row and row.unit_cost is not None and row.currency:
         cost = UnitCost(Decimal(row.unit_cost), row.currency.upper(), f"inventory item {row.sku}")
-    result = research(points, cost, PricingRule.from_env())
+    result = research(points, cost, PricingRule.from_settings(current_app.config))
     result.notes = notes + result.notes
     if result.status == NO_MARKET_DATA:
         ctx.log("info", "no market data: no price list entry, provider price or past sale for this product")

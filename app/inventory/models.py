@@ -177,3 +177,64 @@ class CategoryRule(db.Model):
 
     def to_dict(self) -> dict:
         return {"path": self.path, "keywords": list(self.keywords or []), "priority": self.priority}
+
+
+class ItemImage(db.Model):
+    """A photo of an item, checked like product photos and stored by content hash."""
+
+    __tablename__ = "item_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inventory_items.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    thumb_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    format: Mapped[str] = mapped_column(String(10))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HoldStatus(LabelledEnum):
+    ACTIVE = "active"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class StockHold(db.Model):
+    """Units put aside by hand (for a customer who will come back): reserved like an order's."""
+
+    __tablename__ = "stock_holds"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),
+                      Index("ix_stock_holds_status_expires_at", "status", "expires_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inventory_items.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    status: Mapped[HoldStatus] = mapped_column(db_enum(HoldStatus, length=12), default=HoldStatus.ACTIVE)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    item: Mapped[Item] = relationship()
+    held_by: Mapped[User | None] = relationship()
+
+    @property
+    def reference(self) -> str:
+        return f"HOLD-{self.id}"
+
+
+class StockSettings(db.Model):
+    """An organisation's stock settings: how long an unpaid order or a hold keeps its reservation."""
+
+    __tablename__ = "stock_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
+    reservation_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: kept until released
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,17 +1,17 @@
 """Orders and what hangs off them: customers, lines, the timeline, saved designs, number counters."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import User, UTCDateTime, utcnow
 from app.core.statuses import status_column
 from app.extensions import db
 from app.inventory.models import Item
-from app.orders.statuses import HOLDING_STOCK, OrderStatus, allowed_actions
+from app.orders.statuses import HOLDING_STOCK, LINE_NEXT, LineStatus, OrderStatus, PaymentStatus, allowed_actions
 
 MONEY = Numeric(12, 2)
 
@@ -75,13 +75,26 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    # Bumped by every change of lines, status or shipments: a change made from an older page is refused.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    payment_status: Mapped[PaymentStatus] = status_column(PaymentStatus, length=12, default=PaymentStatus.UNPAID,
+                                                          server_default="unpaid")
+    payment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # An unpaid confirmed order gives its reservation back after this time (None: it keeps it).
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    notice: Mapped[str] = mapped_column(Text, default="", server_default="")  # shown on the order page
 
     customer: Mapped[Customer | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    payment_by: Mapped[User | None] = relationship(foreign_keys=[payment_by_id])
     lines: Mapped[list[OrderItem]] = relationship(back_populates="order", order_by="OrderItem.id",
                                                   cascade="all, delete-orphan")
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id",
                                                     cascade="all, delete-orphan")
+    shipments: Mapped[list[Shipment]] = relationship(back_populates="order", order_by="Shipment.id",
+                                                     cascade="all, delete-orphan")
 
     @property
     def actions(self):
@@ -91,13 +104,19 @@ class Order(db.Model):
     def holds_stock(self) -> bool:
         return self.status in HOLDING_STOCK
 
+    @property
+    def units_left(self) -> int:
+        return sum(line.to_ship for line in self.lines)
+
 
 class OrderItem(db.Model):
     """One line: the item and its price as they were when ordered, plus the customisation."""
 
     __tablename__ = "order_items"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),
-                      CheckConstraint("unit_price >= 0", name="unit_price_not_negative"))
+                      CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+                      CheckConstraint("shipped_quantity >= 0 AND shipped_quantity <= quantity",
+                                      name="shipped_within_quantity"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -111,13 +130,32 @@ class OrderItem(db.Model):
     line_total: Mapped[Decimal] = mapped_column(MONEY)
     # {"chain_length_cm": "45", "charms": [{"item_id", "sku", "title", "unit_price"}], "engraving": "..."}
     customisation: Mapped[dict | None] = mapped_column(JSON)
+    production_status: Mapped[LineStatus] = status_column(LineStatus, length=16, default=LineStatus.WAITING,
+                                                          server_default="waiting")
+    production_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    production_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    shipped_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()
+    production_by: Mapped[User | None] = relationship()
 
     @property
     def charms(self) -> list[dict]:
         return list((self.customisation or {}).get("charms") or [])
+
+    @property
+    def to_ship(self) -> int:
+        return self.quantity - (self.shipped_quantity or 0)
+
+    @property
+    def next_production(self) -> LineStatus | None:
+        return LINE_NEXT[self.production_status]
+
+    def stock_units(self, quantity: int | None = None) -> list[tuple[int, int]]:
+        """(item id, units) that `quantity` pieces of this line take: the item and each charm."""
+        quantity = self.quantity if quantity is None else quantity
+        return [(self.item_id, quantity), *((int(c["item_id"]), quantity) for c in self.charms)]
 
 
 class OrderEvent(db.Model):
@@ -128,7 +166,9 @@ class OrderEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # created, status, note
+    # created, status, note, edited, amended, production, shipment, payment, expired
+    kind: Mapped[str] = mapped_column(String(20))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id", ondelete="SET NULL"))
     from_status: Mapped[OrderStatus | None] = status_column(OrderStatus, length=20, nullable=True)
     to_status: Mapped[OrderStatus | None] = status_column(OrderStatus, length=20, nullable=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -140,7 +180,9 @@ class OrderEvent(db.Model):
 
 
 class Design(db.Model):
-    """A saved customisation: a product template item, chosen component items and options."""
+    """A saved customisation: a product template item, chosen component items and options.
+
+    Private designs are seen by their owner only; public ones by the whole organisation."""
 
     __tablename__ = "designs"
     __table_args__ = (UniqueConstraint("organisation_id", "name"),)
@@ -154,6 +196,116 @@ class Design(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     product: Mapped[Item] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    images: Mapped[list[DesignImage]] = relationship(order_by="DesignImage.position, DesignImage.id",
+                                                     cascade="all, delete-orphan")
+    versions: Mapped[list[DesignVersion]] = relationship(order_by="DesignVersion.version.desc()",
+                                                         cascade="all, delete-orphan")
+
+    def snapshot(self) -> dict:
+        """What a version records: the design's content as it is now."""
+        return {"name": self.name, "product_item_id": self.product_item_id,
+                "component_item_ids": list(self.component_item_ids or []), "options": dict(self.options or {}),
+                "notes": self.notes, "public": self.public,
+                "images": [{"sha256": i.sha256, "filename": i.filename} for i in self.images]}
+
+
+class DesignImage(db.Model):
+    """A picture of a design, checked like product photos and stored by content hash."""
+
+    __tablename__ = "design_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    design_id: Mapped[int] = mapped_column(ForeignKey("designs.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    thumb_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    format: Mapped[str] = mapped_column(String(10))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DesignVersion(db.Model):
+    """A design as it was before one edit: who changed it and when."""
+
+    __tablename__ = "design_versions"
+    __table_args__ = (UniqueConstraint("design_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    design_id: Mapped[int] = mapped_column(ForeignKey("designs.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    change: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    by: Mapped[User | None] = relationship()
+
+
+class Shipment(db.Model):
+    """One parcel: some lines, or some units of lines, with the carrier and tracking number."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (UniqueConstraint("order_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the order
+    carrier: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    tracking_number: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    shipped_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="shipments")
+    shipped_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[ShipmentLine]] = relationship(back_populates="shipment", order_by="ShipmentLine.id",
+                                                     cascade="all, delete-orphan")
+
+    @property
+    def reference(self) -> str:
+        return f"{self.order.number}/S{self.number}"
+
+
+class ShipmentLine(db.Model):
+    __tablename__ = "shipment_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    order_item_id: Mapped[int] = mapped_column(ForeignKey("order_items.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    shipment: Mapped[Shipment] = relationship(back_populates="lines")
+    line: Mapped[OrderItem] = relationship()
+
+
+class OrderAmendment(db.Model):
+    """A change of a confirmed order's lines: what they were and became, who and when."""
+
+    __tablename__ = "order_amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    stock: Mapped[dict] = mapped_column(JSON)  # {"reserved": {sku: n}, "released": {sku: n}}
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    by: Mapped[User | None] = relationship()

@@ -1,4 +1,11 @@
-"""The order status flow: one status set (app.core.statuses), one table of the actions that move it."""
+"""The order status flow: one status set (app.core.statuses), one table of the actions that move it.
+
+Besides the actions a person presses, some moves follow from the order's lines and shipments:
+a line going into production moves a confirmed order to "in production" (and back when every
+line waits again), a shipment moves it to "partly shipped" or "shipped", and an unpaid order
+whose reservation ran out goes back to "draft". They are in the same table of moves, so every
+change, pressed or derived, goes through `OrderStatus.check`.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,11 +17,11 @@ class OrderStatus(StatusEnum):
     DRAFT = "draft"
     CONFIRMED = "confirmed"
     IN_PRODUCTION = "in_production"
+    PARTLY_SHIPPED = "partly_shipped"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
 
 
 S = OrderStatus
@@ -45,21 +52,39 @@ TRANSITIONS: dict[OrderStatus, tuple[str, ...]] = {
     S.DRAFT: ("confirm", "cancel"),
     S.CONFIRMED: ("start_production", "ship", "cancel"),
     S.IN_PRODUCTION: ("ship", "cancel"),
+    S.PARTLY_SHIPPED: ("ship",),
     S.SHIPPED: ("deliver",),
     S.DELIVERED: ("refund",),
     S.CANCELLED: (),
     S.REFUNDED: (),
 }
 
-define(OrderStatus, moves={status: {ACTIONS[name].target for name in names} for status, names in TRANSITIONS.items()},
-       groups={
-           "holding_stock": {S.CONFIRMED, S.IN_PRODUCTION},  # stock reserved: a cancel from here releases it
-           "sold": {S.CONFIRMED, S.IN_PRODUCTION, S.SHIPPED, S.DELIVERED},  # counts as a sale (market research)
-           "open": {S.DRAFT, S.CONFIRMED, S.IN_PRODUCTION, S.SHIPPED},
-       })
+# Moves that follow from lines, shipments and expiry rather than from a button.
+DERIVED_MOVES: dict[OrderStatus, set[OrderStatus]] = {
+    S.CONFIRMED: {S.PARTLY_SHIPPED, S.DRAFT},
+    S.IN_PRODUCTION: {S.CONFIRMED, S.PARTLY_SHIPPED},
+    S.PARTLY_SHIPPED: set(),
+}
+
+
+def _moves() -> dict:
+    moves = {status: {ACTIONS[name].target for name in names} for status, names in TRANSITIONS.items()}
+    for status, extra in DERIVED_MOVES.items():
+        moves[status] |= extra
+    return moves
+
+
+define(OrderStatus, moves=_moves(), groups={
+    # stock reserved for the unshipped part: a cancel or an amendment from here moves reservations
+    "holding_stock": {S.CONFIRMED, S.IN_PRODUCTION, S.PARTLY_SHIPPED},
+    "sold": {S.CONFIRMED, S.IN_PRODUCTION, S.PARTLY_SHIPPED, S.SHIPPED, S.DELIVERED},  # counts as a sale
+    "open": {S.DRAFT, S.CONFIRMED, S.IN_PRODUCTION, S.PARTLY_SHIPPED, S.SHIPPED},
+    "in_work": {S.CONFIRMED, S.IN_PRODUCTION, S.PARTLY_SHIPPED},  # lines are made, packed and shipped
+})
 HOLDING_STOCK = S.group("holding_stock")
 SOLD = S.group("sold")
 OPEN = S.group("open")
+IN_WORK = S.group("in_work")
 
 
 def allowed_actions(status: OrderStatus) -> list[Action]:
@@ -73,3 +98,37 @@ def stock_operation(status: OrderStatus, action: str) -> str | None:
     if op == "release" and OrderStatus(status) not in HOLDING_STOCK:
         return None
     return op
+
+
+class LineStatus(StatusEnum):
+    """Where one order line is in the workshop (shipping is counted separately, by quantity)."""
+
+    WAITING = "waiting"
+    IN_PRODUCTION = "in_production"
+    MADE = "made"
+    PACKED = "packed"
+
+
+L = LineStatus
+# Forward to any later step (a piece can be made without being marked started), back one step to correct.
+define(LineStatus, moves={
+    L.WAITING: {L.IN_PRODUCTION, L.MADE, L.PACKED},
+    L.IN_PRODUCTION: {L.WAITING, L.MADE, L.PACKED},
+    L.MADE: {L.IN_PRODUCTION, L.PACKED},
+    L.PACKED: {L.MADE},
+})
+LINE_NEXT = {L.WAITING: L.IN_PRODUCTION, L.IN_PRODUCTION: L.MADE, L.MADE: L.PACKED, L.PACKED: None}
+
+
+class PaymentStatus(StatusEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    REFUNDED = "refunded"
+
+
+P = PaymentStatus
+define(PaymentStatus, moves={P.UNPAID: {P.PAID}, P.PAID: {P.UNPAID, P.REFUNDED}, P.REFUNDED: set()})
+
+# Outgoing webhook events of orders (the inbox's endpoints offer these to subscribe to).
+ORDER_WEBHOOK_EVENTS = ("order.created", "order.confirmed", "order.amended", "order.shipped", "order.delivered",
+                        "order.cancelled", "order.refunded", "order.paid", "order.reservation_expired")

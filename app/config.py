@@ -43,6 +43,22 @@ def _secret_key(folder: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _encryption_key(folder: Path) -> tuple[str, str]:
+    """(keys, key file): ENCRYPTION_KEY when set, else a Fernet key generated once into the instance folder."""
+    if os.environ.get("ENCRYPTION_KEY"):
+        return os.environ["ENCRYPTION_KEY"].strip(), ""
+    key_file = folder / "encryption_key"
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip(), str(key_file)
+    from cryptography.fernet import Fernet
+
+    with os.fdopen(fd, "w") as fh:
+        fh.write(Fernet.generate_key().decode())
+    return key_file.read_text().strip(), str(key_file)
+
+
 def database_url(raw: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs written the usual way."""
     for prefix in ("postgres://", "postgresql://"):
@@ -55,9 +71,13 @@ def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment, then apply explicit overrides."""
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
+    encryption_key, encryption_key_file = _encryption_key(folder)
     config = {
         "INSTANCE_DIR": str(folder),
         "SECRET_KEY": _secret_key(folder),
+        # Channel secrets, SMTP passwords and webhook secrets are encrypted under this (app.core.crypto).
+        "ENCRYPTION_KEY": encryption_key,
+        "ENCRYPTION_KEY_FILE": encryption_key_file,
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'stockroom.db'}"),
         "REDIS_URL": os.environ.get("REDIS_URL") or "",
         # Every Redis key, queue and channel starts with this, so several apps (or test runs)
@@ -98,7 +118,10 @@ def load_config(overrides: dict | None = None) -> dict:
         **{name: _str(name, default) for name, default in PRICING_SETTINGS.items()},
         **{name: _str(name, default) for name, default in INBOX_SETTINGS.items()},
         **ai_settings(),
-        **reply_settings(),
+        **mail_settings(),
+        **outbound_settings(),
+        **_ints(CHANNEL_INT_SETTINGS),
+        **{name: _str(name, default) for name, default in CHANNEL_URL_SETTINGS.items()},
         **backup_settings(),
     }
     if overrides:
@@ -167,23 +190,51 @@ AI_SETTINGS = {
     "PRICE_PROVIDER_PRICE_PER_CALL": "", "PRICE_PROVIDER_CURRENCY": "USD",
 }
 
-# Reply channels of the inbox (SMTP for e-mail, a Twilio-style HTTP API for SMS and WhatsApp).
-REPLY_SETTINGS = {
+# The installation's own mail server, for account e-mails. (An organisation's replies to customers
+# go through its channels, each with its own SMTP settings: app.inbox.channels.)
+MAIL_SETTINGS = {
     "SMTP_HOST": "", "SMTP_PORT": "25", "SMTP_USER": "", "SMTP_PASSWORD": "", "SMTP_FROM": "stockroom@localhost",
     "SMTP_STARTTLS": "",
-    "TWILIO_API_URL": "", "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "TWILIO_FROM": "",
-    "TWILIO_WHATSAPP_FROM": "",
+}
+
+
+def mail_settings() -> dict:
+    """The installation's SMTP settings from the environment."""
+    return {name: _str(name, default) for name, default in MAIL_SETTINGS.items()}
+
+
+# Outbound requests (app.core.http): addresses inside the network (loopback, private, link-local,
+# cloud metadata…) are refused unless listed here. Hosts of the URLs the operator set below
+# (model providers, price provider, GTIN look-up) are trusted as the operator's own choice;
+# URLs typed by organisation admins (webhooks, providers' media links) never are.
+OPERATOR_URL_SETTINGS = ("VISION_API_URL", "TEXT_API_URL", "IMAGE_API_URL", "TECHFILES_IMAGE_MODEL_URL",
+                         "PRICE_PROVIDER_URL", "GTIN_LOOKUP_URL", "CHANNELS_TWILIO_API_URL", "CHANNELS_GRAPH_API_URL")
+
+
+def outbound_settings() -> dict:
+    """OUTBOUND_ALLOW_HOSTS (host names) and OUTBOUND_ALLOW_CIDRS (networks), comma-separated."""
+    return {"OUTBOUND_ALLOW_HOSTS": _str("OUTBOUND_ALLOW_HOSTS"), "OUTBOUND_ALLOW_CIDRS": _str("OUTBOUND_ALLOW_CIDRS")}
+
+
+# Message channels of the inbox (app.inbox.channels): the providers' API addresses, retries of
+# replies, attachment limits and how long a signed body counts as a replay.
+CHANNEL_URL_SETTINGS = {
+    "CHANNELS_TWILIO_API_URL": "https://api.twilio.com",
+    "CHANNELS_GRAPH_API_URL": "https://graph.facebook.com/v21.0",
+}
+CHANNEL_INT_SETTINGS = {
+    "CHANNELS_RETRY_BASE_SECONDS": 30,  # a reply the provider could not take waits 1×, 2×, 4×… this
+    "CHANNELS_MAX_ATTEMPTS": 5,
+    "CHANNELS_TIMEOUT_SECONDS": 10,
+    "CHANNELS_ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "CHANNELS_REPLAY_WINDOW_SECONDS": 7 * 24 * 3600,  # a signed body seen again within this is a replay
+    "CHANNELS_SIGNATURE_MAX_AGE_SECONDS": 15 * 60,  # Mailgun's signed timestamp may be this old
 }
 
 
 def ai_settings() -> dict:
     """The model providers' settings from the environment (see AI_SETTINGS for names and defaults)."""
     return {name: _str(name, default) for name, default in AI_SETTINGS.items()}
-
-
-def reply_settings() -> dict:
-    """The reply channels' settings from the environment."""
-    return {name: _str(name, default) for name, default in REPLY_SETTINGS.items()}
 
 
 def backup_settings() -> dict:

@@ -110,6 +110,9 @@ def app_config(infra, db_url, tmp_path) -> dict:
         "BACKUP_DIR": str(tmp_path / "backups"),
         "TESTING": True,
         "SERVER_NAME": None,
+        # The outbound guard refuses addresses inside the network; tests' stand-in servers for the
+        # providers listen on 127.0.0.1, so the tests say so explicitly, as an operator would.
+        "OUTBOUND_ALLOW_CIDRS": "127.0.0.1/32",
     }
 
 

@@ -87,6 +87,8 @@ def worker_env(app, tmp_path) -> dict:
         "BACKUP_DIR": app.config["BACKUP_DIR"],
         "STOCKROOM_INSTANCE": str(tmp_path / "worker-instance"),
         "SECRET_KEY": app.config["SECRET_KEY"],
+        "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
+        "OUTBOUND_ALLOW_CIDRS": app.config["OUTBOUND_ALLOW_CIDRS"],
         "PYTHONUNBUFFERED": "1",
     })
     return env

@@ -1,4 +1,5 @@
-"""The one outbound HTTP client against a local stand-in: retries only where safe, size limits, bodies, auth."""
+"""The one outbound HTTP client against a local stand-in: retries only where safe, size limits, bodies, auth,
+and the guard against calls into the network (the stand-ins on 127.0.0.1 are allowed by the test config)."""
 from __future__ import annotations
 
 import socket
@@ -9,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.core import http
+
+pytestmark = pytest.mark.usefixtures("app")  # the allow-list of the test config (OUTBOUND_ALLOW_CIDRS)
 
 
 class StandIn:
@@ -100,7 +103,7 @@ def test_a_timeout_is_retried_for_a_get_but_never_for_a_post(stand_in):
     server = stand_in((200, b"{}", {}, 0.6))
     with pytest.raises(http.HttpFailure) as failure:
         http.request("POST", server.url, json={}, timeout=0.2, retries=2, backoff=0.01)
-    assert failure.value.reason == "no answer within 0.2 s" and failure.value.attempts == 1
+    assert failure.value.reason == "could not connect" and failure.value.attempts == 1
     with pytest.raises(http.HttpFailure) as failure:
         http.request("GET", server.url, timeout=0.2, retries=1, backoff=0.01)
     assert failure.value.attempts == 2
@@ -140,3 +143,119 @@ def test_query_parameters_and_json_errors(stand_in):
 def test_only_http_addresses(stand_in):
     with pytest.raises(http.HttpFailure, match="only http"):
         http.request("GET", "file:///etc/passwd")
+
+
+# --- the guard (issue 19: outgoing requests reached internal addresses) ---------------------------
+
+@pytest.fixture
+def no_allow_list(app):
+    app.config.update(OUTBOUND_ALLOW_CIDRS="", OUTBOUND_ALLOW_HOSTS="")
+    yield
+    app.config.update(OUTBOUND_ALLOW_CIDRS="127.0.0.1/32")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/", "http://localhost:{port}/", "http://[::1]:{port}/",
+                                 "http://169.254.169.254/latest/meta-data/", "http://10.0.0.7/", "http://0.0.0.0:{port}/",
+                                 "http://[::ffff:127.0.0.1]:{port}/", "http://[fd00:ec2::254]/", "http://100.64.0.1/"])
+def test_internal_addresses_are_refused_without_an_allow_list(stand_in, no_allow_list, url):
+    server = stand_in((200, b"secret"))
+    with pytest.raises(http.HttpFailure) as failure:
+        http.request("GET", url.format(port=server.server.server_address[1]), timeout=1)
+    assert failure.value.reason == "could not connect"
+    assert server.requests == []
+
+
+def test_the_allow_list_is_what_lets_a_local_address_through(stand_in, app, no_allow_list):
+    server = stand_in((200, b"{}"))
+    app.config["OUTBOUND_ALLOW_HOSTS"] = "127.0.0.1"
+    assert http.request("GET", server.url).status == 200
+    app.config.update(OUTBOUND_ALLOW_HOSTS="", OUTBOUND_ALLOW_CIDRS="127.0.0.0/8")
+    assert http.request("GET", server.url).status == 200
+
+
+def test_every_connection_failure_reads_the_same(stand_in, no_allow_list, app):
+    """Closed port, port that does not speak HTTP, blocked address, unknown host, timeout: one reason."""
+    app.config["OUTBOUND_ALLOW_CIDRS"] = "127.0.0.1/32"
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    garbage = socket.socket()
+    garbage.bind(("127.0.0.1", 0))
+    garbage.listen(1)
+
+    def speak_garbage():
+        conn, _ = garbage.accept()
+        conn.recv(1024)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        conn.close()
+
+    threading.Thread(target=speak_garbage, daemon=True).start()
+    reasons = []
+    for url in (f"http://127.0.0.1:{_closed_port()}/", f"http://127.0.0.1:{garbage.getsockname()[1]}/",
+                f"http://127.0.0.1:{silent.getsockname()[1]}/", "http://10.1.2.3/", "http://no-such-host.invalid/"):
+        with pytest.raises(http.HttpFailure) as failure:
+            http.request("GET", url, timeout=0.3)
+        reasons.append(failure.value.reason)
+    silent.close()
+    garbage.close()
+    assert set(reasons) == {"could not connect"}
+
+
+def test_redirects_are_checked_again_and_never_followed_for_a_post(stand_in, no_allow_list, app):
+    inside = stand_in((200, b"metadata"))
+    app.config["OUTBOUND_ALLOW_HOSTS"] = "localhost"  # the first hop is allowed by name; the target is not
+    port = inside.server.server_address[1]
+    hop = stand_in((302, b"", {"Location": f"http://127.0.0.1:{port}/secret"}))
+    hop_url = f"http://localhost:{hop.server.server_address[1]}/"
+    with pytest.raises(http.HttpFailure, match="could not connect"):
+        http.request("GET", hop_url)
+    assert inside.requests == []
+    answer = http.request("POST", hop_url, json={"a": 1})
+    assert answer.status == 302 and inside.requests == []
+
+
+def test_allowed_redirects_are_followed_without_credentials_to_another_host(stand_in):
+    target = stand_in((200, b"image"))
+    hop = stand_in((302, b"", {"Location": target.url.replace("127.0.0.1", "localhost") + "/file"}))
+    hop.answers[0] = (302, b"", {"Location": f"http://127.0.0.1:{target.server.server_address[1]}/file"}, 0)
+    answer = http.request("GET", hop.url, auth=("AC1", "token"))
+    assert answer.body == b"image" and target.requests[0]["path"] == "/file"
+    assert "Authorization" in target.requests[0]["headers"]  # same host name: credentials kept
+    hop2 = stand_in((302, b"", {"Location": f"http://localhost:{target.server.server_address[1]}/other"}))
+    http.request("GET", hop2.url, auth=("AC1", "token"))
+    assert "Authorization" not in target.requests[-1]["headers"]  # another host name: dropped
+
+
+def test_dns_is_resolved_once_and_the_checked_address_is_the_one_called(stand_in, app, monkeypatch, no_allow_list):
+    """DNS rebinding: the first answer is public, a second would be internal; only one look-up happens."""
+    import socket as socket_module
+
+    server = stand_in((200, b"{}"))
+    answers = [("93.184.215.14",), ("127.0.0.1",)]
+    calls = []
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        calls.append(host)
+        address = answers[min(len(calls) - 1, 1)][0]
+        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (address, port))]
+
+    connected = []
+    real_create = socket_module.create_connection
+
+    def fake_create(address, *args, **kwargs):
+        connected.append(address[0])
+        raise OSError("unreachable in the test")
+
+    monkeypatch.setattr(socket_module, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(socket_module, "create_connection", fake_create)
+    with pytest.raises(http.HttpFailure):
+        http.request("GET", "http://rebind.example/")
+    assert calls == ["rebind.example"] and connected == ["93.184.215.14"]
+    monkeypatch.setattr(socket_module, "create_connection", real_create)
+    assert server.requests == []
+
+
+def test_a_person_gets_a_reason_for_an_internal_address(no_allow_list):
+    assert "inside the network" in http.refusal("http://169.254.169.254/latest")
+    assert "http://" in http.refusal("ftp://example.com/")
+    assert http.refusal("http://93.184.215.14/hook") is None

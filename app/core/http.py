@@ -52,11 +52,15 @@ class HttpFailure(Exception):
     """No usable answer came back; `reason` says why in a few words.
 
     `retryable`: nothing reached the server, so trying again is safe. `sent`: the request may
-    have reached it (an answer never came), so only an idempotent request may be tried again."""
+    have reached it (an answer never came), so only an idempotent request may be tried again.
+    `waited`: the seconds waited for an answer that never came, for callers that talk to a service
+    the operator configured and may say so (the reason itself stays "could not connect")."""
 
-    def __init__(self, reason: str, *, attempts: int = 1, retryable: bool = False, sent: bool = False):
+    def __init__(self, reason: str, *, attempts: int = 1, retryable: bool = False, sent: bool = False,
+                 waited: float | None = None):
         super().__init__(reason)
         self.reason, self.attempts, self.retryable, self.sent = reason, attempts, retryable, sent
+        self.waited = waited
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,7 @@ def request(method: str, url: str, *, body: bytes | None = None, headers: dict |
         except HttpFailure as exc:
             retry = attempt <= retries and (exc.retryable or (exc.sent and method in IDEMPOTENT))
             if not retry:
-                raise HttpFailure(exc.reason, attempts=attempt) from None
+                raise HttpFailure(exc.reason, attempts=attempt, waited=exc.waited) from None
             time.sleep(min(backoff * 2 ** (attempt - 1), MAX_PAUSE))
             continue
         if status in RETRY_STATUSES and attempt <= retries:
@@ -331,6 +335,8 @@ def _send_once(method: str, url: str, body: bytes | None, headers: dict, timeout
                 data = _read_limited(response, max_bytes, truncate)
             except HttpFailure:
                 raise
+            except TimeoutError:
+                raise HttpFailure(NO_CONNECTION, sent=True, waited=timeout) from None
             except (OSError, http.client.HTTPException, ValueError):
                 # Sent, or half-sent: the server may have acted on it.
                 raise HttpFailure(NO_CONNECTION, sent=True) from None

@@ -93,7 +93,8 @@ def lookup_online(gtin: str) -> tuple[ReferenceEntry | None, LookupNote]:
         status, data = http.get_json(f"{base}/api/v2/product/{gtin}.json?fields={FIELDS}", timeout=timeout,
                                      max_bytes=512 * 1024)
     except http.HttpFailure as exc:
-        return None, LookupNote(gtin, "warning", f"GTIN {gtin}: look-up at {provider} failed ({exc.reason})")
+        reason = f"no answer within {exc.waited:g} s" if exc.waited else exc.reason
+        return None, LookupNote(gtin, "warning", f"GTIN {gtin}: look-up at {provider} failed ({reason})")
     if not isinstance(data, dict) or "status" not in data:
         return None, LookupNote(gtin, "warning", f"GTIN {gtin}: {provider} answered (HTTP {status}) with something "
                                                  "that is not an Open Food Facts product answer")

@@ -211,5 +211,6 @@ def test_a_malformed_setting_is_named(app):
 
 def test_no_outbound_client_but_core_http():
     root = Path(__file__).resolve().parents[2] / "app"
-    users = [str(p.relative_to(root)) for p in root.rglob("*.py") if "urllib.request" in p.read_text()]
+    raw_clients = ("urllib.request", "import http.client", "import requests", "import httpx")
+    users = [str(p.relative_to(root)) for p in root.rglob("*.py") if any(c in p.read_text() for c in raw_clients)]
     assert users == ["core/http.py"]

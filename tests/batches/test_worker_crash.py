@@ -1,11 +1,6 @@
 """kill -9 a real worker in the middle of a batch: another worker finishes, every row exactly once."""
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-from pathlib import Path
-
 import pytest
 from redis import Redis
 from rq import Worker
@@ -15,27 +10,10 @@ from app.batches.models import IN_FLIGHT, Batch, BatchLog, BatchRow, BatchStatus
 from app.core.queue import all_queues
 from app.extensions import db
 from tests.batches.helpers import products_csv, upload_and_start
-from tests.browser.conftest import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
+from tests.workers import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 LEASE = 3
-
-
-def kill_with_work_horse(worker) -> None:
-    """SIGKILL the worker and its work horse (RQ puts the horse in a session of its own)."""
-    pid = worker.proc.pid
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    for child in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child, signal.SIGKILL)
-    worker.kill()
 
 
 def _fresh(query):
@@ -56,7 +34,7 @@ def test_killed_worker_rows_are_finished_by_another(app, manager_client, worker_
     held = wait_until(lambda: _fresh(select(BatchRow.id).where(
         BatchRow.batch_id == batch_id, BatchRow.claimed_by == f"{ns}-victim", BatchRow.status.in_(IN_FLIGHT))), 60)
     assert held
-    kill_with_work_horse(victim)
+    victim.kill()
     orphans = [r.id for r in _fresh(select(BatchRow.id).where(
         BatchRow.batch_id == batch_id, BatchRow.claimed_by == f"{ns}-victim", BatchRow.status.in_(IN_FLIGHT)))]
     assert orphans, "the victim finished its rows before it was killed"

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, ROOT
+from tests.conftest import PASSWORD
+from tests.workers import live_worker, start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -76,67 +73,6 @@ def live_server(app):
 
 
 @pytest.fixture
-def worker_env(app, tmp_path) -> dict:
-    """The environment a worker process needs to share this test's database, Redis and files."""
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "REDIS_NAMESPACE": app.config["REDIS_NAMESPACE"],
-        "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-        "BACKUP_DIR": app.config["BACKUP_DIR"],
-        "STOCKROOM_INSTANCE": str(tmp_path / "worker-instance"),
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
-        "OUTBOUND_ALLOW_CIDRS": app.config["OUTBOUND_ALLOW_CIDRS"],
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
-
-
-class WorkerProcess:
-    def __init__(self, env: dict, log_path, name: str):
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "worker.py", "--name", name], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def kill(self, sig=signal.SIGKILL) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(15)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
-
-
-@pytest.fixture
-def start_worker(worker_env, tmp_path, app):
-    """Start real `worker.py` processes on this test's queues; all are stopped at the end."""
-    started: list[WorkerProcess] = []
-
-    def _start(name: str | None = None) -> WorkerProcess:
-        name = name or f"{app.config['REDIS_NAMESPACE']}-w{len(started) + 1}"
-        worker = WorkerProcess(worker_env, tmp_path / f"{name}.log", name)
-        started.append(worker)
-        return worker
-
-    yield _start
-    for worker in started:
-        worker.stop()
-
-
-@pytest.fixture
-def live_worker(start_worker):
-    return start_worker()
-
-
-@pytest.fixture
 def context(browser, live_server):
     ctx = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(15_000)
@@ -156,14 +92,3 @@ def sign_in(page, user, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_selector("text=Logout")
-
-
-def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):
-    """Poll until predicate() is truthy (no fixed sleeps in tests); returns its value."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")

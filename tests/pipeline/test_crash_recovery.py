@@ -1,95 +1,29 @@
 """A worker killed (kill -9) in the middle of analysis: another worker finishes the product."""
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from app.extensions import db
 from app.pipeline.models import PhaseStatus, Product, ProductStatus
-from tests.conftest import ROOT
 from tests.pipeline.helpers import BLANK_PHOTO, EAN_PHOTO, catalogue_item, create_product
+from tests.workers import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
 
-class Worker:
-    """A real `worker.py` process (forking RQ worker with its scheduler) in its own process group."""
-
-    def __init__(self, env: dict, log_path, name: str):
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "worker.py", "--name", name], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def kill(self, sig=signal.SIGKILL) -> None:
-        """Kill the worker and everything it forked (RQ puts its work horse in a group of its own)."""
-        if self.proc.poll() is None:
-            family = _descendants(self.proc.pid)
-            os.killpg(self.proc.pid, sig)
-            for pid in family:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            self.proc.wait(15)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.kill(signal.SIGTERM)
-        self.log.close()
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 @pytest.fixture
-def workers(app, tmp_path):
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
-        "REDIS_NAMESPACE": app.config["REDIS_NAMESPACE"], "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-        "STOCKROOM_INSTANCE": str(tmp_path / "worker-instance"), "SECRET_KEY": app.config["SECRET_KEY"],
-        "PYTHONUNBUFFERED": "1", "PIPELINE_LEASE_SECONDS": "6", "PIPELINE_SWEEP_SECONDS": "3",
-    })
-    started: list[Worker] = []
+def workers(app, start_worker):  # noqa: F811 (the fixture imported above)
+    def start(name: str):
+        return start_worker(f"{app.config['REDIS_NAMESPACE']}-{name}", PIPELINE_LEASE_SECONDS=6,
+                            PIPELINE_SWEEP_SECONDS=3)
 
-    def start(name: str) -> Worker:
-        worker = Worker(env, tmp_path / f"{name}.log", f"{app.config['REDIS_NAMESPACE']}-{name}")
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+    return start
 
 
 def _poll(fn, timeout: float):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        db.session.expire_all()
-        value = fn()
-        if value:
-            return value
-        db.session.rollback()
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout} s")
+    return wait_until(fn, timeout, interval=0.2, fresh=True)
 
 
 def test_killing_the_worker_during_analysis_does_not_lose_the_product(app, org, manager, workers):

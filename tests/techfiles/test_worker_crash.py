@@ -11,9 +11,8 @@ from app.core.queue import all_queues
 from app.extensions import db
 from app.techfiles.collections import collection_start
 from app.techfiles.models import Collection, CollectionItem, CollectionStatus
-from tests.batches.test_worker_crash import kill_with_work_horse
-from tests.browser.conftest import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
 from tests.techfiles.helpers import PHOTO_FILES, make_product
+from tests.workers import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 LEASE = 3
@@ -36,7 +35,7 @@ def test_killed_worker_collection_is_resumed_by_another(app, org, manager, worke
     collection_id = c.id
     wait_until(lambda: (_fresh(select(func.count()).select_from(CollectionItem)
                                .where(CollectionItem.collection_id == collection_id)) or [0])[0] >= 2, 90)
-    kill_with_work_horse(victim)
+    victim.kill()
     row = _fresh(select(Collection.status, Collection.progress).where(Collection.id == collection_id))
     assert row.status == CollectionStatus.RUNNING and row.progress < 100, "the victim finished before it was killed"
     units_before = _fresh(select(func.count()).select_from(CollectionItem)

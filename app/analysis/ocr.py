@@ -13,6 +13,12 @@ from app.analysis.images import ImageInput, load_image
 
 # Labels stay legible at this size while detection time stays near one second on 2 cores.
 OCR_MAX_SIDE = 1600
+# RapidOCR's detector scales every image until its short side is 736 px. A thin strip (544×68)
+# would become 5888×736: seconds of CPU and hundreds of MB for one line of text. Strips are padded
+# on the short side so that scaling stops at a long side of DETECTOR_LONG_SIDE; the text is still
+# enlarged several times, well above what the recogniser needs.
+DETECTOR_SHORT_SIDE = 736
+DETECTOR_LONG_SIDE = 2000
 
 _engine: Any = None
 _engine_error: str | None = None
@@ -73,10 +79,24 @@ def _get_engine() -> Any:
 def _for_ocr(image: Image.Image) -> tuple[Image.Image, float]:
     longest = max(image.size)
     if longest <= OCR_MAX_SIDE:
-        return image, 1.0
+        return _pad_thin_strip(image), 1.0
     factor = longest / OCR_MAX_SIDE
     size = (round(image.width / factor), round(image.height / factor))
-    return image.resize(size, Image.Resampling.LANCZOS), factor
+    return _pad_thin_strip(image.resize(size, Image.Resampling.LANCZOS)), factor
+
+
+def _pad_thin_strip(image: Image.Image) -> Image.Image:
+    """Pad the short side (right or bottom, so box coordinates stay put) with the edge colour."""
+    width, height = image.size
+    short_wanted = -(-max(width, height) * DETECTOR_SHORT_SIDE // DETECTOR_LONG_SIDE)
+    if min(width, height) >= short_wanted:
+        return image
+    rgb = image.convert("RGB")
+    edge = rgb.getpixel((width - 1, height - 1))
+    size = (width, short_wanted) if width >= height else (short_wanted, height)
+    padded = Image.new("RGB", size, edge)
+    padded.paste(rgb, (0, 0))
+    return padded
 
 
 def _to_bgr(image: Image.Image) -> np.ndarray:

@@ -1,6 +1,6 @@
 from PIL import Image, ImageDraw, ImageFont
 
-from app.analysis.ocr import OcrLine, ocr_available, read_text
+from app.analysis.ocr import DETECTOR_LONG_SIDE, DETECTOR_SHORT_SIDE, OcrLine, _for_ocr, ocr_available, read_text
 
 
 def test_ocr_reads_rendered_label(tmp_path):
@@ -24,3 +24,15 @@ def test_ocr_reads_rendered_label(tmp_path):
 def test_ocr_health_check():
     ok, detail = ocr_available()
     assert ok, detail
+
+
+def test_a_thin_strip_is_read_without_being_enlarged_tenfold():
+    strip = Image.new("RGB", (544, 68), "white")
+    ImageDraw.Draw(strip).text((10, 10), "LX-200 Desk lamp", fill="black", font=ImageFont.load_default(size=40))
+    prepared, factor = _for_ocr(strip)
+    # The detector scales the short side to DETECTOR_SHORT_SIDE: its long side then stays bounded.
+    long_side = max(prepared.size) * DETECTOR_SHORT_SIDE / min(prepared.size)
+    assert factor == 1.0 and prepared.size[0] == 544 and long_side <= DETECTOR_LONG_SIDE + 1
+    lines = read_text(strip)
+    assert "".join(line.text for line in lines).replace(" ", "").upper() == "LX-200DESKLAMP"
+    assert all(x <= 544 and y <= 68 for line in lines for x, y in line.box)  # boxes on the strip itself

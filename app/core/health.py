@@ -63,7 +63,8 @@ def _ocr() -> tuple[str, str]:
     models = sorted(p.name for p in (Path(spec.origin).parent / "models").glob("*.onnx"))
     if len(models) < 2:
         return "down", "the OCR model files are missing from the installed package"
-    importlib.import_module("onnxruntime")
+    if importlib.util.find_spec("onnxruntime") is None:
+        return "down", "onnxruntime is not installed: the OCR models cannot run"
     return "ok", f"rapidocr-onnxruntime {importlib.metadata.version('rapidocr-onnxruntime')}, {len(models)} models shipped"
 
 

@@ -114,3 +114,16 @@ def test_oversized_request_is_413_with_a_clear_page(app, admin_client):
     response = admin_client.post("/admin/users", data={"email": "x" * 4096})
     assert response.status_code == 413
     assert b"larger than the server accepts" in response.data
+
+
+def test_the_health_check_of_ocr_does_not_load_the_models_into_the_web_process():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    # A fresh interpreter: this test process may have loaded the models for other tests already.
+    probe = ("import sys; from app.core import health; print(health._ocr()[0], "
+             "sorted(m for m in ('onnxruntime', 'rapidocr_onnxruntime', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.stdout.strip() == "ok []", out.stderr[-2000:]

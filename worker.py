@@ -8,6 +8,7 @@ import logging
 
 from app import create_app
 from app.core.worker import build_worker
+from app.warmup import warm_up
 
 
 def main() -> None:
@@ -20,6 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
+    warm_up(app)
     worker = build_worker(app, worker_class_path=args.worker_class, job_class_path=args.job_class, name=args.name)
     with app.app_context():
         worker.work(burst=args.burst, with_scheduler=True, logging_level=args.log_level)

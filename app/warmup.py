@@ -1,0 +1,58 @@
+"""Work a worker does once, before it forks, instead of in every work horse.
+
+RQ's forking worker runs each job in a fresh child. Whatever the child has to import or build
+first is paid again for every job: configuring the SQLAlchemy mappers, importing the task and
+phase modules, loading the OCR models and the image-hash library (scipy). Done here, in the
+parent, the children inherit it through copy-on-write memory and start with the work itself.
+The OCR engine (onnxruntime sessions) keeps working in forked children; nothing here opens a
+database connection or a socket, so no child inherits one.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+
+from flask import Flask
+from sqlalchemy.orm import configure_mappers
+
+log = logging.getLogger(__name__)
+
+TASK_MODULES = ("app.core.tasks", "app.pipeline.tasks", "app.batches.tasks", "app.techfiles.tasks",
+                "app.inbox.tasks", "app.inventory.tasks", "app.backups.tasks")
+
+
+def warm_up(app: Flask) -> dict[str, float]:
+    """Prepare the worker parent; returns the seconds each step took (logged, for the bench)."""
+    took: dict[str, float] = {}
+
+    def step(name: str, work) -> None:
+        started = time.perf_counter()
+        try:
+            work()
+        except Exception:  # a missing optional part must not stop the worker: the job will say why
+            log.warning("warm-up step %s failed; jobs will do it themselves", name, exc_info=True)
+        took[name] = round(time.perf_counter() - started, 3)
+
+    with app.app_context():
+        step("mappers", configure_mappers)
+        step("task modules", lambda: [importlib.import_module(name) for name in TASK_MODULES])
+        step("phase modules", _import_phases)
+        step("image hashing", lambda: importlib.import_module("imagehash"))
+        step("OCR engine", _load_ocr)
+    log.info("worker warmed up: %s", ", ".join(f"{name} {seconds:.2f} s" for name, seconds in took.items()))
+    return took
+
+
+def _import_phases() -> None:
+    from app.pipeline.phases import built_in_phases
+
+    built_in_phases()
+
+
+def _load_ocr() -> None:
+    from app.analysis.ocr import ocr_available
+
+    ok, detail = ocr_available()
+    if not ok:
+        log.warning("%s", detail)

@@ -28,7 +28,7 @@ class PhaseContext:
     log_fn: Callable[..., None] = field(repr=False, default=lambda *a, **k: None)
 
     def log(self, level: str, message: str, **details: Any) -> None:
-        """Write a pipeline log line for this product and phase now (visible live)."""
+        """Add a pipeline log line for this product and phase; stored with the phase's outcome."""
         self.log_fn(level, message, **details)
 
 

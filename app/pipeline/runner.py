@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq import Callback
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from app.core import database, leases
-from app.core.events import publish, publish_after_commit
+from app.core.events import publish_after_commit
 from app.core.models import Organisation, utcnow
 from app.core.queue import get_queue, get_redis
 from app.core.transactions import after_commit
@@ -102,44 +102,50 @@ class Unavailable(PhaseOutcome):
 # --- running ---------------------------------------------------------------------------------
 
 def run_phase(phase_id: int, job_id: str | None) -> str:
-    """Claim the phase for this job, run it and record the outcome; returns what happened."""
-    if not _claim(phase_id, job_id):
+    """Claim the phase for this job, run it and record the outcome; returns what happened.
+
+    Two write transactions per phase: the claim (with the "started" log line) and the finish
+    (with the outcome and every log line the phase wrote while it ran, kept in memory until then:
+    a line per transaction cost more than many phases' own work, and held SQLite's write lock)."""
+    if not _claim(phase_id, job_id, commit=False):
         db.session.rollback()
         return "not claimed"
     phase = db.session.get(ProductPhase, phase_id)
-    ctx = _context(phase)
+    pending_logs: list[PipelineLog] = []
+    ctx = _context(phase, pending_logs)
+    _log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
+    publish_after_commit(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
     db.session.commit()
-    publish(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
     started = time.perf_counter()
     with leases.Heartbeat(lambda: _beat(phase_id, job_id), lease_seconds() / 3, name=f"phase-{phase_id}-heartbeat"):
         outcome = _run_module(ctx)
-    return _finish(phase_id, job_id, ctx, outcome, run_ms=round((time.perf_counter() - started) * 1000, 1))
+    return _finish(phase_id, job_id, ctx, outcome, pending_logs,
+                   run_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
-def _claim(phase_id: int, job_id: str | None) -> bool:
+def _claim(phase_id: int, job_id: str | None, *, commit: bool = True) -> bool:
     now = utcnow()
     where = [ProductPhase.id == phase_id] + ([ProductPhase.rq_job_id == job_id] if job_id is not None else [])
     claimed = leases.claim(PHASE_LEASE, holder=None, ready=PhaseStatus.QUEUED, claimed=PhaseStatus.RUNNING,
                            where=where, now=now, values={
                                "attempts": ProductPhase.attempts + 1, "attempts_total": ProductPhase.attempts_total + 1,
                                "started_at": now, "finished_at": None, "error": None, "updated_at": now})
-    if not claimed:
-        return False
-    db.session.commit()
-    return True
+    if claimed and commit:
+        db.session.commit()
+    return bool(claimed)
 
 
-def _context(phase: ProductPhase) -> PhaseContext:
+def _context(phase: ProductPhase, pending_logs: list[PipelineLog]) -> PhaseContext:
     product = phase.product
     org = db.session.get(Organisation, product.organisation_id)
     results = {p.name: dict(p.result or {}) for p in product.phases
                if p.position < phase.position and p.status in PHASE_DONE}
-    app = current_app._get_current_object()
     org_id, product_id, name = product.organisation_id, product.id, phase.name
 
     def _log(level: str, message: str, **details) -> None:
-        write_log(app, org_id=org_id, product_id=product_id, phase=name, level=level, message=message,
-                  details=details)
+        pending_logs.append(PipelineLog(organisation_id=org_id, product_id=product_id, phase=name,
+                                        level=LogLevel(level), message=message[:4000],
+                                        details=_jsonable(details) or None, created_at=utcnow()))
 
     return PhaseContext(org_id=org_id, product_id=product_id, phase=name, attempt=phase.attempts_total,
                         product=product, results=results, review_threshold=org.review_threshold,
@@ -155,7 +161,6 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
             module = phase_module(ctx.phase)
         except PhaseUnavailable as exc:
             return Unavailable(status="completed", result={"skipped": str(exc)})
-        ctx.log("info", f"{ctx.phase} started (attempt {ctx.attempt})")
         return module.run(ctx)
     except Exception as exc:  # a phase bug or a dependency hiccup: retried, then shown as the reason
         log.exception("phase %s of product %s raised", ctx.phase, ctx.product_id)
@@ -167,12 +172,17 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
         database._immediate.reset(token)
 
 
-def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome, run_ms: float = 0) -> str:
+def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome,
+            pending_logs: list[PipelineLog], run_ms: float = 0) -> str:
     phase = db.session.get(ProductPhase, phase_id)
     if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
         db.session.rollback()
         ctx.log("warning", f"{ctx.phase} result discarded: the phase was stopped or handed to another worker")
+        db.session.add_all(pending_logs)
+        publish_after_commit(ctx.org_id, LOG_EVENT, {"product_id": ctx.product_id})
+        db.session.commit()
         return "discarded"
+    db.session.add_all(pending_logs)  # the phase's own lines come before the outcome's
     product = phase.product
     skipped = isinstance(outcome, Unavailable)
     new = _phase_status(outcome, phase, skipped)
@@ -238,20 +248,6 @@ def continue_after(product: Product, phase: ProductPhase) -> None:
 
 
 # --- the log ---------------------------------------------------------------------------------
-
-def write_log(app, *, org_id: int, product_id: int, phase: str | None, level: str, message: str,
-              details: dict | None = None) -> None:
-    """Write a log line on its own short transaction (visible at once), then announce it."""
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(insert(PipelineLog).values(
-                organisation_id=org_id, product_id=product_id, phase=phase, level=LogLevel(level),
-                message=message[:4000], details=_jsonable(details) or None, created_at=utcnow()))
-        try:
-            publish(org_id, LOG_EVENT, {"product_id": product_id})
-        except Exception:  # the line is stored; a missed live update is caught up on reload
-            log.warning("could not publish pipeline log event", exc_info=True)
-
 
 def _log_in_session(product: Product, phase: str | None, level: str, message: str, details: dict | None) -> None:
     db.session.add(PipelineLog(organisation_id=product.organisation_id, product_id=product.id, phase=phase,

@@ -153,7 +153,7 @@ def _totals_form(order: Order) -> TotalsForm:
 
 def _panel(order: Order, **extra) -> dict:
     """What the live panel shows besides the order: the totals form, payment moves, a refused parcel."""
-    moves = [p for p in PaymentStatus if p != order.payment_status and PaymentStatus.allowed(order.payment_status, p)]
+    moves = [p for p in PaymentStatus if p in PaymentStatus.allowed(order.payment_status)]
     return {"order": order, "totals_form": _totals_form(order), "payment_moves": moves,
             "ship_error": None, "ship_input": {}, **extra}
 

@@ -1,0 +1,64 @@
+"""A confirmed order's line moves through production and part of it ships; a second tab sees
+"partly shipped" arrive live, without a reload."""
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.orders import services
+from app.orders.models import Order
+from tests.browser.conftest import sign_in
+from tests.orders.helpers import make_item, make_order
+
+
+def test_make_a_line_ship_part_and_see_partly_shipped_live(context, org, staff):
+    chain = make_item(org.id, "CH-45", price="12.50", stock=5, title="Gold chain 45 cm")
+    ring = make_item(org.id, "RG-1", price="30.00", stock=2, title="Silver ring")
+    order = make_order(org.id, [(chain, 2), (ring, 1)], due_date="2030-01-31")
+    order_id = order.id
+    desk, watcher = context.new_page(), context.new_page()
+    sign_in(desk, staff)
+    desk.goto(f"/orders/{order_id}")
+    watcher.goto(f"/orders/{order_id}")
+    expect(watcher.locator("#live-dot.on")).to_be_visible()
+    watcher.evaluate("window.__notReloaded = true")
+
+    desk.get_by_role("button", name="Confirm and reserve stock").click()
+    expect(desk.get_by_test_id("order-status")).to_contain_text("Confirmed")
+    expect(watcher.get_by_test_id("order-status")).to_contain_text("Confirmed")
+
+    chain_cell = desk.get_by_test_id("production-CH-45")
+    chain_cell.get_by_role("button", name="Mark in production").click()
+    expect(desk.get_by_test_id("order-status")).to_contain_text("In production")
+    desk.get_by_test_id("production-CH-45").get_by_role("button", name="Mark made").click()
+    expect(desk.get_by_test_id("production-CH-45")).to_contain_text("Made")
+    expect(desk.get_by_test_id("production-RG-1")).to_contain_text("Waiting")
+    expect(watcher.get_by_test_id("production-CH-45")).to_contain_text("Made")
+
+    form = desk.get_by_test_id("ship-form")
+    form.get_by_label("Pieces of CH-45 in this parcel").fill("2")
+    form.get_by_label("Carrier").fill("DHL")
+    form.get_by_label("Tracking number").fill("JD014600006281")
+    form.get_by_role("button", name="Ship parcel").click()
+    expect(desk.get_by_test_id("order-status")).to_contain_text("Partly shipped")
+    expect(desk.get_by_test_id("shipment-1")).to_contain_text("JD014600006281")
+
+    expect(watcher.get_by_test_id("order-status")).to_contain_text("Partly shipped")
+    expect(watcher.get_by_test_id("shipped-CH-45")).to_have_text("2")
+    expect(watcher.get_by_test_id("shipment-1")).to_contain_text("DHL")
+    assert watcher.evaluate("window.__notReloaded") is True
+    db.session.rollback()  # end the test's read snapshot: the server committed since
+    assert db.session.get(Order, order_id).status.value == "partly_shipped"
+
+
+def test_a_refused_parcel_is_explained_in_the_form(context, org, staff):
+    item = make_item(org.id, "ONE-1", price="5.00", stock=3)
+    order = make_order(org.id, [(item, 1)])
+    services.order_confirm(org_id=org.id, order_id=order.id, by=staff)
+    page = context.new_page()
+    sign_in(page, staff)
+    page.goto(f"/orders/{order.id}")
+    form = page.get_by_test_id("ship-form")
+    form.get_by_label("Tracking number").fill("KEEP-1")
+    form.get_by_role("button", name="Ship parcel").click()
+    expect(page.get_by_test_id("ship-error")).to_contain_text("Choose what goes in this parcel")
+    expect(page.get_by_test_id("ship-form").get_by_label("Tracking number")).to_have_value("KEEP-1")
+    expect(page.get_by_test_id("order-status")).to_contain_text("Confirmed")

@@ -1,5 +1,6 @@
 """A confirmed order's line moves through production and part of it ships; a second tab sees
 "partly shipped" arrive live, without a reload."""
+from PIL import Image
 from playwright.sync_api import expect
 
 from app.extensions import db
@@ -61,4 +62,30 @@ def test_a_refused_parcel_is_explained_in_the_form(context, org, staff):
     form.get_by_role("button", name="Ship parcel").click()
     expect(page.get_by_test_id("ship-error")).to_contain_text("Choose what goes in this parcel")
     expect(page.get_by_test_id("ship-form").get_by_label("Tracking number")).to_have_value("KEEP-1")
+    expect(page.get_by_test_id("order-status")).to_contain_text("Confirmed")
+
+
+def test_a_design_with_a_picture_is_ordered_from_its_page(context, org, staff, tmp_path):
+    chain = make_item(org.id, "CH-50", price="14.00", stock=4, title="Gold chain 50 cm")
+    picture = tmp_path / "heart.png"
+    Image.new("RGB", (640, 480), (180, 40, 60)).save(picture)
+    page = context.new_page()
+    sign_in(page, staff)
+    page.goto("/orders/designs")
+    page.get_by_label("Name").fill("Heart on gold")
+    page.get_by_label("Product (template item)").select_option(str(chain.id))
+    page.get_by_label("Engraving").fill("A ♥ B")
+    page.get_by_label("Pictures").set_input_files(str(picture))
+    page.get_by_role("button", name="Save design").click()
+    expect(page.get_by_role("heading", name="Design Heart on gold")).to_be_visible()
+    thumb = page.get_by_test_id("design-images").locator("img")
+    expect(thumb).to_have_count(1)
+    assert page.evaluate("(img) => img.naturalWidth", thumb.element_handle()) > 0
+    page.get_by_role("link", name="Order this design").first.click()
+    line = page.get_by_test_id("line-CH-50")
+    expect(line.locator("input[name$='-engraving']")).to_have_value("A ♥ B")
+    page.fill("#customer_name", "Ola")
+    page.get_by_role("button", name="Create draft order").click()
+    expect(page.get_by_test_id("order-line-CH-50")).to_contain_text("A ♥ B")
+    page.get_by_role("button", name="Confirm and reserve stock").click()
     expect(page.get_by_test_id("order-status")).to_contain_text("Confirmed")

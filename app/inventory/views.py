@@ -14,7 +14,7 @@ from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
-from app.inventory import imports, rules, selectors, services, stock
+from app.inventory import holds, imports, rules, selectors, services, stock
 from app.inventory.category_rules import assign_category
 from app.inventory.import_models import SupplierImport
 from app.inventory.models import CategoryRule, Item, ItemStatus
@@ -102,7 +102,46 @@ def item(item_id: int):
     row = get_or_404(Item, item_id)
     page = paginate(selectors.movements_query(_org(), row.id), request.args.get("page", 1), per_page=50)
     return render("inventory/item.html", "inventory/_ledger.html", item=row, page=page, errors={}, form=None,
-                  categories=services.categories_all(_org()))
+                  categories=services.categories_all(_org()), **_holds_context(row))
+
+
+def _holds_context(item: Item, error: str | None = None, typed: dict | None = None) -> dict:
+    return {"holds": holds.active_holds(_org(), item.id), "hold_error": error, "hold_input": typed or {}}
+
+
+@bp.get("/items/<int:item_id>/holds")
+@view_roles
+def item_holds(item_id: int):
+    return render_template("inventory/_holds.html", item=get_or_404(Item, item_id),
+                           **_holds_context(get_or_404(Item, item_id)))
+
+
+@bp.post("/items/<int:item_id>/holds")
+@view_roles
+def hold_create(item_id: int):
+    """Put units aside by hand; refused holds are explained next to the form with what was typed."""
+    row = get_or_404(Item, item_id)
+    typed = {"quantity": request.form.get("quantity", ""), "reason": request.form.get("reason", "")}
+    try:
+        hold = holds.hold_create(org_id=_org(), item_id=row.id, by=current_user, **typed)
+    except DomainError as exc:
+        db.session.rollback()
+        page = paginate(selectors.movements_query(_org(), row.id), 1, per_page=50)
+        row = get_or_404(Item, item_id)
+        return render_template("inventory/item.html", item=row, page=page, errors={}, form=None,
+                               categories=services.categories_all(_org()),
+                               **_holds_context(row, exc.message, typed)), exc.status
+    flash(f"{hold.quantity} × {row.sku} held for {hold.reason}.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
+
+
+@bp.post("/items/<int:item_id>/holds/<int:hold_id>/release")
+@view_roles
+def hold_release(item_id: int, hold_id: int):
+    row = get_or_404(Item, item_id)
+    holds.hold_release(org_id=_org(), hold_id=hold_id, by=current_user)
+    flash("Hold released.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
 
 
 def _item_fields() -> dict:
@@ -125,7 +164,8 @@ def item_edit(item_id: int):
         page = paginate(selectors.movements_query(_org(), row.id), 1, per_page=50)
         return render_template("inventory/item.html", item=get_or_404(Item, item_id), page=page,
                                errors={exc.field or "title": exc.message}, form=request.form,
-                               categories=services.categories_all(_org())), exc.status
+                               categories=services.categories_all(_org()),
+                               **_holds_context(get_or_404(Item, item_id))), exc.status
     flash("Saved.", "success")
     return redirect(url_for("inventory.item", item_id=row.id))
 

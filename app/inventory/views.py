@@ -14,7 +14,7 @@ from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
-from app.inventory import holds, imports, rules, selectors, services, stock
+from app.inventory import holds, imports, reports, rules, selectors, services, stock
 from app.inventory.category_rules import assign_category
 from app.inventory.import_models import SupplierImport
 from app.inventory.models import CategoryRule, Item, ItemStatus
@@ -332,3 +332,38 @@ def import_report(import_id: int):
         abort(404)
     return Response(imports.report_csv(record), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="import-{record.id}-report.csv"'})
+
+
+# --- reports and exports ------------------------------------------------------------------------
+
+def _reports_page(error: str | None = None, typed: dict | None = None, status: int = 200):
+    tree = reports.stock_value_tree(_org())
+    return render_template("inventory/reports.html", tree=tree, total=reports.grand_totals(tree),
+                           low=reports.low_stock(_org()), error=error, typed=typed or {},
+                           currencies=reports.currencies), status
+
+
+@bp.get("/reports")
+@manage
+def reports_page():
+    """Stock value by category tree, low stock, and the CSV exports."""
+    return _reports_page()
+
+
+@bp.get("/reports/export")
+@manage
+def export():
+    """Items (now) or the ledger of a date range as formula-safe CSV; a bad range is explained on the page."""
+    kind, args = request.args.get("kind", ""), request.args
+    try:
+        if kind == "items":
+            body, stem = reports.items_csv(_org()), "items"
+        elif kind == "ledger":
+            start, end = reports.parse_range(args.get("date_from", ""), args.get("date_to", ""))
+            body, stem = reports.ledger_csv(_org(), start, end), f"ledger-{args['date_from']}-{args['date_to']}"
+        else:
+            abort(404)
+    except DomainError as exc:
+        return _reports_page(exc.message, dict(args), exc.status)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})

@@ -13,9 +13,10 @@ from app.core.htmx import is_htmx, render
 from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
-from app.inventory import holds
+from app.inventory import holds, reports
 from app.orders import (
     amendments,
+    exports,
     payments,
     production,
     reservations,  # noqa: F401 - registers the expiry sweeper the workers run
@@ -346,6 +347,26 @@ def edit(order_id: int):
         return _edit_page(get_or_404(Order, order_id), lines, exc.message, exc.status, note, revision)
     flash("Lines saved." if order.status == OrderStatus.DRAFT else "Amendment recorded.", "success")
     return redirect(url_for("orders.show", order_id=order_id))
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+@bp.get("/export")
+@manager_required
+def export():
+    """Orders or order lines created in a date range as formula-safe CSV; the form explains a bad range."""
+    kind = request.args.get("kind")
+    if kind is None:
+        return render_template("orders/export.html", error=None, typed={})
+    try:
+        start, end = reports.parse_range(request.args.get("date_from", ""), request.args.get("date_to", ""))
+        if kind not in ("orders", "lines"):
+            abort(404)
+        body = (exports.orders_csv if kind == "orders" else exports.order_lines_csv)(_org(), start, end)
+    except DomainError as exc:
+        return render_template("orders/export.html", error=exc.message, typed=request.args), exc.status
+    stem = f"{'orders' if kind == 'orders' else 'order-lines'}-{request.args['date_from']}-{request.args['date_to']}"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
 
 
 # --- reservation settings ---------------------------------------------------------------------------

@@ -14,4 +14,5 @@ def inventory_rows(org, user) -> dict:
     data = (FIXTURES / "aliexpress" / "sample-orders.json").read_bytes()
     record = imports.supplier_import_preview(org_id=org.id, by=user, data=data, filename="rival.json")
     hold = holds.hold_create(org_id=org.id, item_id=item.id, quantity=1, reason="rival's customer", by=user)
-    return {"item_id": item.id, "rule_id": rule.id, "import_id": record.id, "hold_id": hold.id}
+    return {"item_id": item.id, "rule_id": rule.id, "import_id": record.id, "hold_id": hold.id,
+            "image_id": 1}

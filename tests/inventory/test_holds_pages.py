@@ -22,3 +22,34 @@ def test_hold_and_release_from_the_item_page(staff_client, org):
     assert staff_client.post(f"/inventory/items/{item.id}/holds/{hold.id}/release").status_code == 302
     db.session.expire_all()
     assert stock_of(item.id) == (3, 0) and db.session.get(StockHold, hold.id).status == HoldStatus.RELEASED
+
+
+def test_attributes_and_pictures_from_the_item_page(manager_client, staff_client, org):
+    import io
+
+    from PIL import Image
+
+    item = make_item(org.id, "AT-1", stock=1)
+    response = manager_client.post(f"/inventory/items/{item.id}/attributes", data={"attributes": "metal: silver\noops"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Line 2" in page and "metal: silver\noops" in page
+    assert manager_client.post(f"/inventory/items/{item.id}/attributes",
+                               data={"attributes": "metal: silver\n\nlength :  45 cm"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(item), item.id).attributes == {"metal": "silver", "length": "45 cm"}
+    assert staff_client.post(f"/inventory/items/{item.id}/attributes", data={"attributes": "a: b"}).status_code == 403
+    png = io.BytesIO()
+    Image.new("RGB", (300, 200), (10, 120, 200)).save(png, "PNG")
+    response = manager_client.post(f"/inventory/items/{item.id}/images", content_type="multipart/form-data",
+                                   data={"images": [(io.BytesIO(png.getvalue()), "front.png"),
+                                                    (io.BytesIO(b"GIF89a broken"), "broken.gif")]})
+    assert response.status_code == 422 and "broken.gif" in response.get_data(as_text=True)
+    response = manager_client.post(f"/inventory/items/{item.id}/images", content_type="multipart/form-data",
+                                   data={"images": [(io.BytesIO(png.getvalue()), "front.png")]})
+    assert response.status_code == 302
+    page = staff_client.get(f"/inventory/items/{item.id}").get_data(as_text=True)
+    assert "front.png" in page
+    from app.inventory.models import ItemImage
+
+    image = db.session.query(ItemImage).one()
+    assert staff_client.get(f"/inventory/items/{item.id}/images/{image.id}").mimetype == "image/png"

@@ -156,3 +156,15 @@ def test_a_hold_reserves_and_releases_through_the_ledger(org, staff):
     assert stock_of(item.id) == (4, 0)
     with pytest.raises(Conflict):
         holds.hold_release(org_id=org.id, hold_id=hold.id, by=staff)
+
+
+def test_the_workers_upkeep_runs_the_expiry(org, staff, hours):
+    from app.core import leases
+
+    item = make_item(org.id, "R-8", stock=2)
+    order = _confirmed(org, staff, item, 1)
+    _past_deadline(order.id)
+    report = leases.run_sweepers()
+    assert report["order-reservations"] is False and report["stock-holds"] is False
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == OrderStatus.DRAFT and stock_of(item.id) == (2, 0)

@@ -89,3 +89,33 @@ def test_a_design_with_a_picture_is_ordered_from_its_page(context, org, staff, t
     expect(page.get_by_test_id("order-line-CH-50")).to_contain_text("A ♥ B")
     page.get_by_role("button", name="Confirm and reserve stock").click()
     expect(page.get_by_test_id("order-status")).to_contain_text("Confirmed")
+
+
+def test_an_expired_reservation_reaches_the_open_order_page(context, org, staff, manager):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.core.database import write_intent
+    from app.core.models import utcnow
+    from app.inventory import holds
+    from app.orders import reservations
+
+    holds.stock_settings_set(org_id=org.id, reservation_hours=24, by=manager)
+    item = make_item(org.id, "EXP-1", price="5.00", stock=2)
+    order = make_order(org.id, [(item, 1)])
+    services.order_confirm(org_id=org.id, order_id=order.id, by=staff)
+    page = context.new_page()
+    sign_in(page, staff)
+    page.goto(f"/orders/{order.id}")
+    expect(page.get_by_test_id("reserved-until")).to_be_visible()
+    expect(page.locator("#live-dot.on")).to_be_visible()
+    db.session.rollback()  # a write after the test's reads must take SQLite's write lock up front
+    with write_intent():
+        db.session.execute(update(Order).where(Order.id == order.id)
+                           .values(reserved_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert reservations.orders_sweep() == 1  # what the workers' upkeep runs
+    expect(page.get_by_test_id("order-status")).to_contain_text("Draft")
+    expect(page.get_by_test_id("order-notice")).to_contain_text("reservation ran out")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Reservation expired unpaid")

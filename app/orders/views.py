@@ -1,4 +1,5 @@
-"""Orders pages: list, new order, order page with live status, designs, and the staff's to-do list."""
+"""Orders pages: list, new order, the live order page (production per line, parcels, payment, due date),
+line edits and amendments, exports, the reservation time, designs, and the to-act-on list."""
 from __future__ import annotations
 
 import secrets

@@ -115,6 +115,7 @@ def load_config(overrides: dict | None = None) -> dict:
         **_ints(PIPELINE_SETTINGS),
         **_ints(BATCH_SETTINGS),
         **_ints(WORKER_SETTINGS),
+        **_ints(STOCK_SETTINGS),
         **{name: _str(name, default) for name, default in PRICING_SETTINGS.items()},
         **{name: _str(name, default) for name, default in INBOX_SETTINGS.items()},
         **ai_settings(),
@@ -159,6 +160,11 @@ WORKER_SETTINGS = {
     "SWEEP_SECONDS": 20,  # the longest between two sweeps of expired leases
     "TECHFILES_LEASE_SECONDS": 30,  # a running tech-file collection not heard from this long resumes elsewhere
 }
+
+# Stock reservations (app.inventory.holds, app.orders.reservations): how long an unpaid confirmed order
+# or a hold keeps its reservation when the organisation has not set it (0: until released by hand),
+# and how often expired reservations are looked for.
+STOCK_SETTINGS = {"STOCK_RESERVATION_HOURS": 0, "STOCK_EXPIRY_SWEEP_SECONDS": 60}
 
 # Market research (app.listings.pricing): how far under the competitors, and the margin kept.
 PRICING_SETTINGS = {"PRICING_UNDERCUT_PERCENT": "2", "PRICING_COST_MARKUP": "1.3"}

@@ -10,14 +10,9 @@ from sqlalchemy import select
 from app.batches.generate import STYLES
 from app.batches.models import Batch, BatchRow, RowStatus
 from app.extensions import db
+from app.formats.spreadsheet import neutralise
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """A cell a spreadsheet will not run as a formula: risky first characters get a leading '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+safe_cell = neutralise  # the one formula-safety rule of every export
 
 
 def _csv_lines(rows: Iterable[list]) -> Iterator[str]:

@@ -16,7 +16,6 @@ from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.models import User, user_id_of, utcnow
 from app.extensions import db
 from app.inbox import extraction as extraction_module
-from app.inbox import webhooks_out
 from app.inbox.review_models import (
     OPEN_EXTRACTION,
     ExtractedLine,
@@ -205,8 +204,8 @@ def _check_stock(org_id: int, lines: list[dict]) -> None:
 
 def _notes(extraction: Extraction) -> str:
     parts = [f"From {extraction.message.channel.label} message #{extraction.message_id}."]
-    if extraction.wanted_date:
-        parts.append(f"Wanted by {extraction.wanted_date.isoformat()} (“{extraction.wanted_text}”).")
+    if extraction.wanted_date and extraction.wanted_text:  # the date itself is the order's due date
+        parts.append(f"The customer wrote “{extraction.wanted_text}” about the date.")
     if extraction.address_hint:
         parts.append(f"Address given: {extraction.address_hint}.")
     return " ".join(parts)
@@ -238,8 +237,10 @@ def extraction_confirm(*, org_id: int, extraction_id: int, by: User | None):
     customer = extraction.message.conversation.customer
     order = None
     try:
+        # order_create fires the one `order.created` webhook of every order, with the message it came from.
         order = order_create(org_id=org_id, by=by, lines=lines, notes=_notes(extraction),
-                             source=f"inbox-{extraction.message.channel.value}",
+                             source=f"inbox-{extraction.message.channel.value}", due_date=extraction.wanted_date,
+                             event_data={"message_id": extraction.message_id},
                              customer={"id": customer.id, "name": customer.name,
                                        "shipping_address": extraction.address_hint})
         order_confirm(org_id=org_id, order_id=order.id, by=by)
@@ -257,9 +258,6 @@ def extraction_confirm(*, org_id: int, extraction_id: int, by: User | None):
     extraction.order_id = order.id
     audit.record(org_id=org_id, actor_id=user_id_of(by), action="extraction.confirm", object_type="extraction",
                  object_id=extraction.id, after={"order_id": order.id, "order_number": order.number})
-    webhooks_out.dispatch(org_id, "order.created", {
-        "order_id": order.id, "number": order.number, "total": str(order.total), "currency": order.currency,
-        "message_id": extraction.message_id})
     _announce(extraction)
     db.session.commit()
     return order

@@ -18,6 +18,7 @@ from app.inbox.statuses import (  # noqa: F401 - part of this domain's model
 )
 from app.inventory.models import Item
 from app.orders.models import Order
+from app.orders.statuses import ORDER_WEBHOOK_EVENTS
 
 KIND_LABELS = {"order": "order", "question": "question", "cancellation": "cancellation", "other": "not an order"}
 
@@ -114,7 +115,8 @@ class ExtractionFeedback(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-WEBHOOK_EVENTS = ("order.created", "message.received", "review.required")
+# Every order event (app.orders.timeline) can be subscribed to, whatever page or message made the order.
+WEBHOOK_EVENTS = (*ORDER_WEBHOOK_EVENTS, "message.received", "review.required")
 
 
 class WebhookEndpoint(db.Model):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
+from app.core import storage
 from app.core.auth import role_required
 from app.core.errors import DomainError
 from app.core.htmx import is_htmx, render
@@ -14,7 +15,7 @@ from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
-from app.inventory import imports, rules, selectors, services, stock
+from app.inventory import holds, imports, item_details, reports, rules, selectors, services, stock
 from app.inventory.category_rules import assign_category
 from app.inventory.import_models import SupplierImport
 from app.inventory.models import CategoryRule, Item, ItemStatus
@@ -102,7 +103,107 @@ def item(item_id: int):
     row = get_or_404(Item, item_id)
     page = paginate(selectors.movements_query(_org(), row.id), request.args.get("page", 1), per_page=50)
     return render("inventory/item.html", "inventory/_ledger.html", item=row, page=page, errors={}, form=None,
-                  categories=services.categories_all(_org()))
+                  categories=services.categories_all(_org()), **_holds_context(row))
+
+
+def _holds_context(item: Item, error: str | None = None, typed: dict | None = None) -> dict:
+    return {"holds": holds.active_holds(_org(), item.id), "hold_error": error, "hold_input": typed or {},
+            "images": item_details.item_images(_org(), item.id),
+            "attributes_text": item_details.attributes_text(item.attributes), "details_error": None}
+
+
+def _item_page(item_id: int, status: int, **extra):
+    row = get_or_404(Item, item_id)
+    page = paginate(selectors.movements_query(_org(), row.id), 1, per_page=50)
+    context = {**_holds_context(row), **extra}
+    return render_template("inventory/item.html", item=row, page=page, errors={}, form=None,
+                           categories=services.categories_all(_org()), **context), status
+
+
+@bp.post("/items/<int:item_id>/attributes")
+@manage
+def item_attributes(item_id: int):
+    row = get_or_404(Item, item_id)
+    text = request.form.get("attributes", "")
+    try:
+        item_details.item_attributes_set(org_id=_org(), item_id=row.id, text=text, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        return _item_page(item_id, exc.status, attributes_text=text, details_error=exc.message)
+    flash("Attributes saved.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
+
+
+@bp.post("/items/<int:item_id>/images")
+@manage
+def item_images_add(item_id: int):
+    row = get_or_404(Item, item_id)
+    files = [(f.filename, f.stream) for f in request.files.getlist("images") if f and f.filename]
+    try:
+        item_details.item_images_add(org_id=_org(), item_id=row.id, files=files, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        return _item_page(item_id, exc.status, details_error=exc.message)
+    flash("Pictures added.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
+
+
+@bp.post("/items/<int:item_id>/images/<int:image_id>/delete")
+@manage
+def item_image_delete(item_id: int, image_id: int):
+    row = get_or_404(Item, item_id)
+    item_details.item_image_remove(org_id=_org(), item_id=row.id, image_id=image_id, by=current_user)
+    flash("Picture removed.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
+
+
+@bp.get("/items/<int:item_id>/images/<int:image_id>")
+@view_roles
+def item_image(item_id: int, image_id: int):
+    """An item's picture (or its thumbnail) for members of its organisation."""
+    row = get_or_404(Item, item_id)
+    image = next((i for i in item_details.item_images(_org(), row.id) if i.id == image_id), None) or abort(404)
+    thumb = request.args.get("size") == "thumb"
+    try:
+        path = storage.open_path(image.thumb_sha256 if thumb else image.sha256)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg" if thumb else f"image/{image.format.lower()}", max_age=3600,
+                         conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/items/<int:item_id>/holds")
+@view_roles
+def item_holds(item_id: int):
+    return render_template("inventory/_holds.html", item=get_or_404(Item, item_id),
+                           **_holds_context(get_or_404(Item, item_id)))
+
+
+@bp.post("/items/<int:item_id>/holds")
+@view_roles
+def hold_create(item_id: int):
+    """Put units aside by hand; refused holds are explained next to the form with what was typed."""
+    row = get_or_404(Item, item_id)
+    typed = {"quantity": request.form.get("quantity", ""), "reason": request.form.get("reason", "")}
+    try:
+        hold = holds.hold_create(org_id=_org(), item_id=row.id, by=current_user, **typed)
+    except DomainError as exc:
+        db.session.rollback()
+        return _item_page(item_id, exc.status, hold_error=exc.message, hold_input=typed)
+    flash(f"{hold.quantity} × {row.sku} held for {hold.reason}.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
+
+
+@bp.post("/items/<int:item_id>/holds/<int:hold_id>/release")
+@view_roles
+def hold_release(item_id: int, hold_id: int):
+    row = get_or_404(Item, item_id)
+    holds.hold_release(org_id=_org(), hold_id=hold_id, by=current_user)
+    flash("Hold released.", "success")
+    return redirect(url_for("inventory.item", item_id=row.id))
 
 
 def _item_fields() -> dict:
@@ -125,7 +226,8 @@ def item_edit(item_id: int):
         page = paginate(selectors.movements_query(_org(), row.id), 1, per_page=50)
         return render_template("inventory/item.html", item=get_or_404(Item, item_id), page=page,
                                errors={exc.field or "title": exc.message}, form=request.form,
-                               categories=services.categories_all(_org())), exc.status
+                               categories=services.categories_all(_org()),
+                               **_holds_context(get_or_404(Item, item_id))), exc.status
     flash("Saved.", "success")
     return redirect(url_for("inventory.item", item_id=row.id))
 
@@ -227,7 +329,6 @@ def _csv_header(data: bytes) -> list[str] | None:
 @bp.post("/imports")
 @manage
 def import_upload():
-    from app.core import storage
 
     upload = request.files.get("file")
     pending = session.get(PENDING)
@@ -292,3 +393,38 @@ def import_report(import_id: int):
         abort(404)
     return Response(imports.report_csv(record), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="import-{record.id}-report.csv"'})
+
+
+# --- reports and exports ------------------------------------------------------------------------
+
+def _reports_page(error: str | None = None, typed: dict | None = None, status: int = 200):
+    tree = reports.stock_value_tree(_org())
+    return render_template("inventory/reports.html", tree=tree, total=reports.grand_totals(tree),
+                           low=reports.low_stock(_org()), error=error, typed=typed or {},
+                           currencies=reports.currencies), status
+
+
+@bp.get("/reports")
+@manage
+def reports_page():
+    """Stock value by category tree, low stock, and the CSV exports."""
+    return _reports_page()
+
+
+@bp.get("/reports/export")
+@manage
+def export():
+    """Items (now) or the ledger of a date range as formula-safe CSV; a bad range is explained on the page."""
+    kind, args = request.args.get("kind", ""), request.args
+    try:
+        if kind == "items":
+            body, stem = reports.items_csv(_org()), "items"
+        elif kind == "ledger":
+            start, end = reports.parse_range(args.get("date_from", ""), args.get("date_to", ""))
+            body, stem = reports.ledger_csv(_org(), start, end), f"ledger-{args['date_from']}-{args['date_to']}"
+        else:
+            abort(404)
+    except DomainError as exc:
+        return _reports_page(exc.message, dict(args), exc.status)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})

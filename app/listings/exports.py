@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from app.core.errors import InvalidInput, NotFound
 from app.extensions import db
+from app.formats.spreadsheet import neutralise
 from app.listings.models import Listing, ListingStatus
 
 FORMATS = {"shopify": ("text/csv", "csv"), "csv": ("text/csv", "csv"), "json": ("application/json", "json")}
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_SELECTION = 1000
 
 # The columns of Shopify's product import template that a listing can fill (Shopify accepts a
@@ -42,12 +42,6 @@ GENERIC_COLUMNS = [
 ]
 
 ImageUrl = Callable[[int], str | None]
-
-
-def neutralise(value) -> str:
-    """A cell as text that no spreadsheet will evaluate as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _csv(rows: Iterable[dict], columns: list[str]) -> str:

@@ -7,7 +7,17 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, DecimalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.orders.selectors import OrderFilters
@@ -32,6 +42,7 @@ class OrderForm(FlaskForm):
     save_customer = BooleanField("Save as a customer for next time", default=True)
     tax_rate = StringField("Tax rate (%)", default="0", filters=[_strip])
     shipping = StringField("Shipping", default="0.00", filters=[_strip])
+    due_date = StringField("Wanted by", filters=[_strip])  # parsed by the service: its error names the field
     notes = TextAreaField("Notes", validators=[Length(max=4000)])
 
     def customer(self) -> dict:
@@ -54,9 +65,11 @@ class LineInput:
     charm_ids: list[str] = field(default_factory=list)
     engraving: str = ""
     design_id: str = ""
+    line_id: str = ""  # an existing line being edited (empty: a new line)
 
     def spec(self) -> dict:
-        return {"item_id": self.item_id, "quantity": self.quantity, "design_id": self.design_id or None,
+        return {"line_id": self.line_id or None, "item_id": self.item_id, "quantity": self.quantity,
+                "design_id": self.design_id or None,
                 "customisation": {"chain_length_cm": self.chain_length_cm, "engraving": self.engraving,
                                   "charm_ids": [c for c in self.charm_ids if c]}}
 
@@ -72,7 +85,8 @@ def parse_lines(form: MultiDict) -> list[LineInput]:
         get = lambda f, k=key: (form.get(f"line-{k}-{f}") or "").strip()  # noqa: E731
         lines.append(LineInput(key=key, item_id=get("item_id"), quantity=get("quantity") or "1",
                                chain_length_cm=get("chain_length_cm"), engraving=get("engraving"),
-                               charm_ids=form.getlist(f"line-{key}-charm_ids"), design_id=get("design_id")))
+                               charm_ids=form.getlist(f"line-{key}-charm_ids"), design_id=get("design_id"),
+                               line_id=get("line_id")))
     return lines
 
 
@@ -86,12 +100,20 @@ class NoteForm(FlaskForm):
 
 
 class DesignForm(FlaskForm):
+    version = HiddenField()  # the version the editor saw: an edit made meanwhile is not overwritten
     name = StringField("Name", validators=[InputRequired(), Length(max=120)], filters=[_strip])
     product_item_id = SelectField("Product (template item)", coerce=str, validate_choice=False)
     component_item_ids = SelectMultipleField("Charms and components", coerce=str, validate_choice=False)
     chain_length_cm = DecimalField("Chain length (cm)", places=1, validators=[Optional(), NumberRange(1, 300)])
     engraving = StringField("Engraving", validators=[Length(max=100)], filters=[_strip])
     notes = TextAreaField("Notes", validators=[Length(max=2000)])
+    public = BooleanField("Public within the organisation", default=True)
+    images = MultipleFileField("Pictures")
+
+
+class StockSettingsForm(FlaskForm):
+    reservation_hours = IntegerField("Unpaid orders and holds keep their stock for (hours)",
+                                     validators=[InputRequired(), NumberRange(0, 24 * 365)])
 
 
 def parse_filters(args: MultiDict) -> tuple[OrderFilters, list[str]]:

@@ -12,7 +12,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.inventory.models import Category, Item
 from app.orders.models import Customer, Design, Order, OrderItem
-from app.orders.statuses import OPEN, SOLD, OrderStatus
+from app.orders.statuses import IN_WORK, OPEN, SOLD, OrderStatus
 
 
 @dataclass
@@ -141,3 +141,46 @@ def _matches(line_item_id: int, line_sku: str, item_id: int | None, sku: str | N
 def _item_price(line: OrderItem) -> Decimal:
     """The line's own item price: the unit price less the charms priced into it."""
     return line.unit_price - sum((Decimal(c["unit_price"]) for c in line.charms), Decimal("0"))
+
+
+@dataclass
+class LineToAct:
+    """One order line waiting for work, with its order (for the "to act on today" list)."""
+
+    line: OrderItem
+    order: Order
+
+    @property
+    def overdue(self) -> bool:
+        return self.order.due_date is not None and self.order.due_date < utcnow().date()
+
+
+def lines_to_act_on(org_id: int, *, limit: int = 300) -> list[LineToAct]:
+    """Lines of confirmed, in-production and partly shipped orders not packed or not fully shipped:
+    the earliest due date first, orders without one after them, then oldest first."""
+    query = (select(OrderItem, Order).join(Order, OrderItem.order_id == Order.id)
+             .where(Order.organisation_id == org_id, Order.status.in_(list(IN_WORK)),
+                    OrderItem.shipped_quantity < OrderItem.quantity)
+             .order_by(Order.due_date.is_(None), Order.due_date, Order.created_at, Order.id, OrderItem.id)
+             .limit(limit))
+    return [LineToAct(line, order) for line, order in db.session.execute(query)]
+
+
+def drafts_waiting(org_id: int, *, now: datetime | None = None, limit: int = 100) -> list[Order]:
+    """Drafts older than a day (someone should confirm or cancel them), oldest first."""
+    now = now or utcnow()
+    return list(db.session.scalars(select(Order).where(
+        Order.organisation_id == org_id, Order.status == OrderStatus.DRAFT,
+        Order.created_at < now - timedelta(days=1)).order_by(Order.created_at, Order.id).limit(limit)))
+
+
+def shipment_of(order: Order, number: int):
+    """The order's shipment with this number, or None."""
+    return next((s for s in order.shipments if s.number == number), None)
+
+
+def visible_designs(org_id: int, user) -> list[Design]:
+    """Public designs of the organisation and the person's own private ones, by name."""
+    return list(db.session.scalars(select(Design).where(
+        Design.organisation_id == org_id, or_(Design.public.is_(True), Design.owner_id == user.id))
+        .order_by(Design.name).limit(500)))

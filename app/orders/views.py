@@ -1,21 +1,46 @@
-"""Orders pages: list, new order, order page with live status, designs, and the staff's to-do list."""
+"""Orders pages: list, new order, the live order page (production per line, parcels, payment, due date),
+line edits and amendments, exports, the reservation time, designs, and the to-act-on list."""
 from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from app.core.auth import role_required
+from app.core import storage
+from app.core.auth import manager_required, role_required
 from app.core.errors import DomainError
 from app.core.htmx import is_htmx, render
 from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
-from app.orders import selectors, services
-from app.orders.forms import DesignForm, LineInput, NoteForm, OrderForm, TotalsForm, parse_filters, parse_lines
-from app.orders.models import Design, Order
-from app.orders.statuses import ACTIONS, OrderStatus
+from app.inventory import holds, reports
+from app.orders import (
+    amendments,
+    exports,
+    payments,
+    production,
+    reservations,  # noqa: F401 - registers the expiry sweeper the workers run
+    selectors,
+    services,
+    shipments,
+)
+from app.orders import (
+    designs as design_services,
+)
+from app.orders.forms import (
+    DesignForm,
+    LineInput,
+    NoteForm,
+    OrderForm,
+    StockSettingsForm,
+    TotalsForm,
+    parse_filters,
+    parse_lines,
+)
+from app.orders.models import Order
+from app.orders.packing_slip import packing_slip_pdf
+from app.orders.statuses import ACTIONS, OrderStatus, PaymentStatus
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 staff_required = role_required("staff", "manager")
@@ -47,7 +72,8 @@ def index():
 @bp.get("/today")
 @staff_required
 def today():
-    return render("orders/today.html", "orders/_today_rows.html", orders=selectors.orders_to_act_on(_org()))
+    return render("orders/today.html", "orders/_today_rows.html", lines=selectors.lines_to_act_on(_org()),
+                  drafts=selectors.drafts_waiting(_org()))
 
 
 # --- new order ----------------------------------------------------------------------------------
@@ -61,14 +87,14 @@ def _line_context(lines: list[LineInput]) -> dict:
 def _order_form_page(form: OrderForm, lines: list[LineInput], error: str | None = None, status: int = 200):
     form.customer_id.choices = [("", "— guest or new customer —")] + [
         (str(c.id), f"{c.name} <{c.email}>" if c.email else c.name) for c in selectors.customers_for(_org())]
-    return render_template("orders/new.html", form=form, error=error, designs=selectors.designs_for(_org()),
-                           **_line_context(lines)), status
+    return render_template("orders/new.html", form=form, error=error,
+                           designs=selectors.visible_designs(_org(), current_user), **_line_context(lines)), status
 
 
 def _design_line(design_id) -> LineInput | None:
-    design = get_or_404(Design, design_id) if design_id else None
-    if design is None:
+    if not design_id:
         return None
+    design = design_services.design_load(_org(), design_id, current_user)
     spec = services.design_line(design)
     custom = spec["customisation"]
     return LineInput(key=secrets.token_hex(4), item_id=str(spec["item_id"]),
@@ -89,7 +115,8 @@ def new():
     try:
         order = services.order_create(org_id=_org(), customer=form.customer(), lines=[ln.spec() for ln in lines],
                                       by=current_user, notes=form.notes.data or "",
-                                      tax_rate=form.tax_rate.data, shipping=form.shipping.data)
+                                      tax_rate=form.tax_rate.data, shipping=form.shipping.data,
+                                      due_date=form.due_date.data)
     except DomainError as exc:
         target = getattr(form, exc.field, None) if exc.field else None
         if target is not None:
@@ -126,14 +153,24 @@ def _totals_form(order: Order) -> TotalsForm:
     return TotalsForm(formdata=None, data={"tax_rate": order.tax_rate, "shipping": order.shipping})
 
 
-def _show(order: Order, status: int = 200, error: str | None = None, totals_form: TotalsForm | None = None):
-    return render_template("orders/show.html", order=order, error=error, note_form=NoteForm(),
-                           totals_form=totals_form or _totals_form(order)), status
+def _panel(order: Order, **extra) -> dict:
+    """What the live panel shows besides the order: the totals form, payment moves, a refused parcel."""
+    moves = [p for p in PaymentStatus if p in PaymentStatus.allowed(order.payment_status)]
+    return {"order": order, "totals_form": _totals_form(order), "payment_moves": moves,
+            "ship_error": None, "ship_input": {}, **extra}
 
 
-def _live(order_id: int) -> str:
+def _show(order: Order, status: int = 200, error: str | None = None, totals_form: TotalsForm | None = None,
+          **extra):
+    context = _panel(order, **extra)
+    if totals_form is not None:
+        context["totals_form"] = totals_form
+    return render_template("orders/show.html", error=error, note_form=NoteForm(), **context), status
+
+
+def _live(order_id: int, status: int = 200, **extra):
     order = get_or_404(Order, order_id)
-    return render_template("orders/_live.html", order=order, totals_form=_totals_form(order))
+    return render_template("orders/_live.html", **_panel(order, **extra)), status
 
 
 @bp.get("/<int:order_id>")
@@ -146,7 +183,7 @@ def show(order_id: int):
 @staff_required
 def live(order_id: int):
     """The order's lines, totals, status, allowed actions and timeline (re-fetched on order-changed)."""
-    return _live(order_id)
+    return _live(order_id)[0]
 
 
 @bp.post("/<int:order_id>/actions/<action>")
@@ -163,7 +200,7 @@ def act(order_id: int, action: str):
             raise  # becomes a toast with the message; the panel keeps showing the real state
         return _show(get_or_404(Order, order_id), exc.status, exc.message)
     if is_htmx():
-        return _live(order_id)
+        return _live(order_id)[0]
     flash(f"Order {order.number}: {ACTIONS[action].target.label.lower()}.", "success")
     return redirect(url_for("orders.show", order_id=order.id))
 
@@ -195,43 +232,296 @@ def note(order_id: int):
     return redirect(url_for("orders.show", order_id=order.id))
 
 
+# --- production, shipments, payment, due date -------------------------------------------------
+
+def _done(order_id: int, message: str):
+    """After a change: the live panel for HTMX, else back to the order page with a message."""
+    if is_htmx():
+        return _live(order_id)[0]
+    flash(message, "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.post("/<int:order_id>/lines/<int:line_id>/production")
+@staff_required
+def line_production(order_id: int, line_id: int):
+    """Move one line to another production step (the order's status follows)."""
+    order = get_or_404(Order, order_id)
+    try:
+        production.line_production_move(org_id=_org(), order_id=order.id, line_id=line_id,
+                                        to=request.form.get("to", ""), by=current_user)
+    except DomainError as exc:
+        if is_htmx():
+            raise
+        return _show(get_or_404(Order, order_id), exc.status, exc.message)
+    return _done(order_id, "Line moved.")
+
+
+@bp.post("/<int:order_id>/shipments")
+@staff_required
+def ship(order_id: int):
+    """Ship some pieces of some lines as one parcel with carrier and tracking number."""
+    order = get_or_404(Order, order_id)
+    form = request.form
+    quantities = {key.removeprefix("ship-"): value for key, value in form.items() if key.startswith("ship-")}
+    typed = {"quantities": quantities, "carrier": form.get("carrier", ""),
+             "tracking_number": form.get("tracking_number", ""), "note": form.get("note", "")}
+    try:
+        shipment = shipments.shipment_create(org_id=_org(), order_id=order.id, by=current_user, **typed)
+    except DomainError as exc:
+        # Refused parcels are explained inside the shipment form, with what was typed kept.
+        if is_htmx():
+            return _live(order_id, exc.status, ship_error=exc.message, ship_input=typed)
+        return _show(get_or_404(Order, order_id), exc.status, exc.message, ship_error=exc.message, ship_input=typed)
+    return _done(order_id, f"Parcel {shipment.number} shipped.")
+
+
+@bp.get("/<int:order_id>/shipments/<int:number>/packing-slip.pdf")
+@staff_required
+def packing_slip(order_id: int, number: int):
+    order = get_or_404(Order, order_id)
+    shipment = selectors.shipment_of(order, number) or abort(404, "No such parcel on this order.")
+    return Response(packing_slip_pdf(shipment), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="packing-slip-{order.number}-S{number}.pdf"'})
+
+
+@bp.post("/<int:order_id>/payment")
+@staff_required
+def payment(order_id: int):
+    order = get_or_404(Order, order_id)
+    try:
+        payments.order_payment_set(org_id=_org(), order_id=order.id, to=request.form.get("to", ""),
+                                   by=current_user, note=request.form.get("note", ""))
+    except DomainError as exc:
+        if is_htmx():
+            raise
+        return _show(get_or_404(Order, order_id), exc.status, exc.message)
+    return _done(order_id, "Payment state updated.")
+
+
+@bp.post("/<int:order_id>/due-date")
+@staff_required
+def due_date(order_id: int):
+    order = get_or_404(Order, order_id)
+    try:
+        services.order_set_due_date(org_id=_org(), order_id=order.id, due_date=request.form.get("due_date", ""),
+                                    by=current_user)
+    except DomainError as exc:
+        return _show(get_or_404(Order, order_id), exc.status, exc.message)
+    return _done(order_id, "Due date saved.")
+
+
+# --- editing lines: drafts freely, confirmed orders through an amendment --------------------------
+
+def _lines_of(order: Order) -> list[LineInput]:
+    inputs = []
+    for line in order.lines:
+        custom = line.customisation or {}
+        inputs.append(LineInput(key=f"l{line.id}", item_id=str(line.item_id), quantity=str(line.quantity),
+                                chain_length_cm=custom.get("chain_length_cm") or "",
+                                engraving=custom.get("engraving") or "",
+                                charm_ids=[str(c["item_id"]) for c in custom.get("charms") or []],
+                                design_id=str(line.design_id or ""), line_id=str(line.id)))
+    return inputs
+
+
+def _edit_page(order: Order, lines: list[LineInput], error: str | None = None, status: int = 200,
+               note: str = "", revision=None):
+    return render_template("orders/edit.html", order=order, error=error, note=note,
+                           revision=order.revision if revision is None else revision,
+                           **_line_context(lines)), status
+
+
+@bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(order_id: int):
+    """Change a draft's lines, or amend a confirmed order's (stock re-reserved all or nothing)."""
+    order = get_or_404(Order, order_id)
+    if request.method == "GET":
+        return _edit_page(order, _lines_of(order))
+    lines, note, revision = parse_lines(request.form), request.form.get("note", ""), request.form.get("revision")
+    try:
+        amendments.order_lines_update(org_id=_org(), order_id=order.id, lines=[ln.spec() for ln in lines],
+                                      by=current_user, revision=revision if str(revision).isdigit() else None,
+                                      note=note)
+    except DomainError as exc:
+        return _edit_page(get_or_404(Order, order_id), lines, exc.message, exc.status, note, revision)
+    flash("Lines saved." if order.status == OrderStatus.DRAFT else "Amendment recorded.", "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+@bp.get("/export")
+@manager_required
+def export():
+    """Orders or order lines created in a date range as formula-safe CSV; the form explains a bad range."""
+    kind = request.args.get("kind")
+    if kind is None:
+        return render_template("orders/export.html", error=None, typed={})
+    try:
+        start, end = reports.parse_range(request.args.get("date_from", ""), request.args.get("date_to", ""))
+        if kind not in ("orders", "lines"):
+            abort(404)
+        body = (exports.orders_csv if kind == "orders" else exports.order_lines_csv)(_org(), start, end)
+    except DomainError as exc:
+        return render_template("orders/export.html", error=exc.message, typed=request.args), exc.status
+    stem = f"{'orders' if kind == 'orders' else 'order-lines'}-{request.args['date_from']}-{request.args['date_to']}"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
+
+
+# --- reservation settings ---------------------------------------------------------------------------
+
+@bp.route("/settings", methods=["GET", "POST"])
+@manager_required
+def settings():
+    """How long an unpaid confirmed order (or a hold) keeps its stock."""
+    form = StockSettingsForm(data={"reservation_hours": holds.reservation_hours(_org())})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            holds.stock_settings_set(org_id=_org(), reservation_hours=form.reservation_hours.data, by=current_user)
+            flash("Reservation time saved; orders confirmed from now on use it.", "success")
+            return redirect(url_for("orders.settings"))
+    return render_template("orders/settings.html", form=form), status
+
+
 # --- designs ------------------------------------------------------------------------------------
+
+def _design_choices(form: DesignForm) -> None:
+    products = selectors.item_search(_org(), "", limit=500)
+    charms = selectors.charm_choices(_org())
+    form.product_item_id.choices = [("", "— choose —")] + [(str(i.id), f"{i.sku} · {i.title}") for i in products]
+    form.component_item_ids.choices = [(str(i.id), f"{i.sku} · {i.title}") for i in charms]
+
+
+def _design_fields(form: DesignForm) -> dict:
+    return {"name": form.name.data, "product_item_id": form.product_item_id.data,
+            "component_item_ids": form.component_item_ids.data or [], "notes": form.notes.data or "",
+            "options": {"chain_length_cm": form.chain_length_cm.data, "engraving": form.engraving.data},
+            "public": form.public.data}
+
+
+def _uploads() -> list:
+    return [(f.filename, f.stream) for f in request.files.getlist("images") if f and f.filename]
+
+
+def _field_error(form: DesignForm, exc: DomainError) -> None:
+    target = getattr(form, exc.field or "name", None) or form.name
+    target.errors = [*target.errors, exc.message]
+
 
 @bp.route("/designs", methods=["GET", "POST"])
 @staff_required
 def designs():
     form = DesignForm()
-    products = selectors.item_search(_org(), "", limit=500)
-    charms = selectors.charm_choices(_org())
-    form.product_item_id.choices = [("", "— choose —")] + [(str(i.id), f"{i.sku} · {i.title}") for i in products]
-    form.component_item_ids.choices = [(str(i.id), f"{i.sku} · {i.title}") for i in charms]
+    _design_choices(form)
     status = 200
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
             try:
-                design = services.design_create(
-                    org_id=_org(), name=form.name.data, product_item_id=form.product_item_id.data,
-                    component_item_ids=form.component_item_ids.data or [], notes=form.notes.data or "",
-                    options={"chain_length_cm": form.chain_length_cm.data, "engraving": form.engraving.data},
-                    by=current_user)
+                design = design_services.design_create(org_id=_org(), by=current_user, images=_uploads(),
+                                                       **_design_fields(form))
             except DomainError as exc:
-                target = getattr(form, exc.field or "name", form.name)
-                target.errors = [*target.errors, exc.message]
+                _field_error(form, exc)
                 status = exc.status
             else:
                 flash(f"Design {design.name!r} saved.", "success")
-                return redirect(url_for("orders.designs"))
-    rows = selectors.designs_for(_org())
+                return redirect(url_for("orders.design", design_id=design.id))
+    rows = selectors.visible_designs(_org(), current_user)
     items = selectors.items_by_id(_org(), {i for d in rows for i in [d.product_item_id, *d.component_item_ids]})
     return render_template("orders/designs.html", form=form, designs=rows, items=items), status
+
+
+def _design_form(design) -> DesignForm:
+    options = design.options or {}
+    return DesignForm(formdata=None, data={
+        "version": design.version, "name": design.name, "product_item_id": str(design.product_item_id),
+        "component_item_ids": [str(i) for i in design.component_item_ids or []], "notes": design.notes,
+        "chain_length_cm": options.get("chain_length_cm"), "engraving": options.get("engraving") or "",
+        "public": design.public})
+
+
+def _design_page(design, form: DesignForm, status: int = 200, error: str | None = None):
+    items = selectors.items_by_id(_org(), [design.product_item_id, *design.component_item_ids])
+    return render_template("orders/design.html", design=design, form=form, items=items, error=error,
+                           can_edit=design_services.can_edit(design, current_user)), status
+
+
+@bp.route("/designs/<int:design_id>", methods=["GET", "POST"])
+@staff_required
+def design(design_id: int):
+    """A design: its pictures, its content (editable by its owner or a manager) and its versions."""
+    design = design_services.design_load(_org(), design_id, current_user)
+    if request.method == "GET":
+        form = _design_form(design)
+        _design_choices(form)
+        return _design_page(design, form)
+    form = DesignForm()
+    _design_choices(form)
+    if not form.validate_on_submit():
+        return _design_page(design, form, 422, "Check the fields marked below.")
+    try:
+        design_services.design_update(org_id=_org(), design_id=design.id, by=current_user,
+                                      version=form.version.data or None, **_design_fields(form))
+    except DomainError as exc:
+        _field_error(form, exc)
+        return _design_page(design_services.design_load(_org(), design_id, current_user), form, exc.status,
+                            exc.message)
+    flash("Design saved; the previous content is kept as a version.", "success")
+    return redirect(url_for("orders.design", design_id=design_id))
+
+
+@bp.post("/designs/<int:design_id>/images")
+@staff_required
+def design_images(design_id: int):
+    design = design_services.design_load(_org(), design_id, current_user)
+    try:
+        design_services.design_images_add(org_id=_org(), design_id=design.id, files=_uploads(), by=current_user,
+                                          version=request.form.get("version") or None)
+    except DomainError as exc:
+        form = _design_form(design_services.design_load(_org(), design_id, current_user))
+        _design_choices(form)
+        form.images.errors = [exc.message]
+        return _design_page(design_services.design_load(_org(), design_id, current_user), form, exc.status,
+                            exc.message)
+    flash("Pictures added.", "success")
+    return redirect(url_for("orders.design", design_id=design_id))
+
+
+@bp.post("/designs/<int:design_id>/images/<int:image_id>/delete")
+@staff_required
+def design_image_delete(design_id: int, image_id: int):
+    design_services.design_image_remove(org_id=_org(), design_id=design_id, image_id=image_id, by=current_user)
+    flash("Picture removed.", "success")
+    return redirect(url_for("orders.design", design_id=design_id))
+
+
+@bp.get("/designs/<int:design_id>/images/<int:image_id>")
+@staff_required
+def design_image(design_id: int, image_id: int):
+    """A design's picture (or its thumbnail), for people who may see the design."""
+    design = design_services.design_load(_org(), design_id, current_user)
+    image = next((i for i in design.images if i.id == image_id), None) or abort(404)
+    thumb = request.args.get("size") == "thumb"
+    try:
+        path = storage.open_path(image.thumb_sha256 if thumb else image.sha256)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    mimetype = "image/jpeg" if thumb else f"image/{image.format.lower()}"
+    response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/designs/<int:design_id>/delete")
 @staff_required
 def design_delete(design_id: int):
-    design = get_or_404(Design, design_id)
+    design = design_services.design_load(_org(), design_id, current_user)
     name = design.name
-    services.design_delete(org_id=_org(), design_id=design.id, by=current_user)
+    design_services.design_delete(org_id=_org(), design_id=design.id, by=current_user)
     flash(f"Design {name!r} deleted.", "success")
     return redirect(url_for("orders.designs"))

@@ -16,4 +16,5 @@ def orders_rows(org, user) -> dict:
                                   lines=[{"item_id": item.id, "quantity": 1}], by=user)
     design = services.design_create(org_id=org.id, name="Walk design", product_item_id=item.id,
                                     component_item_ids=[], options={}, by=user)
-    return {"order_id": order.id, "design_id": design.id, "action": "cancel", "customer_id": order.customer_id}
+    return {"order_id": order.id, "design_id": design.id, "action": "cancel", "customer_id": order.customer_id,
+            "line_id": order.lines[0].id, "number": 1, "image_id": 1}

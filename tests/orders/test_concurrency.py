@@ -96,3 +96,25 @@ def test_confirming_the_same_order_twice_at_once_reserves_once(app, org):
                                                                    by=None).status)
     assert sum(r == OrderStatus.CONFIRMED for r in results) == 1
     assert stock_of(item.id) == (10, 3) and ledger_sums(item.id) == (10, 3)
+
+
+def test_two_amendments_racing_for_the_last_units_reserve_them_once(app, org):
+    from app.orders import amendments
+
+    item = make_item(org.id, "LAST-A", stock=4)
+    orders = [make_order(org.id, [(item, 1)]) for _ in range(2)]
+    for order in orders:
+        services.order_confirm(org_id=org.id, order_id=order.id, by=None)
+    specs = [(o.id, o.lines[0].id) for o in orders]
+    org_id, item_id = org.id, item.id
+
+    def amend(i: int):
+        order_id, line_id = specs[i]
+        return amendments.order_lines_update(org_id=org_id, order_id=order_id, by=None, note="two more",
+                                             lines=[{"line_id": line_id, "item_id": item_id, "quantity": 3}])
+
+    results = _in_threads(app, 2, amend)
+    assert sum(isinstance(r, DomainError) for r in results) == 1, results
+    assert stock_of(item.id) == (4, 4) and ledger_sums(item.id) == (4, 4)
+    quantities = sorted(db.session.get(Order, o.id).lines[0].quantity for o in orders)
+    assert quantities == [1, 3]

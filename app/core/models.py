@@ -120,3 +120,17 @@ class WorkerPing(db.Model):
         if self.answered_at is None:
             return None
         return int((self.answered_at - self.requested_at).total_seconds() * 1000)
+
+
+class StoredImageColumns:
+    """The columns of a picture checked like product photos and stored by content hash (with its
+    thumbnail): shared by item and design images, which differ only in what they belong to."""
+
+    sha256: Mapped[str] = mapped_column(String(64))
+    thumb_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    format: Mapped[str] = mapped_column(String(10))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

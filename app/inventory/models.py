@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.enums import LabelledEnum, db_enum
-from app.core.models import User, UTCDateTime, utcnow
+from app.core.models import StoredImageColumns, User, UTCDateTime, utcnow
 from app.extensions import db
 from app.inventory.statuses import ItemStatus  # noqa: F401 - part of this domain's model
 
@@ -179,7 +179,7 @@ class CategoryRule(db.Model):
         return {"path": self.path, "keywords": list(self.keywords or []), "priority": self.priority}
 
 
-class ItemImage(db.Model):
+class ItemImage(StoredImageColumns, db.Model):
     """A photo of an item, checked like product photos and stored by content hash."""
 
     __tablename__ = "item_images"
@@ -187,14 +187,6 @@ class ItemImage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("inventory_items.id", ondelete="CASCADE"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    thumb_sha256: Mapped[str] = mapped_column(String(64))
-    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    format: Mapped[str] = mapped_column(String(10))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class HoldStatus(LabelledEnum):

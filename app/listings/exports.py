@@ -7,8 +7,6 @@ fetches images by URL needs them re-hosted (see the README, "Listings").
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from sqlalchemy import select
 
 from app.core.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.formats.spreadsheet import neutralise
+from app.formats.spreadsheet import csv_text
 from app.listings.models import Listing, ListingStatus
 
 FORMATS = {"shopify": ("text/csv", "csv"), "csv": ("text/csv", "csv"), "json": ("application/json", "json")}
@@ -42,15 +40,6 @@ GENERIC_COLUMNS = [
 ]
 
 ImageUrl = Callable[[int], str | None]
-
-
-def _csv(rows: Iterable[dict], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([neutralise(row.get(c)) for c in columns])
-    return out.getvalue()
 
 
 def _images(listing: Listing, image_url: ImageUrl) -> list[str]:
@@ -144,9 +133,9 @@ def render_export(listings: list[Listing], fmt: str, image_url: ImageUrl, *, ste
         raise InvalidInput(f"Unknown export format {fmt!r}; choose shopify, csv or json.")
     mimetype, ext = FORMATS[fmt]
     if fmt == "shopify":
-        body = _csv((row for listing in listings for row in shopify_rows(listing, image_url)), SHOPIFY_COLUMNS)
+        body = csv_text((row for listing in listings for row in shopify_rows(listing, image_url)), SHOPIFY_COLUMNS)
     elif fmt == "csv":
-        body = _csv((generic_row(listing, image_url) for listing in listings), GENERIC_COLUMNS)
+        body = csv_text((generic_row(listing, image_url) for listing in listings), GENERIC_COLUMNS)
     else:
         body = json.dumps({"exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
                            "listings": [json_record(listing, image_url) for listing in listings]},

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.models import User, UTCDateTime, utcnow
+from app.core.models import StoredImageColumns, User, UTCDateTime, utcnow
 from app.core.statuses import status_column
 from app.extensions import db
 from app.inventory.models import Item
@@ -217,7 +217,7 @@ class Design(db.Model):
                 "images": [{"sha256": i.sha256, "filename": i.filename} for i in self.images]}
 
 
-class DesignImage(db.Model):
+class DesignImage(StoredImageColumns, db.Model):
     """A picture of a design, checked like product photos and stored by content hash."""
 
     __tablename__ = "design_images"
@@ -225,14 +225,6 @@ class DesignImage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     design_id: Mapped[int] = mapped_column(ForeignKey("designs.id", ondelete="CASCADE"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    thumb_sha256: Mapped[str] = mapped_column(String(64))
-    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    format: Mapped[str] = mapped_column(String(10))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DesignVersion(db.Model):

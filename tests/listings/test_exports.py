@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.listings.exports import GENERIC_COLUMNS, SHOPIFY_COLUMNS, neutralise, render_export
+from app.formats.spreadsheet import neutralise
+from app.listings.exports import GENERIC_COLUMNS, SHOPIFY_COLUMNS, render_export
 from app.listings.models import Listing
 from app.listings.price_lists import price_list_import
 from tests.listings.helpers import make_product, run_phases

@@ -57,7 +57,8 @@ def register_infrastructure(app: Flask) -> None:
 def register_security(app: Flask) -> None:
     from app.core.security import add_security_headers, make_files_private
 
-    make_files_private(app.config)
+    if not offline_command():  # `flask inbox read` touches no database or folder
+        make_files_private(app.config)
     app.after_request(add_security_headers)
 
 

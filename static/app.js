@@ -61,7 +61,8 @@
   // The item picker: the chosen item's id goes into the field the picker was opened for.
   function pickItem(button) {
     var form = button.closest("form"); if (!form) return;
-    var input = form.querySelector("#" + CSS.escape(button.getAttribute("data-pick-into")));
+    var target = button.getAttribute("data-pick-into");
+    var input = target ? form.querySelector("#" + CSS.escape(target)) : null;
     if (input) input.value = button.getAttribute("data-item-id");
     var chosen = form.querySelector(".chosen-item"); if (chosen) chosen.textContent = button.getAttribute("data-label");
     var picker = button.closest(".picker"); if (picker) picker.innerHTML = "";

@@ -23,7 +23,7 @@ from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, W
 from app.orders.models import Customer
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
-PICKER_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
+PICKER_TARGET = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]{0,63})?")  # empty: options only
 blueprints = [bp, hooks.bp]
 _ = (models, review_models)  # tables must be known to every process
 

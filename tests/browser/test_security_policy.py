@@ -29,7 +29,12 @@ def _problems(page, console: list[str]) -> list[str]:
                                                           or "htmx" in c.lower()]
 
 
-def test_every_page_in_the_menus_loads_without_a_policy_violation(page, admin):
+def test_every_page_in_the_menus_loads_without_a_policy_violation(page, org, admin):
+    from tests.batches.helpers import make_batch
+
+    batch = make_batch(org, admin, 4)
+    batch.processed_rows = 1
+    db.session.commit()
     console = _watch(page)
     sign_in(page, admin)
     links = page.eval_on_selector_all("nav.nav a, .menu-items a", "els => els.map(a => a.getAttribute('href'))")
@@ -40,11 +45,13 @@ def test_every_page_in_the_menus_loads_without_a_policy_violation(page, admin):
         assert "default-src 'self'" in response.headers["content-security-policy"]
         page.wait_for_load_state("load")
         assert _problems(page, console) == [], href
+    page.goto("/batches/")  # a progress bar's width comes from data-percent, not a style attribute
+    assert page.locator("[data-percent]").first.evaluate("bar => bar.style.width") == f"{batch.percent}%"
 
 
 def test_htmx_and_live_updates_work_under_the_policy(page, org, manager):
     console = _watch(page)
-    make_item(org, sku="CHAIN-18", title="Paperclip bracelet chain 18cm", on_hand=5)
+    chain_id = make_item(org, sku="CHAIN-18", title="Paperclip bracelet chain 18cm", on_hand=5).id
     hook_id = make_item(org, sku="HOOK-1", title="Ear hooks", on_hand=2).id
     sign_in(page, manager)
     page.goto("/inventory/")
@@ -56,12 +63,17 @@ def test_htmx_and_live_updates_work_under_the_policy(page, org, manager):
     page.get_by_test_id("adjust-CHAIN-18").click()
     expect(page.get_by_test_id("available-CHAIN-18")).to_have_text("3")
 
-    # A change made elsewhere reaches the row whose item it names, filtered without eval.
+    # A change made elsewhere reaches the row whose item it names, and only that row (the filter
+    # runs in app.js, not through eval).
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
     db.session.commit()
     with write_intent():
         stock_reserve(org_id=org.id, lines=[(hook_id, 2)], reference="SO-CSP", by=None)
         db.session.commit()
     expect(page.get_by_test_id("available-HOOK-1")).to_have_text("0")
+    assert any(f"/inventory/items/{hook_id}/row" in url for url in fetched)
+    assert not any(f"/inventory/items/{chain_id}/row" in url for url in fetched)
 
     # A refused adjustment shows a toast, and its close button (no inline handler) closes it.
     page.get_by_test_id("delta-HOOK-1").fill("-1")

@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
     app.instance_path = app.config["INSTANCE_DIR"]
     register_infrastructure(app)
+    register_security(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -51,6 +52,14 @@ def register_infrastructure(app: Flask) -> None:
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def register_security(app: Flask) -> None:
+    from app.core.security import add_security_headers, make_files_private
+
+    if not offline_command():  # `flask inbox read` touches no database or folder
+        make_files_private(app.config)
+    app.after_request(add_security_headers)
 
 
 def offline_command(argv: list[str] | None = None) -> bool:

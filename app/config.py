@@ -70,7 +70,7 @@ def database_url(raw: str) -> str:
 def load_config(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment, then apply explicit overrides."""
     folder = instance_path()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # database, keys and Redis files: ours alone
     encryption_key, encryption_key_file = _encryption_key(folder)
     config = {
         "INSTANCE_DIR": str(folder),
@@ -140,6 +140,9 @@ PIPELINE_SETTINGS = {
     "PIPELINE_MAX_FILE_BYTES": 25 * 1024 * 1024,
     "PIPELINE_MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
     "PIPELINE_MAX_PIXELS": 50_000_000,
+    # Longest side of a photo: WebP cannot hold more than 16,383 px a side and JPEG 65,535, and
+    # analysis re-encodes photos, so a longer side would be accepted and then fail every attempt.
+    "PIPELINE_MAX_IMAGE_SIDE": 16_383,
 }
 
 # CSV batches (app.batches).

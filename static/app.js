@@ -28,6 +28,80 @@
       t.setAttribute("data-timer", "1"); setTimeout(function () { t.remove(); }, 8000);
     });
   });
+  // Behaviour the templates ask for with data- attributes: the Content-Security-Policy allows
+  // no inline handlers, so every click, change and submit rule of the pages lives here.
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest ? e.target : e.target.parentElement; if (!el) return;
+    var dismiss = el.closest("[data-dismiss]");
+    if (dismiss && dismiss.parentElement) { dismiss.parentElement.remove(); return; }
+    var row = el.closest("[data-remove-row]");
+    if (row) { var tr = row.closest("tr"); if (tr) tr.remove(); return; }
+    var select = el.closest("[data-select-on-click]"); if (select) { select.select(); return; }
+    var all = el.closest("input[data-select-all]");
+    if (all) {
+      all.closest("table").querySelectorAll('input[name="' + all.getAttribute("data-select-all") + '"]')
+        .forEach(function (b) { b.checked = all.checked; });
+      return;
+    }
+    var pick = el.closest("[data-pick-into]"); if (pick) { pickItem(pick); return; }
+    var ask = el.closest("button[data-confirm], input[data-confirm]");
+    if (ask && !window.confirm(ask.getAttribute("data-confirm"))) e.preventDefault();
+  });
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.hasAttribute && form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+  });
+  document.addEventListener("change", function (e) {
+    if (e.target.hasAttribute && e.target.hasAttribute("data-autosubmit") && e.target.form) e.target.form.requestSubmit();
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail && e.detail.elt;
+    if (form && form.hasAttribute && form.hasAttribute("data-reset-after-request") && e.detail.successful) form.reset();
+  });
+  // The item picker: the chosen item's id goes into the field the picker was opened for.
+  function pickItem(button) {
+    var form = button.closest("form"); if (!form) return;
+    var target = button.getAttribute("data-pick-into");
+    var input = target ? form.querySelector("#" + CSS.escape(target)) : null;
+    if (input) input.value = button.getAttribute("data-item-id");
+    var chosen = form.querySelector(".chosen-item"); if (chosen) chosen.textContent = button.getAttribute("data-label");
+    var picker = button.closest(".picker"); if (picker) picker.innerHTML = "";
+  }
+  // Progress bars carry their width as data-percent (a style attribute would break the policy).
+  function progressBars(root) {
+    (root || document).querySelectorAll("[data-percent]").forEach(function (bar) {
+      var value = Math.max(0, Math.min(100, parseFloat(bar.getAttribute("data-percent")) || 0));
+      bar.style.width = value + "%";
+    });
+  }
+  progressBars(document);
+  document.addEventListener("DOMContentLoaded", function () { progressBars(document); });
+  document.addEventListener("htmx:afterSettle", function (e) { progressBars(e.target); });
+  // A live element with data-sse-key/data-sse-id re-fetches only for events about it (the payload's
+  // key equals the id, or is a list holding it). The filter runs here, before HTMX sees the event,
+  // because HTMX's own filters are JavaScript expressions the policy does not let it evaluate.
+  var filteredEvents = {};
+  function concerns(el, raw) {
+    var value;
+    try { value = JSON.parse(raw || "{}")[el.getAttribute("data-sse-key")]; } catch (err) { return false; }
+    var id = el.getAttribute("data-sse-id");
+    return Array.isArray(value) ? value.map(String).indexOf(id) >= 0 : String(value) === id;
+  }
+  function filterLiveEvents(root) {
+    (root || document).querySelectorAll("[data-sse-key]").forEach(function (el) {
+      (el.getAttribute("hx-trigger") || "").split(",").forEach(function (part) {
+        var m = part.trim().match(/^(sse:[\w-]+)/);
+        if (!m || filteredEvents[m[1]]) return;
+        filteredEvents[m[1]] = true;
+        document.addEventListener(m[1], function (e) {
+          var target = e.target;
+          if (target.hasAttribute && target.hasAttribute("data-sse-key") && !concerns(target, e.detail && e.detail.data)) e.stopImmediatePropagation();
+        }, true);
+      });
+    });
+  }
+  filterLiveEvents(document);
+  document.addEventListener("htmx:afterSettle", function (e) { filterLiveEvents(e.target); });
   // A network failure (server down) must not look like nothing happened.
   document.addEventListener("htmx:sendError", function () {
     var box = document.getElementById("toasts"); if (!box) return;

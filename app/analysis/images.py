@@ -22,6 +22,9 @@ ImageInput = Image.Image | str | os.PathLike
 
 DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 DEFAULT_MAX_PIXELS = 50_000_000
+#: Longest side accepted: WebP holds at most 16,383 px a side (JPEG 65,535), and analysis and
+#: thumbnails re-encode images, so a 1×100,000 strip under the pixel limit would fail later.
+DEFAULT_MAX_SIDE = 16_383
 
 
 class ImageRejected(ValueError):
@@ -36,6 +39,7 @@ def open_image_checked(
     fp: ImageSource,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
     formats: tuple[str, ...] = DEFAULT_FORMATS,
     draft: tuple[int, int] | None = None,
 ) -> Image.Image:
@@ -57,7 +61,7 @@ def open_image_checked(
             raise ImageRejected(_identify_failure(fp, start, formats)) from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageRejected(f"the image header is corrupt ({exc})") from None
-        _check_pixels(image, max_pixels)
+        _check_pixels(image, max_pixels, max_side)
         image.info["source_size"] = image.size
         try:
             if draft is not None:
@@ -91,10 +95,13 @@ def _is_empty(fp: ImageSource) -> bool:
     return not first
 
 
-def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+def _check_pixels(image: Image.Image, max_pixels: int, max_side: int) -> None:
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageRejected(f"the image has no pixels ({width}×{height})")
+    if max(width, height) > max_side:
+        raise ImageRejected(f"the image is {width}×{height} pixels: one side is longer than the limit of "
+                            f"{max_side:,} pixels a side")
     if width * height > max_pixels:
         raise ImageRejected(_too_big_reason(image, max_pixels))
 

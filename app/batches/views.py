@@ -211,11 +211,12 @@ def logs(batch_id: int):
 
 def _csv_download(lines, name: str) -> Response:
     # Written to a spooled file first: the download then needs no database session while it streams.
+    # Werkzeug adds "; charset=utf-8" to text types itself; naming it here too would send it twice.
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     for text in lines:
         spool.write(text.encode("utf-8"))
     spool.seek(0)
-    return send_file(spool, mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=name, max_age=0)
+    return send_file(spool, mimetype="text/csv", as_attachment=True, download_name=name, max_age=0)
 
 
 @bp.get("/<int:batch_id>/results.csv")

@@ -10,7 +10,7 @@ from app.core.errors import DomainError
 from app.core.forms import UserCreateForm, UserRoleForm
 from app.core.health import check_all
 from app.core.htmx import render
-from app.core.models import User
+from app.core.models import Role, User
 from app.core.nav import register_nav
 from app.core.tenancy import get_or_404
 
@@ -26,9 +26,14 @@ register_nav("Audit log", "admin.audit", roles=("admin",), order=40, group="admi
 
 @health_bp.get("/healthz")
 def healthz():
-    """Machine-readable health: 200 when the database and Redis answer, 503 otherwise."""
-    report = check_all()
-    return jsonify(report), (503 if report["status"] == "down" else 200)
+    """Machine-readable health: 200 when the database and Redis answer, 503 otherwise.
+
+    A load balancer needs only up or down; versions, disk space and counts are for admins."""
+    if current_user.is_authenticated and current_user.has_role(Role.ADMIN):
+        report = check_all()
+        return jsonify(report), (503 if report["status"] == "down" else 200)
+    up = check_all(required_only=True)["status"] != "down"
+    return jsonify(status="up" if up else "down"), (200 if up else 503)
 
 
 @bp.route("/users", methods=["GET", "POST"], endpoint="users")
@@ -76,8 +81,9 @@ def user_active(user_id: int):
 @bp.get("/jobs", endpoint="jobs")
 @admin_required
 def jobs_page():
+    org_id = current_user.organisation_id
     return render("core/jobs.html", "core/_jobs.html", queues=jobs.queue_overview(),
-                  workers=jobs.workers_overview(), failed=jobs.failed_jobs(current_user.organisation_id))
+                  workers=jobs.workers_overview(org_id), failed=jobs.failed_jobs(org_id))
 
 
 

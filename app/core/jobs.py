@@ -51,38 +51,55 @@ def _age_seconds(when: datetime | None) -> float | None:
     return (datetime.now(UTC) - when).total_seconds()
 
 
-def workers_overview() -> list[dict]:
-    """Every worker listening on our queues, with its last heartbeat and current job."""
+def workers_overview(org_id: int | None = None) -> list[dict]:
+    """Every worker listening on our queues, with its last heartbeat.
+
+    Workers serve every organisation: for one organisation (`org_id`), a worker's current job is
+    named only when it is that organisation's; otherwise the row says the worker is busy."""
     alive_after = current_app.config["WORKER_ALIVE_SECONDS"]
+    workers = sorted(_workers(), key=lambda w: w.name)
+    owners = _job_owners([w.get_current_job_id() for w in workers]) if org_id is not None else {}
     rows = []
-    for w in sorted(_workers(), key=lambda w: w.name):
+    for w in workers:
         age = _age_seconds(w.last_heartbeat)
+        current = w.get_current_job_id()
+        if org_id is not None and current is not None and owners.get(current) != org_id:
+            current = None
         rows.append({
             "name": w.name, "state": w.get_state(), "hostname": w.hostname, "pid": w.pid,
             "last_heartbeat": w.last_heartbeat, "heartbeat_age": age,
             "alive": age is not None and age <= alive_after,
-            "current_job": w.get_current_job_id(), "successful": w.successful_job_count,
+            "current_job": current, "successful": w.successful_job_count,
             "failed": w.failed_job_count, "birth": w.birth_date,
         })
     return rows
+
+
+def _job_owners(job_ids: list[str | None]) -> dict[str, int | None]:
+    ids = [i for i in job_ids if i]
+    jobs = Job.fetch_many(ids, connection=get_redis()) if ids else []
+    return {job.id: _owner(job) for job in jobs if job is not None}
 
 
 def alive_worker_count() -> int:
     return sum(1 for w in workers_overview() if w["alive"])
 
 
-def _visible(job: Job, org_id: int) -> bool:
-    owner = (job.meta or {}).get("organisation_id")
-    return owner is None or owner == org_id
+def _owner(job: Job) -> int | None:
+    """The organisation a job works for; None for system jobs (backups, sweeps, schedules)."""
+    return (job.meta or {}).get("organisation_id")
 
 
 def failed_jobs(org_id: int, limit: int = 50) -> list[dict]:
-    """Failed jobs of this organisation (and system jobs), newest first, with tracebacks."""
+    """Failed jobs of this organisation, newest first, with tracebacks.
+
+    System jobs are left out: their tracebacks name other organisations' work and paths of the
+    server, and retrying them is the operator's business (`rq` or the logs), not an admin's."""
     rows = []
     for q in all_queues():
         registry = FailedJobRegistry(queue=q)
         for job in Job.fetch_many(registry.get_job_ids(), connection=get_redis()):
-            if job is None or not _visible(job, org_id):
+            if job is None or _owner(job) != org_id:
                 continue
             result = job.latest_result()
             rows.append({"id": job.id, "queue": q.name.rsplit(":", 1)[-1], "func": job.func_name,
@@ -98,7 +115,7 @@ def retry_failed_job(*, job_id: str, org_id: int) -> None:
         job = Job.fetch(job_id, connection=get_redis())
     except NoSuchJobError:
         raise NotFound("That job no longer exists (failed jobs are kept for 7 days).") from None
-    if not _visible(job, org_id):
+    if _owner(job) != org_id:
         raise NotFound("That job no longer exists (failed jobs are kept for 7 days).")
     for q in all_queues():
         registry = FailedJobRegistry(queue=q)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from app.core.security import private_folder
+
 NAME = re.compile(r"^([0-9a-f]{64})(\.[A-Za-z0-9]{1,16})?$")
 TEMP_PREFIX = ".upload-"
 
@@ -79,7 +81,7 @@ def save_bytes(data: bytes, suffix: str = "") -> StoredFile:
     if target.exists():
         _touch(target)
         return StoredFile(digest, len(data), target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -94,7 +96,7 @@ def save_bytes(data: bytes, suffix: str = "") -> StoredFile:
 def save_stream(stream, suffix: str = "", chunk_size: int = 1 << 20) -> StoredFile:
     """Store a large upload without holding it in memory (nothing is left behind if reading fails)."""
     root = _root()
-    root.mkdir(parents=True, exist_ok=True)
+    private_folder(root)
     digest, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=root, prefix=TEMP_PREFIX)
     try:
@@ -105,7 +107,7 @@ def save_stream(stream, suffix: str = "", chunk_size: int = 1 << 20) -> StoredFi
                 fh.write(chunk)
         target = path_for(digest.hexdigest(), suffix)
         existed = target.exists()
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(target.parent)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

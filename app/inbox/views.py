@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
@@ -22,6 +23,7 @@ from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, W
 from app.orders.models import Customer
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+PICKER_TARGET = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]{0,63})?")  # empty: options only
 blueprints = [bp, hooks.bp]
 _ = (models, review_models)  # tables must be known to every process
 
@@ -267,7 +269,10 @@ def line_remove(line_id: int):
 def item_picker():
     q = request.args.get("q", "").strip()
     items = selectors.item_search(_org(), q) if q else []
-    return render_template("inbox/_item_options.html", items=items, q=q, target=request.args.get("target", ""))
+    target = request.args.get("target", "")
+    if not PICKER_TARGET.fullmatch(target):  # the id of the field the choice goes into, nothing else
+        abort(400, "target names the field to fill: letters, digits and dashes.")
+    return render_template("inbox/_item_options.html", items=items, q=q, target=target)
 
 
 # --- customers ------------------------------------------------------------------------------------
@@ -307,7 +312,9 @@ def customer_export(customer_id: int):
     get_or_404(Customer, customer_id)
     data = _write(services.customer_export, org_id=_org(), customer_id=customer_id, by=current_user)
     return Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=customer-{customer_id}.json"})
+                    # A person's data: no browser or proxy cache may keep a copy.
+                    headers={"Content-Disposition": f"attachment; filename=customer-{customer_id}.json",
+                             "Cache-Control": "no-store"})
 
 
 @bp.post("/customers/<int:customer_id>/erase")

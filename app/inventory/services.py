@@ -33,7 +33,7 @@ def category_ensure(*, org_id: int, path: str) -> Category:
     try:
         path = normalize_path(path)
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="category") from None
+        raise InvalidInput(str(exc), field="category_path") from None
     parent: Category | None = None
     names = path.split(PATH_SEPARATOR)
     for depth in range(1, len(names) + 1):

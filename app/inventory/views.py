@@ -313,14 +313,26 @@ def imports_page():
     return _imports_page()
 
 
+#: Longest first line read as a header for the column choices; a longer one is not a header.
+HEADER_SAMPLE_BYTES = 64 * 1024
+
+
 def _csv_header(data: bytes) -> list[str] | None:
+    """The first line's cells, to offer as columns after a refused CSV; None when it is no header.
+
+    Runs while answering an error, so it reads only a bounded sample and never raises."""
+    first, newline, _ = data[:HEADER_SAMPLE_BYTES].partition(b"\n")
+    if not newline and len(data) > HEADER_SAMPLE_BYTES:
+        return None
     try:
-        text = data.decode("utf-8-sig")
+        text = first.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError:
         return None
-    first = text.splitlines()[0] if text.strip() else ""
     for delimiter in (",", ";", "\t"):
-        cells = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        except csv.Error:
+            return None
         if len(cells) > 1:
             return [c.strip() for c in cells if c.strip()]
     return None

@@ -27,6 +27,10 @@ def max_request_bytes() -> int:
     return setting("PIPELINE_MAX_UPLOAD_BYTES")
 
 
+def max_image_side() -> int:
+    return setting("PIPELINE_MAX_IMAGE_SIDE")
+
+
 @dataclass
 class CheckedImage:
     filename: str
@@ -75,8 +79,8 @@ def check_files(files: list[tuple[str, object]]) -> tuple[list[CheckedImage], li
 
 def check_bytes(filename: str, data: bytes) -> CheckedImage:
     """Open the bytes as an image we accept, fully decoded under the pixel limit."""
-    max_pixels = setting("PIPELINE_MAX_PIXELS")
-    with open_image_checked(io.BytesIO(data), max_pixels=max_pixels, formats=accepted_formats()) as image:
+    with open_image_checked(io.BytesIO(data), max_pixels=setting("PIPELINE_MAX_PIXELS"),
+                            max_side=max_image_side(), formats=accepted_formats()) as image:
         return CheckedImage(filename, data, image.format, image.width, image.height)
 
 

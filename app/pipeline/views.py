@@ -53,7 +53,7 @@ def board():
 def _upload_form(**ctx):
     return render_template("pipeline/upload.html", conditions=list(Condition), max_files=uploads.MAX_FILES,
                            formats=uploads.accepted_formats(), max_file_mb=uploads.max_file_bytes() // (1024 * 1024),
-                           **ctx)
+                           max_side=uploads.max_image_side(), **ctx)
 
 
 @bp.get("/new")

@@ -75,8 +75,8 @@ def test_event_stream_needs_login(client):
     assert client.get("/events").status_code == 401
 
 
-def test_healthz_reports_each_component(client):
-    response = client.get("/healthz")
+def test_healthz_reports_each_component_to_an_admin(admin_client):
+    response = admin_client.get("/healthz")
     assert response.status_code == 200
     report = response.get_json()
     assert report["components"]["database"]["status"] == "ok"

@@ -28,6 +28,7 @@ from app.inbox.models import (
     CustomerProfile,
     Direction,
     Message,
+    ReplyStatus,
 )
 from app.orders.models import Customer, Order
 
@@ -39,12 +40,11 @@ MAX_BODY = 20_000
 # --- channel settings ---------------------------------------------------------------------------
 
 def _new_secrets() -> dict:
-    return {"twilio_auth_token": secrets.token_hex(16), "json_secret": secrets.token_urlsafe(32),
-            "email_secret": secrets.token_urlsafe(32)}
+    return {"json_secret": secrets.token_urlsafe(32)}
 
 
 def channel_config_get_or_create(*, org_id: int) -> tuple[ChannelConfig, bool]:
-    """The organisation's webhook token and secrets, created on first use; (config, created now)."""
+    """The organisation's JSON webhook token and secret, created on first use; (config, created now)."""
     config = db.session.scalar(select(ChannelConfig).where(ChannelConfig.organisation_id == org_id))
     if config is not None:
         return config, False
@@ -59,7 +59,7 @@ def channel_config_get_or_create(*, org_id: int) -> tuple[ChannelConfig, bool]:
 
 
 def channel_secrets_rotate(*, org_id: int, by: User | None, token_too: bool = False) -> ChannelConfig:
-    """New secrets for every channel (and a new webhook address when asked); old ones stop working."""
+    """A new JSON webhook secret (and a new address when asked); the old one stops working."""
     config, _ = channel_config_get_or_create(org_id=org_id)
     for name, value in _new_secrets().items():
         setattr(config, name, value)
@@ -70,6 +70,10 @@ def channel_secrets_rotate(*, org_id: int, by: User | None, token_too: bool = Fa
                  object_type="channel_config", object_id=config.id, after={"new_address": token_too})
     db.session.commit()
     return config
+
+
+def config_by_org(org_id: int) -> ChannelConfig | None:
+    return db.session.scalar(select(ChannelConfig).where(ChannelConfig.organisation_id == org_id))
 
 
 def config_by_token(token: str) -> ChannelConfig | None:
@@ -135,7 +139,7 @@ def _customer_for(org_id: int, channel: Channel, address: str, name: str) -> Cus
 
 def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, external_id: str | None,
                     subject: str = "", sender_name: str = "", attachments: list | None = None,
-                    received_at: datetime | None = None) -> tuple[Message, bool]:
+                    received_at: datetime | None = None, channel_id: int | None = None) -> tuple[Message, bool]:
     """Store an inbound message (once per external id) in the sender's open conversation; (message, new)."""
     address = normalise_address(channel, sender)
     if not address:
@@ -147,7 +151,7 @@ def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, ex
             return existing, False
     try:
         message = _store_inbound(org_id, channel, address, body, external_id, subject, sender_name,
-                                 attachments or [], received_at or utcnow())
+                                 attachments or [], received_at or utcnow(), channel_id)
         logged = (message.id, pii.mask(message.body[:200]))  # read before the commit expires the row
         db.session.commit()
     except IntegrityError:
@@ -165,7 +169,8 @@ def _by_external_id(org_id: int, channel: Channel, external_id: str) -> Message 
                                                    Message.external_id == external_id))
 
 
-def _store_inbound(org_id, channel, address, body, external_id, subject, sender_name, attachments, when) -> Message:
+def _store_inbound(org_id, channel, address, body, external_id, subject, sender_name, attachments, when,
+                   channel_id) -> Message:
     from app.inbox import webhooks_out
 
     customer = _customer_for(org_id, channel, address, sender_name)
@@ -176,9 +181,11 @@ def _store_inbound(org_id, channel, address, body, external_id, subject, sender_
         conversation = Conversation(organisation_id=org_id, customer=customer, channel=channel, address=address,
                                     status=ConversationStatus.OPEN, unread_count=0, last_message_at=when)
         db.session.add(conversation)
+    if channel_id is not None:
+        conversation.channel_id = channel_id  # replies leave from the number or mailbox the customer last wrote to
     text = (body or "")[:MAX_BODY]
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.IN, channel=channel,
-                      external_id=external_id, sender=address, subject=(subject or "")[:300], body=text,
+                      channel_id=channel_id, external_id=external_id, sender=address, subject=(subject or "")[:300], body=text,
                       attachments=attachments, pii=pii.find(f"{subject}\n{text}"), processed=False, created_at=when)
     db.session.add(message)
     conversation.unread_count = (conversation.unread_count or 0) + 1
@@ -253,7 +260,7 @@ def conversation_assign(*, org_id: int, conversation_id: int, user_id: int | Non
 
 
 def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None) -> Message:
-    """Queue a reply to the customer; a job hands it to the channel's adapter."""
+    """Queue a reply to the customer; a job hands it to the conversation's channel (app.inbox.channels.delivery)."""
     text = (body or "").strip()
     if not text:
         raise InvalidInput("Write a reply first.", field="body")
@@ -263,14 +270,15 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None)
     if conversation.address in ("", "erased"):
         raise Conflict("This customer's contact details were erased; a reply cannot be sent.")
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.OUT,
-                      channel=conversation.channel, sender="", body=text, attachments=[], pii=pii.find(text),
-                      processed=True, delivery_status="queued", sent_by_id=user_id_of(by))
+                      channel=conversation.channel, channel_id=conversation.channel_id, sender="", body=text,
+                      attachments=[], pii=pii.find(text), processed=True, delivery_status=ReplyStatus.QUEUED,
+                      status_at=utcnow(), sent_by_id=user_id_of(by))
     db.session.add(message)
     conversation.last_message_at = utcnow()
     db.session.flush()
-    from app.inbox import tasks
+    from app.inbox.channels.tasks import reply_deliver
 
-    enqueue_after_commit(tasks.deliver_reply, message.id, org_id=org_id, queue="high")
+    enqueue_after_commit(reply_deliver, message.id, org_id=org_id, queue="high")
     publish_after_commit(org_id, CONVERSATION_EVENT, {"conversation_id": conversation.id})
     db.session.commit()
     return message

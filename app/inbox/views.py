@@ -17,13 +17,17 @@ from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
 from app.inbox import hooks, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
-from app.inbox.models import Conversation
+from app.inbox.channels import delivery
+from app.inbox.channels import models as channel_models
+from app.inbox.channels import views as channel_views
+from app.inbox.models import Conversation, Message
 from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, WebhookEndpoint
+from app.inbox.statuses import ReplyStatus
 from app.orders.models import Customer
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
-blueprints = [bp, hooks.bp]
-_ = (models, review_models)  # tables must be known to every process
+blueprints = [bp, hooks.bp, channel_views.bp]
+_ = (models, review_models, channel_models)  # tables must be known to every process
 
 register_nav("Inbox", "inbox.index", order=40)
 register_card("inbox", title="Inbox", template="inbox/_card.html", load=selectors.inbox_counts,
@@ -103,7 +107,8 @@ def conversation_list():
 
 def _thread_context(conversation: Conversation) -> dict:
     staff = core_selectors.users(_org(), active_only=True)
-    return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff}
+    return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff,
+            "retryable": ReplyStatus.group("retryable")}
 
 
 @bp.get("/c/<int:conversation_id>")
@@ -138,6 +143,14 @@ def reply(conversation_id: int):
     services.reply_send(org_id=_org(), conversation_id=conversation_id, body=request.form.get("body", ""),
                         by=current_user)
     return _back_to(conversation_id)
+
+
+@bp.post("/messages/<int:message_id>/retry")
+@login_required
+def reply_retry(message_id: int):
+    message = get_or_404(Message, message_id)
+    delivery.reply_retry(org_id=_org(), message_id=message.id, by=current_user)
+    return _back_to(message.conversation_id)
 
 
 @bp.post("/c/<int:conversation_id>/status")
@@ -320,28 +333,6 @@ def customer_erase(customer_id: int):
 
 
 # --- settings -------------------------------------------------------------------------------------
-
-@bp.get("/settings/channels")
-@admin_required
-def channels():
-    config, created = _write(services.channel_config_get_or_create, org_id=_org())
-    base = request.url_root.rstrip("/")
-    urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
-            for name, view in (("SMS", "sms"), ("WhatsApp", "whatsapp"), ("JSON", "json_hook"), ("E-mail", "email"))}
-    return render_template("inbox/channels.html", config=config, urls=urls, show_secrets=created)
-
-
-@bp.post("/settings/channels/rotate")
-@admin_required
-def channels_rotate():
-    config = services.channel_secrets_rotate(org_id=_org(), by=current_user,
-                                             token_too=request.form.get("address") == "1")
-    base = request.url_root.rstrip("/")
-    urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
-            for name, view in (("SMS", "sms"), ("WhatsApp", "whatsapp"), ("JSON", "json_hook"), ("E-mail", "email"))}
-    flash("New secrets made. Copy them now: they are shown only this once.", "success")
-    return render_template("inbox/channels.html", config=config, urls=urls, show_secrets=True)
-
 
 @bp.get("/settings/webhooks")
 @admin_required

@@ -61,7 +61,8 @@ define(R, moves={R.NONE: set(), R.QUEUED: {R.QUEUED, R.SENT, R.DELIVERED, R.READ
                  R.SENT: {R.DELIVERED, R.READ, R.FAILED}, R.DELIVERED: {R.READ}, R.READ: set(),
                  R.FAILED: {R.QUEUED, R.SENT, R.DELIVERED, R.READ}, R.OUTBOX: {R.QUEUED}},
        groups={"sent": {R.SENT, R.DELIVERED, R.READ}, "retryable": {R.FAILED, R.OUTBOX}},
-       labels={"": "—", "sent": "sent to provider", "outbox": "kept in outbox: no provider configured"})
+       labels={"": "—", "queued": "queued", "sent": "sent to provider", "delivered": "delivered", "read": "read",
+               "failed": "failed", "outbox": "kept in outbox: no provider configured"})
 REPLY_RANK = {R.QUEUED: 0, R.OUTBOX: 0, R.FAILED: 0, R.SENT: 1, R.DELIVERED: 2, R.READ: 3}
 
 

@@ -243,3 +243,22 @@ def test_conf_never_carries_secrets_into_the_audit_log(app, org, admin_client):
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("inbox.channel%"))).all()
     assert entries and all("f00dfeed" not in json.dumps([e.before, e.after]) for e in entries)
     assert channel_services.conf_of(db.session.scalar(select(InboxChannel))).secret("auth_token").startswith("f00d")
+
+
+def test_a_scheduled_retry_waits_and_the_sweep_picks_it_up_when_due(app, org, client, staff_client, run_jobs):
+    from datetime import timedelta
+
+    from app.core.models import utcnow
+
+    with HTTPStandIn([(503, {"message": "busy"}), (201, {"sid": "SMlater"})]) as api:
+        _, reply = _reply_through_twilio(app, client, staff_client, run_jobs, org, api)
+        assert reply.delivery_status == "queued" and "Try 1 failed" in reply.delivery_error
+        assert reply.next_attempt_at is not None and len(api.requests) == 1
+        page = staff_client.get(f"/inbox/c/{reply.conversation_id}").get_data(as_text=True)
+        assert "next try" in page and "busy" in page
+        reply.next_attempt_at = utcnow() - timedelta(seconds=1)  # its scheduled job was lost
+        db.session.commit()
+        assert "reply tries queued: 1" in app.test_cli_runner().invoke(args=["inbox", "sweep"]).output
+        run_jobs()
+    db.session.expire_all()
+    assert db.session.get(Message, reply.id).delivery_status == "sent" and len(api.requests) == 2

@@ -3,6 +3,8 @@ is read from the body or stored before the signature checks out.
 
 - /hooks/ch/<token>/twilio and /hooks/ch/<token>/twilio/status: one of the organisation's Twilio
   channels (SMS or WhatsApp), signed with X-Twilio-Signature under the account's own Auth Token.
+- /hooks/ch/<token>/meta: a WhatsApp Cloud API number, the GET verification handshake (hub.mode,
+  hub.verify_token, hub.challenge) and POSTs signed with X-Hub-Signature-256 under the app secret.
 - /hooks/<token>/json: the organisation's own relay, signed with X-Stockroom-Signature
   (HMAC-SHA256 of the raw body).
 
@@ -19,8 +21,8 @@ from flask_limiter.util import get_remote_address
 from app.core.errors import InvalidInput
 from app.extensions import csrf, limiter
 from app.inbox import services, signatures
+from app.inbox.channels import meta, twilio
 from app.inbox.channels import services as channel_services
-from app.inbox.channels import twilio
 from app.inbox.channels.base import BadPayload, listing, mapping, same, text
 from app.inbox.channels.models import Provider
 from app.inbox.models import Channel
@@ -92,6 +94,49 @@ def twilio_status(token: str):
     found = channel_services.status_apply(channel_id=row.id, report=report)
     # 200 either way: a callback about a message we never sent is not worth Twilio's retries.
     return ("", 204) if found else ("no such message", 200)
+
+
+# --- WhatsApp Cloud API (Meta) ------------------------------------------------------------------
+
+def _meta_channel(token: str):
+    row = channel_services.channel_by_token(token, Provider.META)
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.get("/ch/<token>/meta")
+@limiter.limit(_limit, key_func=_hook_key)
+def meta_handshake(token: str):
+    row = _meta_channel(token)
+    challenge = meta.handshake(request.args, row.settings.get("verify_token", ""))
+    if challenge is None:
+        abort(403)
+    return challenge, 200, {"Content-Type": "text/plain"}
+
+
+@bp.post("/ch/<token>/meta")
+@limiter.limit(_limit, key_func=_hook_key)
+def meta_hook(token: str):
+    row = _meta_channel(token)
+    raw = request.get_data(cache=True)
+    if not meta.signature_valid(row.secrets.get("app_secret", ""), raw, _raw_header("X-Hub-Signature-256")):
+        abort(403)
+    try:
+        messages, reports = meta.parse(raw)
+        if _too_deep(json.loads(raw), limit=12):
+            raise BadPayload("the JSON is nested deeper than Meta's payloads are")
+    except BadPayload as exc:
+        return jsonify(error=exc.reason), 400
+    # Typed first, stored after: a bad item anywhere in the body stores nothing.
+    for message in messages:
+        try:
+            channel_services.inbound_receive(channel_id=row.id, message=message)
+        except InvalidInput as exc:
+            return jsonify(error=exc.message), 400
+    for report in reports:
+        channel_services.status_apply(channel_id=row.id, report=report)
+    return jsonify(messages=len(messages), statuses=len(reports)), 200
 
 
 # --- the organisation's own JSON relay ---------------------------------------------------------

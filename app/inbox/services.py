@@ -269,6 +269,7 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None)
     conversation = _conversation(org_id, conversation_id)
     if conversation.address in ("", "erased"):
         raise Conflict("This customer's contact details were erased; a reply cannot be sent.")
+    _check_whatsapp_window(conversation)
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.OUT,
                       channel=conversation.channel, channel_id=conversation.channel_id, sender="", body=text,
                       attachments=[], pii=pii.find(text), processed=True, delivery_status=ReplyStatus.QUEUED,
@@ -282,6 +283,30 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None)
     publish_after_commit(org_id, CONVERSATION_EVENT, {"conversation_id": conversation.id})
     db.session.commit()
     return message
+
+
+def whatsapp_window(conversation: Conversation) -> tuple[bool, datetime | None] | None:
+    """WhatsApp's customer-service window on a conversation: (open, until), or None for other channels."""
+    from app.inbox.channels import meta
+
+    if conversation.channel != Channel.WHATSAPP:
+        return None
+    last_in = db.session.scalar(select(func.max(Message.created_at)).where(
+        Message.conversation_id == conversation.id, Message.direction == Direction.IN))
+    return meta.window_open(last_in)
+
+
+def _check_whatsapp_window(conversation: Conversation) -> None:
+    from app.inbox.channels.services import reply_channel
+
+    window = whatsapp_window(conversation)
+    if window is None or window[0]:
+        return
+    if reply_channel(conversation.organisation_id, conversation.channel, conversation.channel_id) is None:
+        return  # no provider: the reply stays in the outbox anyway
+    raise Conflict("WhatsApp accepts a free-form reply only within 24 hours of the customer's last message, and "
+                   "that window has closed. Outside it only a message template approved by Meta can be sent, "
+                   "which Stockroom does not send yet: reach the customer another way, or wait for them to write.")
 
 
 # --- customers and privacy ----------------------------------------------------------------------

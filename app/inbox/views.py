@@ -108,7 +108,7 @@ def conversation_list():
 def _thread_context(conversation: Conversation) -> dict:
     staff = core_selectors.users(_org(), active_only=True)
     return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff,
-            "retryable": ReplyStatus.group("retryable")}
+            "retryable": ReplyStatus.group("retryable"), "window": services.whatsapp_window(conversation)}
 
 
 @bp.get("/c/<int:conversation_id>")

@@ -39,7 +39,7 @@ def twilio_channel(org_id: int, *, kind: str = "sms", auth_token: str = "twilio-
     return channel_services.channel_create(
         org_id=org_id, kind=kind, provider="twilio", name=name, address=number,
         settings={"account_sid": TWILIO_SID}, secrets={"auth_token": auth_token},
-        hook_url_for=lambda token: f"http://localhost/hooks/ch/{token}/twilio", by=None)
+        hook_url_for=lambda token, provider: f"http://localhost/hooks/ch/{token}/{provider}", by=None)
 
 
 def post_twilio(client, row, params: dict, *, token: str | None = None, path: str = "", header=None):

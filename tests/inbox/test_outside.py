@@ -32,7 +32,7 @@ def test_email_reply_through_the_organisations_smtp_server(app, org, client, sta
         app.config["OUTBOUND_ALLOW_HOSTS"] = "127.0.0.1"
         channel_services.channel_create(
             org_id=org.id, kind="email", provider="smtp", name="Shop mail", address="shop@acme.test",
-            settings={"host": "127.0.0.1", "port": str(smtp.port)}, secrets={}, hook_url_for=lambda t: "", by=None)
+            settings={"host": "127.0.0.1", "port": str(smtp.port)}, secrets={}, hook_url_for=lambda token, provider: "", by=None)
         staff_client.post(f"/inbox/c/{conversation.id}/reply", data={"body": "Thanks, it ships Friday."})
         run_jobs()
     assert len(smtp.messages) == 1

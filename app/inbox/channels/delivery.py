@@ -19,8 +19,8 @@ from app.core.events import publish_after_commit
 from app.core.models import User, user_id_of, utcnow
 from app.core.queue import enqueue, enqueue_after_commit, get_queue
 from app.extensions import db
+from app.inbox.channels import meta, smtp, twilio
 from app.inbox.channels import services as channel_services
-from app.inbox.channels import smtp, twilio
 from app.inbox.channels.base import ChannelConf, Outgoing, SendFailed, Sent
 from app.inbox.channels.models import Provider
 from app.inbox.models import Channel, Direction, Message, OutboxMessage
@@ -38,6 +38,8 @@ def provider_send(conf: ChannelConf, out: Outgoing) -> Sent:
         status_url = _status_url(conf, out.message_id)
         return twilio.send(conf, out, api_url=config["CHANNELS_TWILIO_API_URL"], status_url=status_url,
                            timeout=timeout)
+    if conf.provider == Provider.META.value:
+        return meta.send(conf, out, api_url=config["CHANNELS_GRAPH_API_URL"], timeout=timeout)
     if conf.provider == Provider.SMTP.value:
         return smtp.send(conf, out, timeout=timeout)
     raise SendFailed(f"{conf.provider} cannot send messages")

@@ -22,11 +22,13 @@ class Provider(LabelledEnum):
 set_labels(Provider, {"twilio": "Twilio", "meta": "WhatsApp Cloud API (Meta)", "smtp": "SMTP (replies by e-mail)"})
 
 # What each kind of channel can be connected to.
-KIND_PROVIDERS = {Channel.SMS: (Provider.TWILIO,), Channel.WHATSAPP: (Provider.TWILIO,),
+KIND_PROVIDERS = {Channel.SMS: (Provider.TWILIO,), Channel.WHATSAPP: (Provider.TWILIO, Provider.META),
                   Channel.EMAIL: (Provider.SMTP,)}
 # The settings (shown) and secrets (encrypted, shown masked) each provider needs, with their labels.
 PROVIDER_FIELDS = {
     Provider.TWILIO: {"settings": {"account_sid": "Account SID"}, "secrets": {"auth_token": "Auth Token"}},
+    Provider.META: {"settings": {"phone_number_id": "Phone number ID", "verify_token": "Verify token"},
+                    "secrets": {"access_token": "Access token", "app_secret": "App secret"}},
     Provider.SMTP: {"settings": {"host": "SMTP host", "port": "Port", "username": "User name", "starttls": "STARTTLS"},
                     "secrets": {"password": "Password"}},
 }

@@ -31,6 +31,8 @@ CHANNEL_EVENT = "channel-changed"
 PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+REQUIRED_SECRETS = {Provider.TWILIO: "Twilio console, Account Info",
+                    Provider.META: "Meta app: WhatsApp › API Setup for the token, Settings › Basic for the app secret"}
 
 
 def _kind_and_provider(kind: str, provider: str) -> tuple[Channel, Provider]:
@@ -63,6 +65,12 @@ def _settings(provider: Provider, raw: dict) -> dict:
     if provider == Provider.TWILIO and not TWILIO_SID.match(values["account_sid"]):
         raise InvalidInput("The Account SID is AC followed by 32 letters and digits (Twilio console, Account Info).",
                            field="account_sid")
+    if provider == Provider.META:
+        if not values["phone_number_id"].isdigit():
+            raise InvalidInput("The phone number ID is the number under WhatsApp › API Setup in your Meta app.",
+                               field="phone_number_id")
+        # Any string the admin also types into Meta's webhook settings; one is made if none is given.
+        values["verify_token"] = values["verify_token"] or token_source.token_urlsafe(18)
     if provider == Provider.SMTP:
         if not values["host"]:
             raise InvalidInput("Enter the SMTP server's host name.", field="host")
@@ -78,8 +86,8 @@ def _secrets(provider: Provider, raw: dict, kept: dict) -> dict:
         typed = str(raw.get(name) or "").strip()
         if typed:
             values[name] = typed[:500]
-        elif not values.get(name) and provider == Provider.TWILIO:
-            raise InvalidInput(f"Enter the {label} (Twilio console, Account Info).", field=name)
+        elif not values.get(name) and provider in REQUIRED_SECRETS:
+            raise InvalidInput(f"Enter the {label} ({REQUIRED_SECRETS[provider]}).", field=name)
     return values
 
 
@@ -98,14 +106,14 @@ def _channel(org_id: int, channel_id: int) -> InboxChannel:
 
 
 def channel_create(*, org_id: int, kind: str, provider: str, name: str, address: str, settings: dict,
-                   secrets: dict, hook_url_for: Callable[[str], str], by: User | None) -> InboxChannel:
-    """Add a number or mailbox; `hook_url_for(token)` is the public address its provider will call."""
+                   secrets: dict, hook_url_for: Callable[[str, str], str], by: User | None) -> InboxChannel:
+    """Add a number or mailbox; `hook_url_for(token, provider)` is the public address its provider will call."""
     chosen_kind, chosen_provider = _kind_and_provider(kind, provider)
     row = InboxChannel(organisation_id=org_id, kind=chosen_kind, provider=chosen_provider, name=_name(name),
                        address=_address(chosen_kind, address), settings=_settings(chosen_provider, settings),
                        secrets=_secrets(chosen_provider, secrets, {}), active=True, last_test={},
                        hook_token=token_source.token_urlsafe(24))
-    row.hook_url = hook_url_for(row.hook_token)[:500]
+    row.hook_url = hook_url_for(row.hook_token, chosen_provider.value)[:500]
     db.session.add(row)
     db.session.flush()
     audit.record(org_id=org_id, actor_id=user_id_of(by), action="inbox.channel_create", object_type="inbox_channel",

@@ -37,10 +37,14 @@ def _org() -> int:
     return current_user.organisation_id
 
 
-def _hook_url(token: str) -> str:
+HOOK_ENDPOINTS = {"twilio": "inbox_hooks.twilio_inbound", "meta": "inbox_hooks.meta_hook"}
+
+
+def _hook_url(token: str, provider: str) -> str:
     # Built from the request as the provider will see it: ProxyFix (TRUSTED_PROXIES) supplies the
-    # public host and https when the app runs behind a proxy.
-    return url_for("inbox_hooks.twilio_inbound", token=token, _external=True)
+    # public host and https when the app runs behind a proxy. SMTP channels only send: no address.
+    endpoint = HOOK_ENDPOINTS.get(provider)
+    return url_for(endpoint, token=token, _external=True) if endpoint else ""
 
 
 def _page(form: ChannelForm | None = None, *, show_secret: bool = False, status: int = 200):

@@ -5,6 +5,9 @@ is read from the body or stored before the signature checks out.
   channels (SMS or WhatsApp), signed with X-Twilio-Signature under the account's own Auth Token.
 - /hooks/ch/<token>/meta: a WhatsApp Cloud API number, the GET verification handshake (hub.mode,
   hub.verify_token, hub.challenge) and POSTs signed with X-Hub-Signature-256 under the app secret.
+- /hooks/ch/<token>/mailgun: Mailgun's inbound routes, signed with timestamp + token (HMAC-SHA256
+  under the HTTP webhook signing key); an old timestamp or a token seen before is refused.
+- /hooks/ch/<token>/rfc822: whole e-mails from a relay of the organisation's own, signed like the JSON relay.
 - /hooks/<token>/json: the organisation's own relay, signed with X-Stockroom-Signature
   (HMAC-SHA256 of the raw body).
 
@@ -21,7 +24,7 @@ from flask_limiter.util import get_remote_address
 from app.core.errors import InvalidInput
 from app.extensions import csrf, limiter
 from app.inbox import services, signatures
-from app.inbox.channels import meta, twilio
+from app.inbox.channels import email_in, meta, twilio
 from app.inbox.channels import services as channel_services
 from app.inbox.channels.base import BadPayload, listing, mapping, same, text
 from app.inbox.channels.models import Provider
@@ -137,6 +140,52 @@ def meta_hook(token: str):
     for report in reports:
         channel_services.status_apply(channel_id=row.id, report=report)
     return jsonify(messages=len(messages), statuses=len(reports)), 200
+
+
+# --- e-mail in: Mailgun routes and raw RFC 822 ---------------------------------------------------
+
+def _email_channel(token: str, provider: Provider):
+    row = channel_services.channel_by_token(token, provider)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _store_email(row, read) -> tuple:
+    try:
+        message, new = channel_services.inbound_receive(channel_id=row.id, message=read())
+    except (BadPayload, InvalidInput) as exc:
+        return jsonify(error=getattr(exc, "reason", None) or exc.message), 400
+    return jsonify(message_id=message.id, duplicate=not new), 201 if new else 200
+
+
+@bp.post("/ch/<token>/mailgun")
+@limiter.limit(_limit, key_func=_hook_key)
+def mailgun_hook(token: str):
+    row = _email_channel(token, Provider.MAILGUN)
+    if not email_in.mailgun_valid(row.secrets.get("signing_key", ""), request.form,
+                                  max_age=current_app.config["CHANNELS_SIGNATURE_MAX_AGE_SECONDS"]):
+        abort(403)
+    # Mailgun's token is single-use: a signed post seen again is a replay.
+    digest = channel_services.body_digest(b"mailgun:" + request.form["token"].encode())
+    if channel_services.replayed_message(org_id=row.organisation_id, digest=digest) is not False:
+        return jsonify(duplicate=True), 200
+    response = _store_email(row, lambda: email_in.mailgun_inbound(request.form, request.files))
+    if response[1] == 201:
+        channel_services.receipt_record(org_id=row.organisation_id, digest=digest,
+                                        message_id=response[0].get_json()["message_id"])
+    return response
+
+
+@bp.post("/ch/<token>/rfc822")
+@limiter.limit(_limit, key_func=_hook_key)
+def rfc822_hook(token: str):
+    row = _email_channel(token, Provider.RFC822)
+    raw = request.get_data(cache=True)
+    expected = signatures.hmac_sha256(row.secrets.get("relay_secret", ""), raw)
+    if not row.secrets.get("relay_secret") or not same(expected, _raw_header(signatures.SIGNATURE_HEADER)):
+        abort(403)
+    return _store_email(row, lambda: email_in.rfc822_inbound(raw))
 
 
 # --- the organisation's own JSON relay ---------------------------------------------------------

@@ -25,6 +25,8 @@ class ChannelForm(FlaskForm):
     verify_token = StringField("Verify token", filters=[_strip])
     access_token = PasswordField("Access token")
     app_secret = PasswordField("App secret")
+    signing_key = PasswordField("HTTP webhook signing key")
+    relay_secret = PasswordField("Relay signing secret")
     host = StringField("SMTP host", filters=[_strip])
     port = StringField("Port", filters=[_strip])
     username = StringField("User name", filters=[_strip])

@@ -23,7 +23,14 @@ from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.inbox import services as inbox_services
 from app.inbox.channels.base import ChannelConf, Inbound, StatusReport
-from app.inbox.channels.models import KIND_PROVIDERS, PROVIDER_FIELDS, HookReceipt, InboxChannel, Provider
+from app.inbox.channels.models import (
+    KIND_PROVIDERS,
+    PROVIDER_FIELDS,
+    SENDING_PROVIDERS,
+    HookReceipt,
+    InboxChannel,
+    Provider,
+)
 from app.inbox.models import Channel, Direction, Message
 from app.inbox.statuses import REPLY_RANK, ReplyStatus
 
@@ -32,7 +39,9 @@ PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 REQUIRED_SECRETS = {Provider.TWILIO: "Twilio console, Account Info",
-                    Provider.META: "Meta app: WhatsApp › API Setup for the token, Settings › Basic for the app secret"}
+                    Provider.META: "Meta app: WhatsApp › API Setup for the token, Settings › Basic for the app secret",
+                    Provider.MAILGUN: "Mailgun › Sending › Webhooks › HTTP webhook signing key",
+                    Provider.RFC822: "any long random string your relay signs with"}
 
 
 def _kind_and_provider(kind: str, provider: str) -> tuple[Channel, Provider]:
@@ -188,11 +197,11 @@ def channel_by_token(token: str, provider: Provider) -> InboxChannel | None:
 def reply_channel(org_id: int, kind: Channel, channel_id: int | None) -> InboxChannel | None:
     """The channel a reply leaves from: the one the customer wrote to, else the organisation's first of that kind."""
     row = db.session.get(InboxChannel, channel_id) if channel_id else None
-    if row is not None and row.organisation_id == org_id and row.active:
+    if row is not None and row.organisation_id == org_id and row.active and row.provider in SENDING_PROVIDERS:
         return row
     return db.session.scalar(select(InboxChannel).where(
-        InboxChannel.organisation_id == org_id, InboxChannel.kind == kind, InboxChannel.active.is_(True))
-        .order_by(InboxChannel.id))
+        InboxChannel.organisation_id == org_id, InboxChannel.kind == kind, InboxChannel.active.is_(True),
+        InboxChannel.provider.in_(SENDING_PROVIDERS)).order_by(InboxChannel.id))
 
 
 # --- what providers send -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
 from app.inbox import hooks, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
-from app.inbox.channels import delivery
+from app.inbox.channels import attachments, delivery
 from app.inbox.channels import models as channel_models
 from app.inbox.channels import views as channel_views
 from app.inbox.models import Conversation, Message
@@ -150,6 +150,14 @@ def reply(conversation_id: int):
 def reply_retry(message_id: int):
     message = get_or_404(Message, message_id)
     delivery.reply_retry(org_id=_org(), message_id=message.id, by=current_user)
+    return _back_to(message.conversation_id)
+
+
+@bp.post("/messages/<int:message_id>/attachments/<int:index>/pipeline")
+@login_required
+def attachment_pipeline(message_id: int, index: int):
+    message = get_or_404(Message, message_id)
+    attachments.attachment_to_pipeline(org_id=_org(), message_id=message.id, index=index, by=current_user)
     return _back_to(message.conversation_id)
 
 

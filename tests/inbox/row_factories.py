@@ -25,4 +25,4 @@ def inbox_rows(org, user) -> dict:
     reply = services.reply_send(org_id=org.id, conversation_id=message.conversation_id, body="On its way", by=user)
     return {"conversation_id": message.conversation_id, "extraction_id": extraction.id, "line_id": line.id,
             "customer_id": message.conversation.customer_id, "endpoint_id": endpoint.id, "channel_id": number.id,
-            "message_id": reply.id}
+            "message_id": reply.id, "index": 0}

@@ -42,6 +42,8 @@ class CustomerProfile(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # Set when this customer was merged into another one (see CustomerMerge); hidden from lists.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     phones: Mapped[list] = mapped_column(JSON, default=list)
     emails: Mapped[list] = mapped_column(JSON, default=list)
     labels: Mapped[list] = mapped_column(JSON, default=list)
@@ -50,7 +52,25 @@ class CustomerProfile(db.Model):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    customer: Mapped[Customer] = relationship()
+    customer: Mapped[Customer] = relationship(foreign_keys=[customer_id])
+
+
+class CustomerMerge(db.Model):
+    """One customer merged into another: what moved, so that it can be split again."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    moved: Mapped[dict] = mapped_column(JSON, default=dict)  # conversation ids, phones, e-mails
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    split_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    split_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    source: Mapped[Customer] = relationship(foreign_keys=[source_id])
 
 
 class ChannelConfig(db.Model):

@@ -122,6 +122,9 @@ def _find_customer(org_id: int, channel: Channel, address: str) -> Customer | No
 
 def _customer_for(org_id: int, channel: Channel, address: str, name: str) -> Customer:
     customer = _find_customer(org_id, channel, address)
+    merged_into = _profile(customer).merged_into_id if customer is not None else None
+    if merged_into:
+        customer = db.session.get(Customer, merged_into)
     if customer is None:
         is_email = channel == Channel.EMAIL
         customer = Customer(organisation_id=org_id, name=(name or address)[:200],

@@ -16,11 +16,11 @@ from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
-from app.inbox import hooks, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
+from app.inbox import hooks, merges, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
 from app.inbox.channels import attachments, delivery
 from app.inbox.channels import models as channel_models
 from app.inbox.channels import views as channel_views
-from app.inbox.models import Conversation, Message
+from app.inbox.models import Conversation, CustomerMerge, Message
 from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, WebhookEndpoint
 from app.inbox.statuses import ReplyStatus
 from app.orders.models import Customer
@@ -307,8 +307,29 @@ def customer(customer_id: int):
     get_or_404(Customer, customer_id)
     row = _write(services.customer_view, org_id=_org(), customer_id=customer_id, by=current_user)
     return render_template("inbox/customer.html", customer=row, profile=selectors.profile_of(row.id),
+                           merges=selectors.merges_into(_org(), row.id),
+                           candidates=selectors.merge_candidates(_org(), row.id),
                            orders=selectors.customer_orders(_org(), row.id), flags=services.CUSTOMER_FLAGS,
                            conversations=selectors.customer_conversations(_org(), row.id))
+
+
+@bp.post("/customers/<int:customer_id>/merge")
+@role_required("manager")
+def customer_merge(customer_id: int):
+    get_or_404(Customer, customer_id)
+    merge = merges.customer_merge(org_id=_org(), target_id=customer_id, source_id=request.form.get("source_id"),
+                                  by=current_user)
+    flash(f"{merge.source.name} merged into this customer: their conversations are listed here.", "success")
+    return redirect(url_for("inbox.customer", customer_id=customer_id))
+
+
+@bp.post("/merges/<int:merge_id>/split")
+@role_required("manager")
+def customer_split(merge_id: int):
+    merge = get_or_404(CustomerMerge, merge_id)
+    merges.customer_split(org_id=_org(), merge_id=merge.id, by=current_user)
+    flash(f"{merge.source.name} is a customer of their own again.", "success")
+    return redirect(url_for("inbox.customer", customer_id=merge.target_id))
 
 
 @bp.post("/customers/<int:customer_id>/profile")

@@ -1,5 +1,5 @@
 """inbox channels: numbers and mailboxes per organisation with encrypted credentials, honest delivery
-states, hook receipts against replays; channel and webhook secrets encrypted
+states, hook receipts against replays, customer merges; channel and webhook secrets encrypted
 
 Revision ID: 0019
 Revises: 0017
@@ -75,6 +75,31 @@ def upgrade():
         sa.UniqueConstraint("organisation_id", "digest", name=op.f("uq_hook_receipts_organisation_id_digest")),
     )
     op.create_index(op.f("ix_hook_receipts_organisation_id"), "hook_receipts", ["organisation_id"])
+    op.create_table(
+        "customer_merges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("target_id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("moved", sa.JSON(), nullable=False),
+        sa.Column("merged_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("split_at", sa.DateTime(), nullable=True),
+        sa.Column("split_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"],
+                                name=op.f("fk_customer_merges_organisation_id_organisations")),
+        sa.ForeignKeyConstraint(["target_id"], ["customers.id"], name=op.f("fk_customer_merges_target_id_customers")),
+        sa.ForeignKeyConstraint(["source_id"], ["customers.id"], name=op.f("fk_customer_merges_source_id_customers")),
+        sa.ForeignKeyConstraint(["merged_by_id"], ["users.id"], name=op.f("fk_customer_merges_merged_by_id_users")),
+        sa.ForeignKeyConstraint(["split_by_id"], ["users.id"], name=op.f("fk_customer_merges_split_by_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_merges")),
+    )
+    op.create_index(op.f("ix_customer_merges_organisation_id"), "customer_merges", ["organisation_id"])
+    op.create_index(op.f("ix_customer_merges_target_id"), "customer_merges", ["target_id"])
+    with op.batch_alter_table("customer_profiles") as batch:
+        batch.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(op.f("fk_customer_profiles_merged_into_id_customers"), "customers",
+                                 ["merged_into_id"], ["id"])
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("channel_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(op.f("fk_conversations_channel_id_inbox_channels"), "inbox_channels",
@@ -121,5 +146,9 @@ def downgrade():
         batch.drop_index(op.f("ix_conversations_channel_id"))
         batch.drop_constraint(op.f("fk_conversations_channel_id_inbox_channels"), type_="foreignkey")
         batch.drop_column("channel_id")
+    with op.batch_alter_table("customer_profiles") as batch:
+        batch.drop_constraint(op.f("fk_customer_profiles_merged_into_id_customers"), type_="foreignkey")
+        batch.drop_column("merged_into_id")
+    op.drop_table("customer_merges")
     op.drop_table("hook_receipts")
     op.drop_table("inbox_channels")

@@ -7,6 +7,8 @@ is read from the body or stored before the signature checks out.
   hub.verify_token, hub.challenge) and POSTs signed with X-Hub-Signature-256 under the app secret.
 - /hooks/ch/<token>/mailgun: Mailgun's inbound routes, signed with timestamp + token (HMAC-SHA256
   under the HTTP webhook signing key); an old timestamp or a token seen before is refused.
+- /hooks/ch/<token>/postmark: Postmark's inbound JSON, with the basic-auth user and password the admin
+  wrote into the URL given to Postmark.
 - /hooks/ch/<token>/rfc822: whole e-mails from a relay of the organisation's own, signed like the JSON relay.
 - /hooks/<token>/json: the organisation's own relay, signed with X-Stockroom-Signature
   (HMAC-SHA256 of the raw body).
@@ -175,6 +177,23 @@ def mailgun_hook(token: str):
         channel_services.receipt_record(org_id=row.organisation_id, digest=digest,
                                         message_id=response[0].get_json()["message_id"])
     return response
+
+
+@bp.post("/ch/<token>/postmark")
+@limiter.limit(_limit, key_func=_hook_key)
+def postmark_hook(token: str):
+    row = _email_channel(token, Provider.POSTMARK)
+    if not email_in.postmark_authorized(request.authorization, row.settings.get("username", ""),
+                                        row.secrets.get("password", "")):
+        abort(403)  # Postmark stops retrying on 403
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return jsonify(error="the body is not JSON"), 400
+    if _too_deep(data):
+        return jsonify(error=f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"), 400
+    return _store_email(row, lambda: email_in.postmark_inbound(data))
 
 
 @bp.post("/ch/<token>/rfc822")

@@ -42,7 +42,7 @@ def upgrade():
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.Enum("sms", "whatsapp", "email", name="channel", native_enum=False, length=20),
                   nullable=False),
-        sa.Column("provider", sa.Enum("twilio", "meta", "smtp", "mailgun", "rfc822", name="provider",
+        sa.Column("provider", sa.Enum("twilio", "meta", "smtp", "mailgun", "postmark", "rfc822", name="provider",
                                       native_enum=False, length=20), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("address", sa.String(length=254), server_default="", nullable=False),

@@ -2,7 +2,9 @@
 are not read into orders; replies leave through the organisation's SMTP channel."""
 from __future__ import annotations
 
+import base64
 import io
+import json
 import time
 
 from sqlalchemy import select
@@ -92,3 +94,26 @@ def test_reply_to_mail_that_came_through_mailgun_leaves_through_smtp(app, org, c
     assert len(smtp.messages) == 1 and "In-Reply-To: <mg-1@x>" in smtp.messages[0]["data"]
     reply = db.session.scalar(select(Message).where(Message.direction == "out"))
     assert reply.delivery_status == "sent"
+
+
+POSTMARK = json.loads((FIXTURES / "channels" / "postmark_inbound.json").read_text())["payload"]
+
+
+def test_postmark_inbound_json_with_basic_auth_in_the_url(app, org, client):
+    row = channel_services.channel_create(
+        org_id=org.id, kind="email", provider="postmark", name="Postmark", address="orders@acme.test",
+        settings={"username": "postmark"}, secrets={"password": "pm-password-0123456789"},
+        hook_url_for=lambda token, p: f"http://localhost/hooks/ch/{token}/{p}", by=None)
+    auth = {"Authorization": "Basic " + base64.b64encode(b"postmark:pm-password-0123456789").decode()}
+    response = client.post(row.hook_url, json=POSTMARK, csrf=False, headers=auth)
+    assert response.status_code == 201, response.data
+    assert client.post(row.hook_url, json=POSTMARK, csrf=False, headers=auth).status_code == 200  # same MessageID
+    message = db.session.scalar(select(Message))
+    assert message.body == "Please add 2 Rose Quartz Bracelet." and message.sender == "ann@example.com"
+    assert message.attachments == [{"url": "", "filename": "order.csv", "content_type": "text/csv", "size": 17}]
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"postmark:guess").decode()}
+    assert client.post(row.hook_url, json=POSTMARK, csrf=False, headers=wrong).status_code == 403
+    assert client.post(row.hook_url, json=POSTMARK, csrf=False).status_code == 403
+    bad = {**POSTMARK, "MessageID": "other", "Attachments": [{"Name": "x", "ContentLength": "17"}]}
+    assert client.post(row.hook_url, json=bad, csrf=False, headers=auth).status_code == 400
+    assert len(db.session.scalars(select(Message)).all()) == 1

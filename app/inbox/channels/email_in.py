@@ -1,5 +1,5 @@
-"""E-mail in: Mailgun's inbound routes (form posts signed with timestamp + token) and raw RFC 822
-messages from a relay of the organisation's own.
+"""E-mail in: Mailgun's inbound routes (form posts signed with timestamp + token), Postmark's inbound
+JSON (basic auth written into the URL) and raw RFC 822 messages from a relay of the organisation's own.
 
 What is read into orders is the customer's new text: the quoted history is dropped with
 email-reply-parser (GitHub's rules) and a signature after the "-- " line (RFC 3676) is cut.
@@ -16,7 +16,7 @@ from email.utils import parseaddr
 
 from email_reply_parser import EmailReplyParser
 
-from app.inbox.channels.base import BadPayload, Inbound, same, text
+from app.inbox.channels.base import BadPayload, Inbound, listing, mapping, same, text
 
 MAX_ATTACHMENTS = 10
 
@@ -79,3 +79,37 @@ def rfc822_inbound(raw: bytes) -> Inbound:
         raise BadPayload("the message has no From address")
     return Inbound(sender=sender[:254], sender_name=parseaddr(sender)[0][:200], subject=subject[:300],
                    body=new_text(body), external_id=message_id[:120] or None, attachments=attachments)
+
+
+# --- Postmark --------------------------------------------------------------------------------------
+
+def postmark_authorized(authorization, username: str, password: str) -> bool:
+    """True when the request carries the basic-auth user and password written into the URL given to Postmark."""
+    if authorization is None or authorization.type != "basic" or not username or not password:
+        return False
+    given_user = (authorization.username or "").encode("utf-8", "replace")
+    given_password = (authorization.password or "").encode("utf-8", "replace")
+    return same(username, given_user) & same(password, given_password)
+
+
+def postmark_inbound(data) -> Inbound:
+    """A message in Postmark's inbound JSON (FromFull, Subject, MessageID, TextBody, StrippedTextReply, Attachments)."""
+    data = mapping(data, "the body", required=True)
+    sender = mapping(data.get("FromFull"), "FromFull")
+    address = text(sender.get("Email"), "FromFull.Email", limit=254) or text(data.get("From"), "From", limit=254,
+                                                                                 required=True)
+    attachments = []
+    for index, item in enumerate(listing(data.get("Attachments"), "Attachments")[:MAX_ATTACHMENTS]):
+        item = mapping(item, f"Attachments[{index}]", required=True)
+        size = item.get("ContentLength")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+            raise BadPayload(f"Attachments[{index}].ContentLength must be a number")
+        attachments.append({"url": "", "filename": text(item.get("Name"), "Attachments[].Name", limit=255),
+                            "content_type": text(item.get("ContentType"), "Attachments[].ContentType", limit=100),
+                            "size": size})
+    stripped = text(data.get("StrippedTextReply"), "StrippedTextReply", limit=200_000)
+    body = stripped.strip() or new_text(text(data.get("TextBody"), "TextBody", limit=200_000))
+    return Inbound(sender=address, body=new_text(body),
+                   sender_name=text(sender.get("Name") or data.get("FromName"), "FromName", limit=200),
+                   subject=text(data.get("Subject"), "Subject", limit=300),
+                   external_id=text(data.get("MessageID"), "MessageID", limit=120) or None, attachments=attachments)

@@ -18,15 +18,17 @@ class Provider(LabelledEnum):
     META = "meta"
     SMTP = "smtp"
     MAILGUN = "mailgun"
+    POSTMARK = "postmark"
     RFC822 = "rfc822"
 
 
 set_labels(Provider, {"twilio": "Twilio", "meta": "WhatsApp Cloud API (Meta)", "smtp": "SMTP (replies by e-mail)",
-                      "mailgun": "Mailgun (e-mail in)", "rfc822": "Raw e-mail (RFC 822) from your own relay"})
+                      "mailgun": "Mailgun (e-mail in)", "postmark": "Postmark (e-mail in)",
+                      "rfc822": "Raw e-mail (RFC 822) from your own relay"})
 
 # What each kind of channel can be connected to.
 KIND_PROVIDERS = {Channel.SMS: (Provider.TWILIO,), Channel.WHATSAPP: (Provider.TWILIO, Provider.META),
-                  Channel.EMAIL: (Provider.SMTP, Provider.MAILGUN, Provider.RFC822)}
+                  Channel.EMAIL: (Provider.SMTP, Provider.MAILGUN, Provider.POSTMARK, Provider.RFC822)}
 # The providers Stockroom can send through; the others only bring messages in.
 SENDING_PROVIDERS = (Provider.TWILIO, Provider.META, Provider.SMTP)
 # The settings (shown) and secrets (encrypted, shown masked) each provider needs, with their labels.
@@ -35,6 +37,7 @@ PROVIDER_FIELDS = {
     Provider.META: {"settings": {"phone_number_id": "Phone number ID", "verify_token": "Verify token"},
                     "secrets": {"access_token": "Access token", "app_secret": "App secret"}},
     Provider.MAILGUN: {"settings": {}, "secrets": {"signing_key": "HTTP webhook signing key"}},
+    Provider.POSTMARK: {"settings": {"username": "User name in the URL"}, "secrets": {"password": "Password in the URL"}},
     Provider.RFC822: {"settings": {}, "secrets": {"relay_secret": "Relay signing secret"}},
     Provider.SMTP: {"settings": {"host": "SMTP host", "port": "Port", "username": "User name", "starttls": "STARTTLS"},
                     "secrets": {"password": "Password"}},

@@ -41,6 +41,7 @@ TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 REQUIRED_SECRETS = {Provider.TWILIO: "Twilio console, Account Info",
                     Provider.META: "Meta app: WhatsApp › API Setup for the token, Settings › Basic for the app secret",
                     Provider.MAILGUN: "Mailgun › Sending › Webhooks › HTTP webhook signing key",
+                    Provider.POSTMARK: "a long random password you write into the URL given to Postmark",
                     Provider.RFC822: "any long random string your relay signs with"}
 
 
@@ -80,6 +81,8 @@ def _settings(provider: Provider, raw: dict) -> dict:
                                field="phone_number_id")
         # Any string the admin also types into Meta's webhook settings; one is made if none is given.
         values["verify_token"] = values["verify_token"] or token_source.token_urlsafe(18)
+    if provider == Provider.POSTMARK and not re.fullmatch(r"[A-Za-z0-9._-]{3,64}", values["username"]):
+        raise InvalidInput("The user name is 3 to 64 letters, digits, dots, dashes or underscores.", field="username")
     if provider == Provider.SMTP:
         if not values["host"]:
             raise InvalidInput("Enter the SMTP server's host name.", field="host")

@@ -38,7 +38,8 @@ def _org() -> int:
 
 
 HOOK_ENDPOINTS = {"twilio": "inbox_hooks.twilio_inbound", "meta": "inbox_hooks.meta_hook",
-                  "mailgun": "inbox_hooks.mailgun_hook", "rfc822": "inbox_hooks.rfc822_hook"}
+                  "mailgun": "inbox_hooks.mailgun_hook", "postmark": "inbox_hooks.postmark_hook",
+                  "rfc822": "inbox_hooks.rfc822_hook"}
 
 
 def _hook_url(token: str, provider: str) -> str:

@@ -221,11 +221,13 @@ def inbound_receive(*, channel_id: int, message: Inbound) -> tuple[Message, bool
 def status_apply(*, channel_id: int, report: StatusReport) -> bool:
     """Move a reply forward to what the provider reports (never back); False when no reply matches."""
     row = db.session.get(InboxChannel, channel_id)
-    query = select(Message).where(Message.organisation_id == row.organisation_id, Message.direction == Direction.OUT)
+    # Only replies that left through this channel: another number's callback cannot move them.
+    query = select(Message).where(Message.organisation_id == row.organisation_id, Message.direction == Direction.OUT,
+                                  Message.channel_id == row.id)
     if report.message_id:
         query = query.where(Message.id == report.message_id)
     else:
-        query = query.where(Message.channel_id == row.id, Message.external_id == report.external_id)
+        query = query.where(Message.external_id == report.external_id)
     message = db.session.scalar(query)
     if message is None:
         return False

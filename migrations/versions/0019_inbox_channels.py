@@ -35,7 +35,25 @@ def _decrypt_column(table: str, column: str) -> None:
                          {"v": crypto.decrypt(value), "i": row_id})
 
 
+def _sqlite_foreign_keys(on: bool) -> None:
+    # SQLite cannot add a foreign key to a table, so batch mode copies conversations, messages and
+    # webhook_endpoints into new tables and drops the old ones; with rows pointing at them, that drop
+    # fails while foreign keys are enforced. They are switched off for the copy and checked afterwards.
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    if on:
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    raw = bind.connection.dbapi_connection
+    if raw.in_transaction:  # SQLite ignores the PRAGMA inside a transaction (SQLite's DDL is not transactional here)
+        raw.commit()
+    bind.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def upgrade():
+    _sqlite_foreign_keys(False)
     op.create_table(
         "inbox_channels",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -125,9 +143,11 @@ def upgrade():
         batch.alter_column("secret", type_=sa.Text(), existing_type=sa.String(length=128))
     _encrypt_column("channel_configs", "json_secret")
     _encrypt_column("webhook_endpoints", "secret")
+    _sqlite_foreign_keys(True)
 
 
 def downgrade():
+    _sqlite_foreign_keys(False)
     _decrypt_column("webhook_endpoints", "secret")
     _decrypt_column("channel_configs", "json_secret")
     with op.batch_alter_table("webhook_endpoints") as batch:
@@ -152,3 +172,4 @@ def downgrade():
     op.drop_table("customer_merges")
     op.drop_table("hook_receipts")
     op.drop_table("inbox_channels")
+    _sqlite_foreign_keys(True)

@@ -86,6 +86,8 @@ def seed_demo() -> None:
 def init_app(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
+    from app.core.secrets_cli import secrets_cli
+    app.cli.add_command(secrets_cli)
     from app.backups.cli import init_app as backup_commands
     backup_commands(app)
     from app.pipeline.cli import init_app as pipeline_commands

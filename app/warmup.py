@@ -19,7 +19,7 @@ from sqlalchemy.orm import configure_mappers
 log = logging.getLogger(__name__)
 
 TASK_MODULES = ("app.core.tasks", "app.pipeline.tasks", "app.batches.tasks", "app.techfiles.tasks",
-                "app.inbox.tasks", "app.inventory.tasks", "app.backups.tasks")
+                "app.inbox.tasks", "app.inbox.channels.tasks", "app.inventory.tasks", "app.backups.tasks")
 
 
 def warm_up(app: Flask) -> dict[str, float]:

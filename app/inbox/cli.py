@@ -9,12 +9,14 @@ inbox_cli = AppGroup("inbox", help="Inbox: read messages offline, re-queue lost 
 
 @inbox_cli.command("sweep")
 def sweep_command() -> None:
-    """Queue extraction for inbound messages never read, and webhook deliveries whose retry is due."""
+    """Queue extraction for inbound messages never read, and webhook deliveries and reply tries that are due."""
     from sqlalchemy import select
 
     from app.core.queue import enqueue
     from app.extensions import db
     from app.inbox import tasks
+    from app.inbox.channels.delivery import replies_due
+    from app.inbox.channels.tasks import reply_deliver
     from app.inbox.models import Direction, Message
     from app.inbox.webhooks_out import deliveries_due
 
@@ -25,7 +27,11 @@ def sweep_command() -> None:
     due = deliveries_due()
     for delivery_id in due:
         enqueue(tasks.deliver_webhook, delivery_id, queue="low")
-    click.echo(f"messages queued for extraction: {len(unread)}, webhook deliveries queued: {len(due)}")
+    replies = replies_due()
+    for message_id, org_id in replies:
+        enqueue(reply_deliver, message_id, org_id=org_id, queue="high")
+    click.echo(f"messages queued for extraction: {len(unread)}, webhook deliveries queued: {len(due)}, "
+               f"reply tries queued: {len(replies)}")
 
 
 @inbox_cli.command("demo")

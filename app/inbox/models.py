@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.crypto import EncryptedText
 from app.core.enums import LabelledEnum, db_enum, set_labels
 from app.core.models import User, UTCDateTime, utcnow
 from app.core.statuses import status_column
@@ -41,6 +42,8 @@ class CustomerProfile(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # Set when this customer was merged into another one (see CustomerMerge); hidden from lists.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     phones: Mapped[list] = mapped_column(JSON, default=list)
     emails: Mapped[list] = mapped_column(JSON, default=list)
     labels: Mapped[list] = mapped_column(JSON, default=list)
@@ -49,11 +52,29 @@ class CustomerProfile(db.Model):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    customer: Mapped[Customer] = relationship()
+    customer: Mapped[Customer] = relationship(foreign_keys=[customer_id])
+
+
+class CustomerMerge(db.Model):
+    """One customer merged into another: what moved, so that it can be split again."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    moved: Mapped[dict] = mapped_column(JSON, default=dict)  # conversation ids, phones, e-mails
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    split_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    split_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    source: Mapped[Customer] = relationship(foreign_keys=[source_id])
 
 
 class ChannelConfig(db.Model):
-    """An organisation's inbound webhook address (one token) and the secret of each channel."""
+    """An organisation's generic JSON webhook (a relay of its own): its address (one token) and signing secret."""
 
     __tablename__ = "channel_configs"
     __table_args__ = (UniqueConstraint("organisation_id"), UniqueConstraint("hook_token"))
@@ -61,9 +82,7 @@ class ChannelConfig(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     hook_token: Mapped[str] = mapped_column(String(64))
-    twilio_auth_token: Mapped[str] = mapped_column(String(128))
-    json_secret: Mapped[str] = mapped_column(String(128))
-    email_secret: Mapped[str] = mapped_column(String(128))
+    json_secret: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -76,6 +95,8 @@ class Conversation(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     channel: Mapped[Channel] = mapped_column(db_enum(Channel, length=20))
+    # The organisation's channel (number, mailbox) the customer wrote to: replies leave from it.
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_channels.id", ondelete="SET NULL"), index=True)
     address: Mapped[str] = mapped_column(String(254))  # the customer's number or e-mail on this channel
     status: Mapped[ConversationStatus] = status_column(ConversationStatus, length=20, default=ConversationStatus.OPEN)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -98,6 +119,7 @@ class Message(db.Model):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     direction: Mapped[Direction] = mapped_column(db_enum(Direction, length=4))
     channel: Mapped[Channel] = mapped_column(db_enum(Channel, length=20))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_channels.id", ondelete="SET NULL"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(120))
     sender: Mapped[str] = mapped_column(String(254), default="", server_default="")
     subject: Mapped[str] = mapped_column(String(300), default="", server_default="")
@@ -108,6 +130,9 @@ class Message(db.Model):
     delivery_status: Mapped[ReplyStatus] = status_column(ReplyStatus, length=20, default=ReplyStatus.NONE,
                                                          server_default="")
     delivery_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # tries at the provider
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a queued reply is not sent before
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when delivery_status last changed
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

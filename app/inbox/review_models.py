@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.crypto import EncryptedText
 from app.core.models import User, UTCDateTime, utcnow
 from app.core.statuses import status_column
 from app.extensions import db
@@ -126,7 +127,7 @@ class WebhookEndpoint(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
     events: Mapped[list] = mapped_column(JSON, default=list)
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(EncryptedText)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failure_count: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
     disabled_reason: Mapped[str] = mapped_column(Text, default="", server_default="")

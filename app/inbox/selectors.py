@@ -5,7 +5,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
-from app.inbox.models import Conversation, ConversationStatus, CustomerProfile, Direction, Message
+from app.inbox.models import Conversation, ConversationStatus, CustomerMerge, CustomerProfile, Direction, Message
 from app.inbox.review_models import (
     OPEN_EXTRACTION,
     ExtractedLine,
@@ -101,7 +101,10 @@ def inbox_counts(org_id: int) -> dict:
 
 
 def customers_query(org_id: int, q: str = "") -> Select:
-    query = select(Customer).where(Customer.organisation_id == org_id).order_by(Customer.name, Customer.id)
+    merged = select(CustomerProfile.customer_id).where(CustomerProfile.organisation_id == org_id,
+                                                       CustomerProfile.merged_into_id.is_not(None))
+    query = (select(Customer).where(Customer.organisation_id == org_id, Customer.id.not_in(merged))
+             .order_by(Customer.name, Customer.id))
     if q.strip():
         query = query.where(customer_search_clause(q))
     return query
@@ -114,6 +117,18 @@ def profile_of(customer_id: int) -> CustomerProfile | None:
 def customer_orders(org_id: int, customer_id: int) -> list[Order]:
     return list(db.session.scalars(select(Order).where(Order.organisation_id == org_id, Order.customer_id == customer_id)
                                    .order_by(Order.created_at.desc()).limit(100)))
+
+
+def merges_into(org_id: int, customer_id: int) -> list[CustomerMerge]:
+    """Customers merged into this one and not split again."""
+    return list(db.session.scalars(select(CustomerMerge).where(
+        CustomerMerge.organisation_id == org_id, CustomerMerge.target_id == customer_id,
+        CustomerMerge.split_at.is_(None)).order_by(CustomerMerge.id)))
+
+
+def merge_candidates(org_id: int, customer_id: int, limit: int = 200) -> list[Customer]:
+    """Other customers of the organisation that could be merged into this one (bounded list)."""
+    return list(db.session.scalars(customers_query(org_id).where(Customer.id != customer_id).limit(limit)))
 
 
 def customer_conversations(org_id: int, customer_id: int) -> list[Conversation]:

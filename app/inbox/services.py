@@ -28,6 +28,7 @@ from app.inbox.models import (
     CustomerProfile,
     Direction,
     Message,
+    ReplyStatus,
 )
 from app.orders.models import Customer, Order
 
@@ -39,12 +40,11 @@ MAX_BODY = 20_000
 # --- channel settings ---------------------------------------------------------------------------
 
 def _new_secrets() -> dict:
-    return {"twilio_auth_token": secrets.token_hex(16), "json_secret": secrets.token_urlsafe(32),
-            "email_secret": secrets.token_urlsafe(32)}
+    return {"json_secret": secrets.token_urlsafe(32)}
 
 
 def channel_config_get_or_create(*, org_id: int) -> tuple[ChannelConfig, bool]:
-    """The organisation's webhook token and secrets, created on first use; (config, created now)."""
+    """The organisation's JSON webhook token and secret, created on first use; (config, created now)."""
     config = db.session.scalar(select(ChannelConfig).where(ChannelConfig.organisation_id == org_id))
     if config is not None:
         return config, False
@@ -59,7 +59,7 @@ def channel_config_get_or_create(*, org_id: int) -> tuple[ChannelConfig, bool]:
 
 
 def channel_secrets_rotate(*, org_id: int, by: User | None, token_too: bool = False) -> ChannelConfig:
-    """New secrets for every channel (and a new webhook address when asked); old ones stop working."""
+    """A new JSON webhook secret (and a new address when asked); the old one stops working."""
     config, _ = channel_config_get_or_create(org_id=org_id)
     for name, value in _new_secrets().items():
         setattr(config, name, value)
@@ -70,6 +70,10 @@ def channel_secrets_rotate(*, org_id: int, by: User | None, token_too: bool = Fa
                  object_type="channel_config", object_id=config.id, after={"new_address": token_too})
     db.session.commit()
     return config
+
+
+def config_by_org(org_id: int) -> ChannelConfig | None:
+    return db.session.scalar(select(ChannelConfig).where(ChannelConfig.organisation_id == org_id))
 
 
 def config_by_token(token: str) -> ChannelConfig | None:
@@ -118,6 +122,9 @@ def _find_customer(org_id: int, channel: Channel, address: str) -> Customer | No
 
 def _customer_for(org_id: int, channel: Channel, address: str, name: str) -> Customer:
     customer = _find_customer(org_id, channel, address)
+    merged_into = _profile(customer).merged_into_id if customer is not None else None
+    if merged_into:
+        customer = db.session.get(Customer, merged_into)
     if customer is None:
         is_email = channel == Channel.EMAIL
         customer = Customer(organisation_id=org_id, name=(name or address)[:200],
@@ -135,7 +142,7 @@ def _customer_for(org_id: int, channel: Channel, address: str, name: str) -> Cus
 
 def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, external_id: str | None,
                     subject: str = "", sender_name: str = "", attachments: list | None = None,
-                    received_at: datetime | None = None) -> tuple[Message, bool]:
+                    received_at: datetime | None = None, channel_id: int | None = None) -> tuple[Message, bool]:
     """Store an inbound message (once per external id) in the sender's open conversation; (message, new)."""
     address = normalise_address(channel, sender)
     if not address:
@@ -147,7 +154,7 @@ def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, ex
             return existing, False
     try:
         message = _store_inbound(org_id, channel, address, body, external_id, subject, sender_name,
-                                 attachments or [], received_at or utcnow())
+                                 attachments or [], received_at or utcnow(), channel_id)
         logged = (message.id, pii.mask(message.body[:200]))  # read before the commit expires the row
         db.session.commit()
     except IntegrityError:
@@ -165,7 +172,8 @@ def _by_external_id(org_id: int, channel: Channel, external_id: str) -> Message 
                                                    Message.external_id == external_id))
 
 
-def _store_inbound(org_id, channel, address, body, external_id, subject, sender_name, attachments, when) -> Message:
+def _store_inbound(org_id, channel, address, body, external_id, subject, sender_name, attachments, when,
+                   channel_id) -> Message:
     from app.inbox import webhooks_out
 
     customer = _customer_for(org_id, channel, address, sender_name)
@@ -176,9 +184,11 @@ def _store_inbound(org_id, channel, address, body, external_id, subject, sender_
         conversation = Conversation(organisation_id=org_id, customer=customer, channel=channel, address=address,
                                     status=ConversationStatus.OPEN, unread_count=0, last_message_at=when)
         db.session.add(conversation)
+    if channel_id is not None:
+        conversation.channel_id = channel_id  # replies leave from the number or mailbox the customer last wrote to
     text = (body or "")[:MAX_BODY]
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.IN, channel=channel,
-                      external_id=external_id, sender=address, subject=(subject or "")[:300], body=text,
+                      channel_id=channel_id, external_id=external_id, sender=address, subject=(subject or "")[:300], body=text,
                       attachments=attachments, pii=pii.find(f"{subject}\n{text}"), processed=False, created_at=when)
     db.session.add(message)
     conversation.unread_count = (conversation.unread_count or 0) + 1
@@ -253,7 +263,7 @@ def conversation_assign(*, org_id: int, conversation_id: int, user_id: int | Non
 
 
 def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None) -> Message:
-    """Queue a reply to the customer; a job hands it to the channel's adapter."""
+    """Queue a reply to the customer; a job hands it to the conversation's channel (app.inbox.channels.delivery)."""
     text = (body or "").strip()
     if not text:
         raise InvalidInput("Write a reply first.", field="body")
@@ -262,18 +272,44 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None)
     conversation = _conversation(org_id, conversation_id)
     if conversation.address in ("", "erased"):
         raise Conflict("This customer's contact details were erased; a reply cannot be sent.")
+    _check_whatsapp_window(conversation)
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.OUT,
-                      channel=conversation.channel, sender="", body=text, attachments=[], pii=pii.find(text),
-                      processed=True, delivery_status="queued", sent_by_id=user_id_of(by))
+                      channel=conversation.channel, channel_id=conversation.channel_id, sender="", body=text,
+                      attachments=[], pii=pii.find(text), processed=True, delivery_status=ReplyStatus.QUEUED,
+                      status_at=utcnow(), sent_by_id=user_id_of(by))
     db.session.add(message)
     conversation.last_message_at = utcnow()
     db.session.flush()
-    from app.inbox import tasks
+    from app.inbox.channels.tasks import reply_deliver
 
-    enqueue_after_commit(tasks.deliver_reply, message.id, org_id=org_id, queue="high")
+    enqueue_after_commit(reply_deliver, message.id, org_id=org_id, queue="high")
     publish_after_commit(org_id, CONVERSATION_EVENT, {"conversation_id": conversation.id})
     db.session.commit()
     return message
+
+
+def whatsapp_window(conversation: Conversation) -> tuple[bool, datetime | None] | None:
+    """WhatsApp's customer-service window on a conversation: (open, until), or None for other channels."""
+    from app.inbox.channels import meta
+
+    if conversation.channel != Channel.WHATSAPP:
+        return None
+    last_in = db.session.scalar(select(func.max(Message.created_at)).where(
+        Message.conversation_id == conversation.id, Message.direction == Direction.IN))
+    return meta.window_open(last_in)
+
+
+def _check_whatsapp_window(conversation: Conversation) -> None:
+    from app.inbox.channels.services import reply_channel
+
+    window = whatsapp_window(conversation)
+    if window is None or window[0]:
+        return
+    if reply_channel(conversation.organisation_id, conversation.channel, conversation.channel_id) is None:
+        return  # no provider: the reply stays in the outbox anyway
+    raise Conflict("WhatsApp accepts a free-form reply only within 24 hours of the customer's last message, and "
+                   "that window has closed. Outside it only a message template approved by Meta can be sent, "
+                   "which Stockroom does not send yet: reach the customer another way, or wait for them to write.")
 
 
 # --- customers and privacy ----------------------------------------------------------------------

@@ -43,15 +43,27 @@ define(L, moves={L.MATCHED: {L.CORRECTED, L.REMOVED}, L.UNMATCHED: {L.CORRECTED,
 
 
 class ReplyStatus(StatusEnum):
+    """An outgoing message, as honestly as the provider tells it."""
+
     NONE = ""  # an inbound message: nothing is delivered
-    QUEUED = "queued"
-    SENT = "sent"
-    FAILED = "failed"
+    QUEUED = "queued"  # waiting for its (next) try; the error of the last try is kept beside it
+    SENT = "sent"  # the provider took it
+    DELIVERED = "delivered"  # the provider says it reached the phone or mailbox
+    READ = "read"  # the provider says it was read (WhatsApp)
+    FAILED = "failed"  # with the provider's error; a person can retry
+    OUTBOX = "outbox"  # no provider configured: kept in the local outbox, nothing left the machine
 
 
 R = ReplyStatus
-define(R, moves={R.NONE: set(), R.QUEUED: {R.SENT, R.FAILED}, R.SENT: set(), R.FAILED: {R.QUEUED, R.SENT, R.FAILED}},
-       labels={"": "—"})
+# Providers report out of order (a "delivered" may come before our own "sent" is written, a
+# "sent" after "delivered"): a report only ever moves a message forward, never back.
+define(R, moves={R.NONE: set(), R.QUEUED: {R.QUEUED, R.SENT, R.DELIVERED, R.READ, R.FAILED, R.OUTBOX},
+                 R.SENT: {R.DELIVERED, R.READ, R.FAILED}, R.DELIVERED: {R.READ}, R.READ: set(),
+                 R.FAILED: {R.QUEUED, R.SENT, R.DELIVERED, R.READ}, R.OUTBOX: {R.QUEUED}},
+       groups={"sent": {R.SENT, R.DELIVERED, R.READ}, "retryable": {R.FAILED, R.OUTBOX}},
+       labels={"": "—", "queued": "queued", "sent": "sent to provider", "delivered": "delivered", "read": "read",
+               "failed": "failed", "outbox": "kept in outbox: no provider configured"})
+REPLY_RANK = {R.QUEUED: 0, R.OUTBOX: 0, R.FAILED: 0, R.SENT: 1, R.DELIVERED: 2, R.READ: 3}
 
 
 class DeliveryStatus(StatusEnum):

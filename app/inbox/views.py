@@ -17,15 +17,19 @@ from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
-from app.inbox import hooks, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
-from app.inbox.models import Conversation
+from app.inbox import hooks, merges, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
+from app.inbox.channels import attachments, delivery
+from app.inbox.channels import models as channel_models
+from app.inbox.channels import views as channel_views
+from app.inbox.models import Conversation, CustomerMerge, Message
 from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, WebhookEndpoint
+from app.inbox.statuses import ReplyStatus
 from app.orders.models import Customer
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PICKER_TARGET = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]{0,63})?")  # empty: options only
-blueprints = [bp, hooks.bp]
-_ = (models, review_models)  # tables must be known to every process
+blueprints = [bp, hooks.bp, channel_views.bp]
+_ = (models, review_models, channel_models)  # tables must be known to every process
 
 register_nav("Inbox", "inbox.index", order=40)
 register_card("inbox", title="Inbox", template="inbox/_card.html", load=selectors.inbox_counts,
@@ -105,7 +109,8 @@ def conversation_list():
 
 def _thread_context(conversation: Conversation) -> dict:
     staff = core_selectors.users(_org(), active_only=True)
-    return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff}
+    return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff,
+            "retryable": ReplyStatus.group("retryable"), "window": services.whatsapp_window(conversation)}
 
 
 @bp.get("/c/<int:conversation_id>")
@@ -140,6 +145,22 @@ def reply(conversation_id: int):
     services.reply_send(org_id=_org(), conversation_id=conversation_id, body=request.form.get("body", ""),
                         by=current_user)
     return _back_to(conversation_id)
+
+
+@bp.post("/messages/<int:message_id>/retry")
+@login_required
+def reply_retry(message_id: int):
+    message = get_or_404(Message, message_id)
+    delivery.reply_retry(org_id=_org(), message_id=message.id, by=current_user)
+    return _back_to(message.conversation_id)
+
+
+@bp.post("/messages/<int:message_id>/attachments/<int:index>/pipeline")
+@login_required
+def attachment_pipeline(message_id: int, index: int):
+    message = get_or_404(Message, message_id)
+    attachments.attachment_to_pipeline(org_id=_org(), message_id=message.id, index=index, by=current_user)
+    return _back_to(message.conversation_id)
 
 
 @bp.post("/c/<int:conversation_id>/status")
@@ -291,8 +312,29 @@ def customer(customer_id: int):
     get_or_404(Customer, customer_id)
     row = _write(services.customer_view, org_id=_org(), customer_id=customer_id, by=current_user)
     return render_template("inbox/customer.html", customer=row, profile=selectors.profile_of(row.id),
+                           merges=selectors.merges_into(_org(), row.id),
+                           candidates=selectors.merge_candidates(_org(), row.id),
                            orders=selectors.customer_orders(_org(), row.id), flags=services.CUSTOMER_FLAGS,
                            conversations=selectors.customer_conversations(_org(), row.id))
+
+
+@bp.post("/customers/<int:customer_id>/merge")
+@role_required("manager")
+def customer_merge(customer_id: int):
+    get_or_404(Customer, customer_id)
+    merge = merges.customer_merge(org_id=_org(), target_id=customer_id, source_id=request.form.get("source_id"),
+                                  by=current_user)
+    flash(f"{merge.source.name} merged into this customer: their conversations are listed here.", "success")
+    return redirect(url_for("inbox.customer", customer_id=customer_id))
+
+
+@bp.post("/merges/<int:merge_id>/split")
+@role_required("manager")
+def customer_split(merge_id: int):
+    merge = get_or_404(CustomerMerge, merge_id)
+    merges.customer_split(org_id=_org(), merge_id=merge.id, by=current_user)
+    flash(f"{merge.source.name} is a customer of their own again.", "success")
+    return redirect(url_for("inbox.customer", customer_id=merge.target_id))
 
 
 @bp.post("/customers/<int:customer_id>/profile")
@@ -327,28 +369,6 @@ def customer_erase(customer_id: int):
 
 
 # --- settings -------------------------------------------------------------------------------------
-
-@bp.get("/settings/channels")
-@admin_required
-def channels():
-    config, created = _write(services.channel_config_get_or_create, org_id=_org())
-    base = request.url_root.rstrip("/")
-    urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
-            for name, view in (("SMS", "sms"), ("WhatsApp", "whatsapp"), ("JSON", "json_hook"), ("E-mail", "email"))}
-    return render_template("inbox/channels.html", config=config, urls=urls, show_secrets=created)
-
-
-@bp.post("/settings/channels/rotate")
-@admin_required
-def channels_rotate():
-    config = services.channel_secrets_rotate(org_id=_org(), by=current_user,
-                                             token_too=request.form.get("address") == "1")
-    base = request.url_root.rstrip("/")
-    urls = {name: f"{base}{url_for('inbox_hooks.' + view, token=config.hook_token)}"
-            for name, view in (("SMS", "sms"), ("WhatsApp", "whatsapp"), ("JSON", "json_hook"), ("E-mail", "email"))}
-    flash("New secrets made. Copy them now: they are shown only this once.", "success")
-    return render_template("inbox/channels.html", config=config, urls=urls, show_secrets=True)
-
 
 @bp.get("/settings/webhooks")
 @admin_required

@@ -1,10 +1,12 @@
-"""Catalogue rows with stock, the organisation's channel secrets, and signed webhook posts."""
+"""Catalogue rows with stock, the organisation's channels, and signed webhook posts."""
 from __future__ import annotations
 
 import json
 
 from app.inbox import services
-from app.inbox.signatures import SIGNATURE_HEADER, hmac_sha256, twilio_signature
+from app.inbox.channels import services as channel_services
+from app.inbox.channels import twilio
+from app.inbox.signatures import SIGNATURE_HEADER, hmac_sha256
 from app.inventory.services import item_create
 
 
@@ -28,7 +30,21 @@ def post_json(client, config, payload: dict, *, secret: str | None = None):
                        headers={SIGNATURE_HEADER: signature, "Content-Type": "application/json"})
 
 
-def post_twilio(client, config, channel_name: str, params: dict, *, token: str | None = None):
-    url = f"http://localhost/hooks/{config.hook_token}/{channel_name}"
-    signature = twilio_signature(token if token is not None else config.twilio_auth_token, url, params.items())
-    return client.post(url, data=params, csrf=False, headers={"X-Twilio-Signature": signature})
+TWILIO_SID = "AC" + "0123456789abcdef" * 2
+
+
+def twilio_channel(org_id: int, *, kind: str = "sms", auth_token: str = "twilio-auth-token-0001",
+                   number: str = "+15559990000", name: str = "Shop number"):
+    """A Twilio channel as an admin would add it, its address on the test client's host."""
+    return channel_services.channel_create(
+        org_id=org_id, kind=kind, provider="twilio", name=name, address=number,
+        settings={"account_sid": TWILIO_SID}, secrets={"auth_token": auth_token},
+        hook_url_for=lambda token, provider: f"http://localhost/hooks/ch/{token}/{provider}", by=None)
+
+
+def post_twilio(client, row, params: dict, *, token: str | None = None, path: str = "", header=None):
+    """POST a Twilio form to the channel's address, signed as Twilio signs it (with `token` if given)."""
+    url = row.hook_url + path
+    signature = twilio.signature(token if token is not None else row.secrets["auth_token"], url, params.items())
+    return client.post(url, data=params, csrf=False,
+                       headers={"X-Twilio-Signature": header if header is not None else signature})

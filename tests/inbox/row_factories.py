@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.inbox import services, webhooks_out
+from app.inbox import merges, services, webhooks_out
 from app.inbox.models import Channel
 from app.inbox.review_models import ExtractedLine, Extraction, ExtractionStatus
+from tests.inbox.helpers import twilio_channel
 from tests.tenancy_rows import factory
 
 
@@ -20,5 +21,12 @@ def inbox_rows(org, user) -> dict:
     db.session.commit()
     endpoint, _ = webhooks_out.endpoint_create(org_id=org.id, url="http://127.0.0.1:9/hook",
                                                events=["order.created"], by=user)
+    number = twilio_channel(org.id)
+    by_email, _ = services.message_receive(org_id=org.id, channel=Channel.EMAIL, sender="walk@example.com",
+                                           body="hello", external_id=f"walk-mail-{org.id}")
+    merge = merges.customer_merge(org_id=org.id, target_id=message.conversation.customer_id,
+                                  source_id=by_email.conversation.customer_id, by=user)
+    reply = services.reply_send(org_id=org.id, conversation_id=message.conversation_id, body="On its way", by=user)
     return {"conversation_id": message.conversation_id, "extraction_id": extraction.id, "line_id": line.id,
-            "customer_id": message.conversation.customer_id, "endpoint_id": endpoint.id}
+            "customer_id": message.conversation.customer_id, "endpoint_id": endpoint.id, "channel_id": number.id,
+            "message_id": reply.id, "index": 0, "merge_id": merge.id}

@@ -8,14 +8,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class HTTPStandIn:
-    """Records every POST; answers from `responses` in turn (status, JSON body), the last one repeating."""
+    """Records every request; answers POSTs from `responses` in turn (status, JSON body), the last one repeating,
+    and GETs from `files`."""
 
-    def __init__(self, responses: list[tuple[int, dict]] | None = None):
+    def __init__(self, responses: list[tuple[int, dict]] | None = None, files: dict | None = None):
         self.requests: list[dict] = []
         self.responses = responses or [(200, {})]
+        self.files = files or {}  # GET path -> (content type, bytes); anything else is a 404
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": b""})
+                content_type, data = outer.files.get(self.path, ("text/plain", None))
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})

@@ -9,7 +9,7 @@ from app.inbox.models import Conversation, Message
 from app.inbox.review_models import Extraction, ExtractionStatus
 from app.inventory.models import Item
 from app.orders.models import Order
-from tests.inbox.helpers import channel, make_catalogue, post_json, post_twilio
+from tests.inbox.helpers import channel, make_catalogue, post_json, post_twilio, twilio_channel
 
 
 def _count(model) -> int:
@@ -75,15 +75,15 @@ def test_vague_message_goes_to_review(app, org, client, admin_client, run_jobs):
 
 def test_bad_signatures_are_refused_and_nothing_is_stored(app, org, client):
     config = channel(org.id)
+    number = twilio_channel(org.id)
     assert post_json(client, config, {"id": "x1", "from": "+1555", "text": "3 boxes"}, secret="wrong").status_code == 403
     params = {"MessageSid": "SM1", "From": "+15550001", "To": "+15559999", "Body": "2 bracelets"}
-    assert post_twilio(client, config, "sms", params, token="not-the-token").status_code == 403
-    no_header = client.post(f"/hooks/{config.hook_token}/sms", data=params, csrf=False)
+    assert post_twilio(client, number, params, token="not-the-token").status_code == 403
+    no_header = client.post(number.hook_url, data=params, csrf=False)
     assert no_header.status_code == 403
-    email = client.post(f"/hooks/{config.hook_token}/email", data={"from": "a@b.test", "text": "hi"}, csrf=False,
-                        headers={"X-Stockroom-Signature": "sha256=00"})
-    assert email.status_code == 403
+    assert post_twilio(client, number, params, header="\u00e9\u00e9\u00e9").status_code == 403  # non-ASCII: 403, not 500
     assert client.post("/hooks/no-such-token/json", data=b"{}", csrf=False).status_code == 404
+    assert client.post("/hooks/ch/no-such-token/twilio", data=params, csrf=False).status_code == 404
     db.session.expire_all()
     assert _count(Message) == 0 and _count(Conversation) == 0
 
@@ -94,9 +94,10 @@ def test_repeated_external_id_is_stored_once(app, org, client):
     assert post_json(client, config, payload).status_code == 201
     second = post_json(client, config, payload)
     assert second.status_code == 200 and second.get_json()["duplicate"] is True
+    number = twilio_channel(org.id)
     params = {"MessageSid": "SMdup", "From": "+15550002", "To": "+15559999", "Body": "2 bracelets"}
-    assert post_twilio(client, config, "sms", params).status_code == 200
-    assert post_twilio(client, config, "sms", params).status_code == 200
+    assert post_twilio(client, number, params).status_code == 200
+    assert post_twilio(client, number, params).status_code == 200
     db.session.expire_all()
     assert _count(Message) == 2
     conversation = db.session.scalar(select(Conversation))

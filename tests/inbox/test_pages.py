@@ -20,7 +20,7 @@ def test_pages_render(app, org, client, admin_client, run_jobs):
     run_jobs()
     for url in ["/inbox/", "/inbox/conversations", "/inbox/review", "/inbox/customers",
                 f"/inbox/customers/{conversation.customer_id}", f"/inbox/c/{conversation.id}",
-                "/inbox/settings/channels", "/inbox/settings/webhooks", "/inbox/usage", "/inbox/items?q=rose",
+                "/inbox/settings/channels/", "/inbox/settings/webhooks", "/inbox/usage", "/inbox/items?q=rose",
                 "/", "/dashboard/cards/inbox"]:
         response = admin_client.get(url)
         assert response.status_code == 200, (url, response.get_data(as_text=True)[:800])
@@ -45,21 +45,21 @@ def test_other_organisations_conversations_are_invisible(app, org, other_org, cl
 
 
 def test_settings_pages_need_their_roles(app, org, staff_client, manager_client):
-    assert staff_client.get("/inbox/settings/channels").status_code == 403
+    assert staff_client.get("/inbox/settings/channels/").status_code == 403
     assert staff_client.get("/inbox/settings/webhooks").status_code == 403
     assert staff_client.get("/inbox/usage").status_code == 403
     assert manager_client.get("/inbox/usage").status_code == 200
-    assert manager_client.get("/inbox/settings/channels").status_code == 403
+    assert manager_client.get("/inbox/settings/channels/").status_code == 403
 
 
-def test_channel_secrets_shown_once_then_masked(app, org, admin_client):
-    first = admin_client.get("/inbox/settings/channels").get_data(as_text=True)
+def test_relay_secret_shown_once_then_masked(app, org, admin_client):
+    first = admin_client.get("/inbox/settings/channels/").get_data(as_text=True)
     config = channel(org.id)
     old_secret = config.json_secret
     assert config.json_secret in first and f"/hooks/{config.hook_token}/json" in first
-    second = admin_client.get("/inbox/settings/channels").get_data(as_text=True)
+    second = admin_client.get("/inbox/settings/channels/").get_data(as_text=True)
     assert config.json_secret not in second and config.json_secret[-4:] in second
-    rotated = admin_client.post("/inbox/settings/channels/rotate", data={}).get_data(as_text=True)
+    rotated = admin_client.post("/inbox/settings/channels/json/rotate", data={}).get_data(as_text=True)
     db.session.expire_all()
     fresh = channel(org.id)
     assert fresh.json_secret != old_secret and fresh.json_secret in rotated
@@ -77,7 +77,9 @@ def test_reply_goes_through_the_local_outbox(app, org, client, staff_client, run
     outbox = db.session.scalar(select(OutboxMessage))
     assert outbox.recipient == "+15550003" and outbox.body == "On its way!"
     reply = db.session.scalar(select(Message).where(Message.direction == "out"))
-    assert reply.delivery_status == "sent"
+    assert reply.delivery_status == "outbox"  # no provider configured: said so, never "sent"
+    page = staff_client.get(f"/inbox/c/{conversation.id}").get_data(as_text=True)
+    assert "kept in outbox: no provider configured" in page
 
 
 def test_conversation_close_reopen_and_assign(app, org, client, staff_client, staff, make_user, other_org):

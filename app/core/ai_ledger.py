@@ -73,6 +73,8 @@ def _values(provider: str, model: str, ok: bool, prompt_tokens: int,
         model=(model or "")[:120])
 
 
+# Failed: ended without a usable answer, or cut short by a dying worker (not merely in flight).
+FAILED = and_(AICall.ok.is_(False), or_(AICall.finished.is_(True), AICall.error.is_not(None)))
 UNFINISHED = "no answer recorded: the worker stopped during the call (the provider may have charged for it)"
 
 
@@ -210,7 +212,7 @@ def object_costs(org_id: int, object_type: str, object_id: int) -> dict:
     """An object's AI calls: counts, cost per currency, and why the last ones failed or were not sent."""
     where = _object_filter(org_id, object_type, object_id)
     rows = db.session.execute(select(
-        AICall.currency, func.count(AICall.id), func.sum(case((AICall.ok.is_(False), 1), else_=0)),
+        AICall.currency, func.count(AICall.id), func.sum(case((FAILED, 1), else_=0)),
         func.sum(case((AICall.over_budget.is_(True), 1), else_=0)), func.sum(AICall.cost),
         func.sum(case((AICall.cost.is_(None), 1), else_=0))).where(where).group_by(AICall.currency)).all()
     out = {"calls": 0, "failed": 0, "over_budget": 0, "unpriced": 0, "costs": {}, "notes": []}
@@ -222,7 +224,7 @@ def object_costs(org_id: int, object_type: str, object_id: int) -> dict:
         out["costs"][currency] = Decimal(str(cost or 0))
     if out["failed"] or out["over_budget"]:
         latest = db.session.execute(select(AICall.capability, AICall.error, AICall.over_budget).where(
-            where, AICall.ok.is_(False)).order_by(AICall.id.desc()).limit(20))
+            where, FAILED).order_by(AICall.id.desc()).limit(20))
         for capability, error, refused in latest:
             note = {"capability": capability, "error": error or "failed", "over_budget": refused}
             if note not in out["notes"]:
@@ -253,7 +255,7 @@ def month_rows(org_id: int, now: datetime | None = None) -> list[dict]:
     """This month's calls grouped by capability, object type, provider, model and currency."""
     keys = (AICall.capability, AICall.object_type, AICall.provider, AICall.model, AICall.currency)
     rows = db.session.execute(select(
-        *keys, func.count(AICall.id), func.sum(case((AICall.ok.is_(False), 1), else_=0)),
+        *keys, func.count(AICall.id), func.sum(case((FAILED, 1), else_=0)),
         func.sum(case((AICall.over_budget.is_(True), 1), else_=0)),
         func.sum(case((AICall.retried.is_(True), 1), else_=0)),
         func.sum(AICall.prompt_tokens + AICall.completion_tokens), func.sum(AICall.cost))

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import signal
-import threading
 import time
 
 from flask import Flask
@@ -40,6 +39,12 @@ class AppWorkerMixin:
         if not self.lost_redis:
             log.warning("worker %s: Redis not reachable (%s); %s", self.name, exc, what)
         self.lost_redis = True
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ waits for a job up to worker_ttl - 15 s (45 s) before its upkeep, so an idle worker
+        # would notice a dead worker's expired leases that much later: wait one upkeep round at most.
+        return max(1, int(self.maintenance_interval))
 
     def maintain_heartbeats(self, job):
         try:
@@ -139,18 +144,27 @@ def _database_answers(app: Flask) -> bool:
 
 
 class _Stop:
-    """SIGTERM/SIGINT while `run` waits between workers: stop waiting and exit."""
+    """SIGTERM/SIGINT while `run` waits between workers: stop waiting and exit.
+
+    A plain flag and short sleeps: a threading.Event set from a signal handler can deadlock on
+    its own lock when the signal lands while the main thread holds it."""
 
     def __init__(self):
-        self.event = threading.Event()
+        self.requested = False
 
     def install(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.event.set())
+            signal.signal(sig, self._ask)
+
+    def _ask(self, *_) -> None:
+        self.requested = True
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to `seconds`; True when asked to stop."""
-        return self.event.wait(seconds)
+        end = time.monotonic() + seconds
+        while not self.requested and time.monotonic() < end:
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        return self.requested
 
 
 def _wait_for_orphan(worker, stop: _Stop) -> None:

@@ -50,6 +50,8 @@ from app.core.users import organisation_get_or_create, user_create  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.pipeline import services as pipeline  # noqa: E402
 from app.pipeline.models import PhaseStatus, Product, ProductPhase  # noqa: E402
+from app.techfiles.collections import collection_start  # noqa: E402
+from app.techfiles.models import Collection, CollectionItem, CollectionStatus  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 IMAGE_DELAY = 1.0
@@ -215,6 +217,33 @@ def pipeline_recovery(workers: Workers, run: int, user) -> float | None:
     return time.monotonic() - killed
 
 
+def _resumed(seconds: float | None) -> str:
+    return "finished before the kill" if seconds is None else f"resumed {seconds:.1f} s after the kill"
+
+
+def collection_recovery(workers: Workers, run: int, org, user) -> float | None:
+    """Seconds from the kill (in the middle of a tech-file collection) until another worker runs it again."""
+    from tests.techfiles.helpers import PHOTO_FILES, make_product
+
+    product = make_product(org, user, photos=PHOTO_FILES * 4)
+    collection_id = collection_start(org_id=org.id, product_id=product.id, by=user).id
+
+    def units() -> int:
+        return db.session.scalar(select(func.count()).select_from(CollectionItem).where(
+            CollectionItem.collection_id == collection_id))
+
+    victim = workers.start(f"victim-c{run}")
+    wait_for(lambda: units() >= 2)
+    workers.kill(victim)
+    killed = time.monotonic()
+    db.session.rollback()
+    if db.session.get(Collection, collection_id).status != CollectionStatus.RUNNING:
+        return None
+    workers.start(f"rescuer-c{run}")
+    wait_for(lambda: db.session.scalar(select(Collection.attempts).where(Collection.id == collection_id)) >= 2)
+    return time.monotonic() - killed
+
+
 def main() -> None:
     logging.disable(logging.WARNING)
     url, drop = scratch_database(TMP)
@@ -241,16 +270,18 @@ def main() -> None:
             user = user_create(org_id=org.id, email="bench@bench.test", password="bench-password-1", role=Role.MANAGER)
             db.session.commit()
             print(f"database: {db.engine.dialect.name}; default leases: batch rows "
-                  f"{app.config['BATCH_LEASE_SECONDS']} s, pipeline phases {app.config['PIPELINE_LEASE_SECONDS']} s; "
+                  f"{app.config['BATCH_LEASE_SECONDS']} s, pipeline phases {app.config['PIPELINE_LEASE_SECONDS']} s, "
+                  f"collections {app.config['TECHFILES_LEASE_SECONDS']} s; "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             for run in range(1, RUNS + 1):
                 fresh = anchor(workers, f"anchor-{run}", user)
                 resumed, cut, repeats = batch_recovery(workers, run, user)
                 phase = pipeline_recovery(workers, run, user)
-                phase_text = "finished before the kill" if phase is None else f"resumed {phase:.1f} s after the kill"
+                collection = collection_recovery(workers, run, org, user)
                 print(f"run {run}: anchor (fresh worker to its first row) {fresh:.1f} s | batch chunk resumed "
                       f"{resumed:.1f} s after the kill ({cut} model call(s) cut short, {repeats} recorded as "
-                      f"repeats) | pipeline phase {phase_text}", flush=True)
+                      f"repeats) | pipeline phase {_resumed(phase)} | tech-file collection {_resumed(collection)}",
+                      flush=True)
                 workers.stop_all()
                 workers.procs.clear()
             db.session.remove()

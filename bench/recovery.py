@@ -119,19 +119,30 @@ class Workers:
     @staticmethod
     def kill(proc: subprocess.Popen) -> None:
         family = _descendants(proc.pid)
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         for pid in family:  # RQ puts the work horse in a process group of its own
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(15)
+
+    def alone(self, scenario, *args):
+        """Run a scenario, then stop every worker it started."""
+        try:
+            return scenario(*args)
+        finally:
+            self.stop_all()
+            self.procs.clear()
 
     def stop_all(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(30)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:  # still busy with a job: this bench no longer needs it
+                self.kill(proc)
 
 
 def wait_for(fn, timeout: float = 300, step: float = 0.2):
@@ -275,15 +286,14 @@ def main() -> None:
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             for run in range(1, RUNS + 1):
                 fresh = anchor(workers, f"anchor-{run}", user)
-                resumed, cut, repeats = batch_recovery(workers, run, user)
-                phase = pipeline_recovery(workers, run, user)
-                collection = collection_recovery(workers, run, org, user)
+                # Each scenario alone: the rescuer of one must not pick up the next one's work.
+                resumed, cut, repeats = workers.alone(batch_recovery, workers, run, user)
+                phase = workers.alone(pipeline_recovery, workers, run, user)
+                collection = workers.alone(collection_recovery, workers, run, org, user)
                 print(f"run {run}: anchor (fresh worker to its first row) {fresh:.1f} s | batch chunk resumed "
                       f"{resumed:.1f} s after the kill ({cut} model call(s) cut short, {repeats} recorded as "
                       f"repeats) | pipeline phase {_resumed(phase)} | tech-file collection {_resumed(collection)}",
                       flush=True)
-                workers.stop_all()
-                workers.procs.clear()
             db.session.remove()
             db.engine.dispose()
     finally:

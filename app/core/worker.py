@@ -207,8 +207,8 @@ def run(app: Flask, *, burst: bool = False, name: str | None = None, worker_clas
                 worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
         except REDIS_DOWN as exc:  # raised while tearing down (registering its death, stopping the scheduler)
             worker._redis_gone("the worker stopped", exc)
-        if worker._stop_requested:
-            return 0
+        if worker._stop_requested or worker._shutdown_requested_date is not None:
+            return 0  # SIGTERM/SIGINT reached RQ's own handler (busy or idle): a stop, not an outage
         if burst and not worker.lost_redis:
             return 0
         stop.install()

@@ -25,6 +25,7 @@ class Hold:
 @dataclass
 class WriteLockWatch:
     holds: list[Hold] = field(default_factory=list)
+    engine: object = None  # the engine watched, once attached
     _open: dict[int, tuple[float, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -27,11 +27,13 @@ LIMIT_SECONDS = 1.0
 
 @pytest.fixture
 def watch(app, infra):
-    if infra.kind != "sqlite":
-        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
-    watcher = WriteLockWatch().attach(db.engine)
+    """Every hold of SQLite's write lock (on PostgreSQL, which locks rows, only the writes' timings count)."""
+    watcher = WriteLockWatch()
+    if infra.kind == "sqlite":
+        watcher.attach(db.engine)
     yield watcher
-    watcher.detach()
+    if watcher.engine is not None:
+        watcher.detach()
 
 
 @pytest.fixture
@@ -63,8 +65,9 @@ def alongside(heavy, rival_client) -> tuple[object, list[float]]:
 def assert_short(watch: WriteLockWatch, timings: list[float]) -> None:
     assert len(timings) == WRITES
     assert max(timings) < LIMIT_SECONDS, (f"slowest of the other organisation's writes: {max(timings):.2f} s", watch.longest())
-    longest = watch.longest()
-    assert longest is not None and longest.seconds < LIMIT_SECONDS, longest
+    if watch.engine is not None:
+        longest = watch.longest()
+        assert longest is not None and longest.seconds < LIMIT_SECONDS, longest
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Item).where(Item.sku.like("RIVAL-%"))) == WRITES
 

@@ -45,6 +45,7 @@ from app.batches import services as batches  # noqa: E402
 from app.batches.models import Batch, BatchRow, BatchStatus  # noqa: E402
 from app.core import redis_server  # noqa: E402
 from app.core.ai_models import AICall  # noqa: E402
+from app.core.database import write_intent  # noqa: E402
 from app.core.models import Role  # noqa: E402
 from app.core.users import organisation_get_or_create, user_create  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -236,8 +237,10 @@ def collection_recovery(workers: Workers, run: int, org, user) -> float | None:
     """Seconds from the kill (in the middle of a tech-file collection) until another worker runs it again."""
     from tests.techfiles.helpers import PHOTO_FILES, make_product
 
-    product = make_product(org, user, photos=PHOTO_FILES * 4)
-    collection_id = collection_start(org_id=org.id, product_id=product.id, by=user).id
+    db.session.rollback()
+    with write_intent():  # a write after this process's reads: take the lock up front, as requests do
+        product = make_product(org, user, photos=PHOTO_FILES * 4)
+        collection_id = collection_start(org_id=org.id, product_id=product.id, by=user).id
 
     def units() -> int:
         return db.session.scalar(select(func.count()).select_from(CollectionItem).where(
@@ -286,14 +289,15 @@ def main() -> None:
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             for run in range(1, RUNS + 1):
                 fresh = anchor(workers, f"anchor-{run}", user)
+                print(f"run {run}: anchor, a fresh worker from its start to its first row: {fresh:.1f} s", flush=True)
                 # Each scenario alone: the rescuer of one must not pick up the next one's work.
                 resumed, cut, repeats = workers.alone(batch_recovery, workers, run, user)
+                print(f"run {run}: batch chunk resumed {resumed:.1f} s after the kill ({cut} model call(s) cut "
+                      f"short, {repeats} recorded as repeats)", flush=True)
                 phase = workers.alone(pipeline_recovery, workers, run, user)
+                print(f"run {run}: pipeline phase {_resumed(phase)}", flush=True)
                 collection = workers.alone(collection_recovery, workers, run, org, user)
-                print(f"run {run}: anchor (fresh worker to its first row) {fresh:.1f} s | batch chunk resumed "
-                      f"{resumed:.1f} s after the kill ({cut} model call(s) cut short, {repeats} recorded as "
-                      f"repeats) | pipeline phase {_resumed(phase)} | tech-file collection {_resumed(collection)}",
-                      flush=True)
+                print(f"run {run}: tech-file collection {_resumed(collection)}", flush=True)
             db.session.remove()
             db.engine.dispose()
     finally:

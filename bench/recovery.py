@@ -226,7 +226,11 @@ def pipeline_recovery(workers: Workers, run: int, user) -> float | None:
         return None  # it finished before the kill landed: nothing to resume
     workers.start(f"rescuer-p{run}")
     wait_for(lambda: analysis().attempts >= 2)
-    return time.monotonic() - killed
+    seconds = time.monotonic() - killed
+    db.session.rollback()
+    with write_intent():  # its later phases would keep the next scenario's worker busy
+        pipeline.product_stop(org_id=user.organisation_id, product_id=product_id, by=user)
+    return seconds
 
 
 def _resumed(seconds: float | None) -> str:

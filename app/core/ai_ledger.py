@@ -81,8 +81,8 @@ UNFINISHED = "no answer recorded: the worker stopped during the call (the provid
 def record_start(*, served: Served, capability: str, provider: str, model: str = "", currency: str = "USD") -> int:
     """Write the row of a call about to be sent (unfinished until `record_end`); its id.
 
-    A call for the same object left unfinished by a worker that died is marked as such, and the
-    new row says it repeats it."""
+    A call for the same object left unfinished by a worker that died is marked as such (once), and
+    the new row says it repeats it."""
     if capability not in CAPABILITIES:
         raise ValueError(f"unknown AI capability {capability!r}")
     with write_intent(), db.engine.begin() as conn:
@@ -91,7 +91,7 @@ def record_start(*, served: Served, capability: str, provider: str, model: str =
             repeat_of = conn.scalar(select(AICall.id).where(
                 AICall.organisation_id == served.org_id, AICall.object_type == served.object_type,
                 AICall.object_id == served.object_id, AICall.capability == capability,
-                AICall.finished.is_(False)).order_by(AICall.id.desc()).limit(1))
+                AICall.finished.is_(False), AICall.error.is_(None)).order_by(AICall.id.desc()).limit(1))
         if repeat_of is not None:
             conn.execute(update(AICall).where(AICall.id == repeat_of).values(error=UNFINISHED))
         return conn.execute(insert(AICall).values(

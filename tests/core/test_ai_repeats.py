@@ -54,6 +54,8 @@ def test_a_call_cut_short_by_a_dying_worker_is_unfinished_and_its_repeat_says_so
     assert not cut.finished and cut.error == ai_ledger.UNFINISHED
     assert repeat.finished and repeat.ok and repeat.repeat_of_id == cut.id
     assert repeat.cost is not None and repeat.prompt_tokens == 100
+    _ask(served)  # the next call for the same object repeats nothing
+    assert _calls()[-1].repeat_of_id is None
 
 
 def test_calls_for_other_objects_or_after_a_finished_call_are_not_repeats(org, other_org, model):

@@ -1,7 +1,8 @@
 """How long each connection holds SQLite's write lock, measured from the engine's own events.
 
 The lock is taken by `BEGIN IMMEDIATE` (see app.core.database) or, in a deferred transaction, by
-its first write statement; it is released by COMMIT or ROLLBACK. Each hold is recorded with the
+its first write statement: a hold starts when that statement returns (time spent waiting for the
+lock is not holding it), and ends at COMMIT or ROLLBACK. Each hold is recorded with the
 statement that took the lock, so a failing test says which code held it.
 """
 from __future__ import annotations
@@ -30,14 +31,14 @@ class WriteLockWatch:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attach(self, engine) -> WriteLockWatch:
-        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "after_cursor_execute", self._statement)
         event.listen(engine, "commit", self._release)
         event.listen(engine, "rollback", self._release)
         self.engine = engine
         return self
 
     def detach(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "after_cursor_execute", self._statement)
         event.remove(self.engine, "commit", self._release)
         event.remove(self.engine, "rollback", self._release)
 

@@ -19,6 +19,7 @@ from app.core.models import Role
 from app.extensions import db
 from app.inventory.models import Item
 from tests.batches.helpers import products_csv, upload_and_start
+from tests.conftest import FIXTURES
 from tests.write_lock import WriteLockWatch
 
 WRITES = 50
@@ -73,8 +74,10 @@ def assert_short(watch: WriteLockWatch, timings: list[float]) -> None:
 
 
 def test_a_csv_with_20000_columns_is_refused_inline_without_holding_the_lock(manager_client, rival_client, watch):
+    # 80 MB: storing it takes a while, and the column count is only known once it is stored.
     header = ",".join(f"column {n}" for n in range(20_000))
-    body = (header + "\n" + "\n".join(",".join(["x"] * 20_000) for _ in range(60)) + "\n").encode()
+    row = ",".join(["x"] * 20_000)
+    body = (header + "\n" + "\n".join([row] * 2_000) + "\n").encode()
 
     def upload():
         return manager_client.post("/batches/upload", data={"file": (io.BytesIO(body), "wide.csv")},
@@ -146,4 +149,20 @@ def test_a_batch_chunk_waiting_on_the_image_model_does_not_hold_the_lock(
     assert time.monotonic() - started > 3 * SlowImageModel.delay  # the model calls really were slow
     db.session.expire_all()
     assert db.session.get(Batch, batch.id).status == BatchStatus.COMPLETED
+    assert_short(watch, timings)
+
+
+def test_a_large_supplier_export_is_parsed_and_planned_without_holding_the_lock(manager_client, rival_client, watch):
+    sample = (FIXTURES / "aliexpress" / "sample-orders.csv").read_text().splitlines()
+    header, first = sample[0], sample[1]
+    lines = [first.replace("3069099405659913", str(3069099405659913 + n), 1).replace(
+        "1005008226693966", str(1005008226693966 + n % 500)) for n in range(3_000)]
+    body = "\n".join([header, *lines]).encode()
+
+    def upload():
+        return manager_client.post("/inventory/imports", data={"file": (io.BytesIO(body), "orders.csv")},
+                                   content_type="multipart/form-data")
+
+    response, timings = alongside(upload, rival_client)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert_short(watch, timings)

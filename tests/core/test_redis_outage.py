@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +16,8 @@ from app.core import redis_server
 from app.extensions import db
 from app.pipeline.models import PhaseStatus, Product, ProductPhase, ProductStatus
 from tests.batches.helpers import products_csv, upload_and_start
-from tests.conftest import ROOT
 from tests.pipeline.helpers import BLANK_PHOTO, EAN_PHOTO, catalogue_item, create_product
+from tests.workers import WorkerProcess, worker_environment
 
 pytestmark = pytest.mark.slow
 
@@ -61,46 +59,18 @@ def private_redis(app, tmp_path, monkeypatch):
     server.stop()
 
 
-class WorkerProcess:
-    def __init__(self, env: dict, log_path: Path, name: str):
-        self.log_path = log_path
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "worker.py", "--name", name], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.log.close()
-
-
 @pytest.fixture
 def start_workers(app, private_redis, tmp_path):
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": private_redis.url,
-        "REDIS_NAMESPACE": app.config["REDIS_NAMESPACE"], "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-        "BACKUP_DIR": app.config["BACKUP_DIR"], "STOCKROOM_INSTANCE": str(tmp_path / "worker-instance"),
-        "SECRET_KEY": app.config["SECRET_KEY"], "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
-        "OUTBOUND_ALLOW_CIDRS": app.config["OUTBOUND_ALLOW_CIDRS"], "PYTHONUNBUFFERED": "1",
-        "PIPELINE_LEASE_SECONDS": "6", "PIPELINE_SWEEP_SECONDS": "3", "PIPELINE_REQUEUE_GRACE_SECONDS": "5",
-        "WORKER_RECONNECT_MAX_SECONDS": "2",
-    })
+    """Real worker processes on this test's Redis, with short leases and sweeps."""
+    env = worker_environment(app, tmp_path / "worker-instance", PIPELINE_LEASE_SECONDS=6, PIPELINE_SWEEP_SECONDS=3,
+                             PIPELINE_REQUEUE_GRACE_SECONDS=5, WORKER_RECONNECT_MAX_SECONDS=2)
     started: list[WorkerProcess] = []
 
-    def _start(count: int, **extra: str) -> list[WorkerProcess]:
-        env.update(extra)
+    def _start(count: int, **settings) -> list[WorkerProcess]:
         for _ in range(count):
             name = f"{app.config['REDIS_NAMESPACE']}-w{len(started) + 1}"
-            started.append(WorkerProcess(env, tmp_path / f"{name}.log", name))
+            worker_env = {**env, **{key: str(value) for key, value in settings.items()}}
+            started.append(WorkerProcess(worker_env, tmp_path / f"{name}.log", name))
         return started[-count:]
 
     yield _start
@@ -141,13 +111,13 @@ def test_pipeline_finishes_every_product_through_a_redis_restart(app, org, manag
     _poll(all_done, 180)
     phases = db.session.scalars(select(ProductPhase).where(ProductPhase.product_id.in_(product_ids))).all()
     assert phases and all(p.attempts == 1 for p in phases), [(p.product_id, p.name, p.attempts) for p in phases]
-    assert all(w.alive() for w in workers)
+    assert all(w.proc.poll() is None for w in workers)
     assert "Redis" in workers[0].log_path.read_text()
 
 
 def test_batch_finishes_every_row_once_through_a_redis_restart(app, manager_client, private_redis, start_workers):
     app.config.update(BATCH_LEASE_SECONDS=4, BATCH_CHUNK_SIZE=20)
-    workers = start_workers(2, BATCH_LEASE_SECONDS="4", BATCH_CHUNK_SIZE="20")
+    workers = start_workers(2, BATCH_LEASE_SECONDS=4, BATCH_CHUNK_SIZE=20)
     batch = upload_and_start(manager_client, products_csv(400), jobs=2)
     batch_id, total = batch.id, batch.total_rows
 
@@ -168,7 +138,7 @@ def test_batch_finishes_every_row_once_through_a_redis_restart(app, manager_clie
     assert counts == {"completed": total}
     # Each row counted once: a row finished twice would push the counters past the total.
     assert (batch.processed_rows, batch.successful_rows, batch.failed_rows) == (total, total, 0)
-    assert all(w.alive() for w in workers)
+    assert all(w.proc.poll() is None for w in workers)
 
 
 def test_while_redis_is_down_pages_answer_and_a_queue_page_says_busy(app, admin_client, private_redis):

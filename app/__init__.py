@@ -47,6 +47,9 @@ def register_infrastructure(app: Flask) -> None:
         redis_url = app.config["REDIS_URL"]
         app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url.replace("unix://", "redis+unix://", 1))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # While Redis restarts, limits are counted in this process instead of failing every page.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.session_interface = _SessionInterface()
     database.init_app(app)
     if app.config["TRUSTED_PROXIES"]:

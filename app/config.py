@@ -135,6 +135,9 @@ def load_config(overrides: dict | None = None) -> dict:
 PIPELINE_SETTINGS = {
     "PIPELINE_LEASE_SECONDS": 30,  # a running phase not heard from for this long is requeued
     "PIPELINE_SWEEP_SECONDS": 20,  # how often dead phases are looked for
+    # A queued phase whose job is not in Redis this long after queueing is sent again (an enqueue
+    # lost while Redis restarted, or a job lost with a Redis that had no time to save it).
+    "PIPELINE_REQUEUE_GRACE_SECONDS": 15,
     "PIPELINE_JOB_TIMEOUT": 900,
     "PIPELINE_FAIR_SHARE": 5,  # products per uploader on the default queue before the rest go to "low"
     "PIPELINE_MAX_FILE_BYTES": 25 * 1024 * 1024,
@@ -151,7 +154,7 @@ BATCH_SETTINGS = {
     "BATCH_MAX_ROWS": 200_000,
     "BATCH_MAX_CONCURRENT_JOBS": 2,  # chunk jobs per batch
     "BATCH_CHUNK_SIZE": 20,  # rows a chunk job claims at once
-    "BATCH_LEASE_SECONDS": 60,
+    "BATCH_LEASE_SECONDS": 30,  # a killed worker's chunk goes back to the queue after this
     "BATCH_RETRY_BASE_SECONDS": 10,  # a failed row waits 1×, 2×, 4× this before its next attempt
     "BATCH_USER_CONCURRENT": 2,  # batches one person may have processing at once
     "BATCH_JOB_TIMEOUT": 900,
@@ -160,6 +163,8 @@ BATCH_SETTINGS = {
 
 # Background upkeep shared by every domain (app.core.leases).
 WORKER_SETTINGS = {
+    # A worker that lost Redis or the database retries with backoff up to this long between tries.
+    "WORKER_RECONNECT_MAX_SECONDS": 30,
     "SWEEP_SECONDS": 20,  # the longest between two sweeps of expired leases
     "TECHFILES_LEASE_SECONDS": 30,  # a running tech-file collection not heard from this long resumes elsewhere
 }

@@ -1,5 +1,8 @@
 """`make run`: migrate, seed the demo organisation, start Redis (embedded unless REDIS_URL is set),
-the web server and one worker; print the URL and the sign-in; stop everything on Ctrl-C."""
+the web server and one worker; print the URL and the sign-in; stop everything on Ctrl-C.
+
+It keeps them running: a process that exits is started again with backoff, and an embedded Redis
+that dies is started again from its append-only file, so a crash never takes the app down."""
 from __future__ import annotations
 
 import os
@@ -42,37 +45,97 @@ def _wait_http(url: str, deadline: float = 60) -> bool:
     return False
 
 
+class Child:
+    """A process the supervisor keeps running: restarted with backoff (1 s doubling to 30 s) when it
+    exits, the backoff reset once it has run for a minute."""
+
+    SETTLED_SECONDS = 60
+    LONGEST_WAIT = 30
+
+    def __init__(self, name: str, argv: list[str], env: dict):
+        self.name, self.argv, self.env = name, argv, env
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+        self.backoff = 1.0
+        self.restart_at: float | None = None
+
+    def start(self) -> None:
+        # A new session: Ctrl-C reaches only the supervisor, which stops children in order.
+        self.proc = subprocess.Popen(self.argv, cwd=PROJECT_ROOT, env=self.env, start_new_session=True)
+        self.started, self.restart_at = time.monotonic(), None
+
+    def check(self, now: float) -> None:
+        """Notice an exit and schedule the restart; restart when its time has come."""
+        if self.restart_at is None and self.proc is not None and self.proc.poll() is not None:
+            if now - self.started > self.SETTLED_SECONDS:
+                self.backoff = 1.0
+            print(f"{self.name} exited (code {self.proc.returncode}); starting it again in {self.backoff:.0f} s.",
+                  flush=True)
+            self.restart_at = now + self.backoff
+            self.backoff = min(self.backoff * 2, self.LONGEST_WAIT)
+        if self.restart_at is not None and now >= self.restart_at:
+            self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, seconds: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _children(env: dict, host: str, port: str) -> list[Child]:
+    web_workers = os.environ.get("WEB_WORKERS", "2")
+    # gevent workers: event streams are cheap greenlets, so open tabs never block page requests.
+    web = Child("The web server", [sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections", "1000",
+                                   "-w", web_workers, "-b", f"{host}:{port}", "--graceful-timeout", "5",
+                                   "--access-logfile", "-", "wsgi:app"], env)
+    count = int(os.environ.get("WORKERS", "1"))
+    workers = [Child(f"Worker {n + 1}", [sys.executable, "worker.py"], env) for n in range(count)]
+    return [web, *workers]
+
+
+def _keep_redis(folder) -> None:
+    """The embedded Redis died: start it again from its append-only file."""
+    from app.core import redis_server
+
+    if not redis_server.answers(folder):
+        print("The embedded Redis stopped; starting it again from its append-only file.", flush=True)
+        try:
+            redis_server.start(folder, detach=True)
+        except RuntimeError as exc:
+            print(f"Redis did not start ({exc}); trying again.", flush=True)
+
+
 def main() -> int:
     from app.core import redis_server
 
     port = os.environ.get("PORT", "5000")
     host = os.environ.get("HOST", "127.0.0.1")
     own_redis = not os.environ.get("REDIS_URL")
+    folder = None
     if own_redis:  # one embedded server for the web processes and the workers, stopped in _stop
         from app.config import instance_path
 
-        os.environ["REDIS_URL"] = redis_server.ensure_running(instance_path(), stop_at_exit=False, detach=True)
+        folder = instance_path()
+        os.environ["REDIS_URL"] = redis_server.ensure_running(folder, stop_at_exit=False, detach=True)
     redis_url, accounts = _prepare()
     env = dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
-    web_workers = os.environ.get("WEB_WORKERS", "2")
-    # gevent workers: event streams are cheap greenlets, so open tabs never block page requests.
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gevent", "--worker-connections", "1000",
-                            "-w", web_workers, "-b", f"{host}:{port}", "--graceful-timeout", "5",
-                            "--access-logfile", "-", "wsgi:app"], cwd=PROJECT_ROOT, env=env,
-                           start_new_session=True)  # Ctrl-C reaches only us; we stop children in order
-    workers = [subprocess.Popen([sys.executable, "worker.py"], cwd=PROJECT_ROOT, env=env, start_new_session=True)
-               for _ in range(int(os.environ.get("WORKERS", "1")))]
-    children = [web, *workers]
+    children = _children(env, host, port)
+    for child in children:
+        child.start()
 
     def _stop(*_):
+        for child in children:  # the web server first, then the workers (each finishes its job)
+            child.stop()
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            child.wait(20)
         if own_redis:
             _stop_embedded(redis_url)
         sys.exit(0)
@@ -91,10 +154,11 @@ def main() -> int:
     else:
         print(f"The web server did not answer on {url}; see the log above.", flush=True)
     while True:
+        if own_redis:
+            _keep_redis(folder)
+        now = time.monotonic()
         for child in children:
-            if child.poll() is not None:
-                print(f"A process exited (code {child.returncode}); stopping everything.", flush=True)
-                _stop()
+            child.check(now)
         time.sleep(1)
 
 

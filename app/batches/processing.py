@@ -236,6 +236,11 @@ def release_claims(*, batch_id: int, worker: str) -> int:
 
 def reap_stale(*, batch_id: int | None = None, now: datetime | None = None) -> int:
     """Rows whose lease ran out go back to pending; silent workers are marked stale; commit."""
+    return sum(reap_by_batch(batch_id=batch_id, now=now).values())
+
+
+def reap_by_batch(*, batch_id: int | None = None, now: datetime | None = None) -> dict[int, int]:
+    """As reap_stale: {batch id: rows given back}."""
     now = now or utcnow()
     where = (BatchRow.batch_id == batch_id,) if batch_id is not None else ()
     silent_since = now - timedelta(seconds=lease_seconds())
@@ -243,7 +248,7 @@ def reap_stale(*, batch_id: int | None = None, now: datetime | None = None) -> i
     if not leases.expired(ROW_LEASE, held=IN_FLIGHT, now=now, where=where, limit=1) and not db.session.scalar(
             select(exists().where(BatchWorker.last_heartbeat < silent_since, BatchWorker.status == "busy"))):
         db.session.rollback()
-        return 0
+        return {}
     db.session.rollback()
     with write_intent():
         returned = [r[1:] for r in leases.release_expired(
@@ -263,7 +268,7 @@ def reap_stale(*, batch_id: int | None = None, now: datetime | None = None) -> i
                     {"row_numbers": sorted(numbers)[:50], "stale_workers": [w.instance for w in stale]},
                     org_id=org_id)
         db.session.commit()
-    return len(returned)
+    return {b_id: len(numbers) for (b_id, _), numbers in per_batch.items()}
 
 
 # --- finishing, promotion, tokens ------------------------------------------------------------
@@ -375,7 +380,7 @@ def token_recent(batch_id: int) -> bool:
 
 def sweep_all() -> dict:
     """Reap stale leases, finish finished batches, restart batches whose jobs were lost."""
-    reaped = reap_stale()
+    reaped = reap_by_batch()
     finished, restarted = 0, 0
     ids = db.session.execute(select(Batch.id, Batch.organisation_id, Batch.max_concurrent_jobs)
                              .where(Batch.status == BatchStatus.PROCESSING)).all()
@@ -385,6 +390,11 @@ def sweep_all() -> dict:
         elif not token_recent(batch_id):
             _enqueue_now(batch_id, org_id, max_jobs)
             restarted += 1
+        elif reaped.get(batch_id):
+            # The rows' worker died, and the chain of chunk jobs it carried with it: start one in its
+            # place now rather than when the batch's token runs out (up to two leases later).
+            _enqueue_now(batch_id, org_id, 1)
+            restarted += 1
     users = db.session.scalars(select(distinct(Batch.created_by_id)).where(Batch.status == BatchStatus.QUEUED)).all()
     db.session.rollback()
     if users:  # the write lock only when there is something to promote
@@ -393,7 +403,7 @@ def sweep_all() -> dict:
                 promote_queued(user_id=user_id)
             db.session.commit()
     in_flight = bool(db.session.scalar(select(exists().where(Batch.status.in_(ACTIVE_STATUSES)))))
-    return {"reaped": reaped, "finished": finished, "restarted": restarted, "in_flight": in_flight}
+    return {"reaped": sum(reaped.values()), "finished": finished, "restarted": restarted, "in_flight": in_flight}
 
 
 leases.register_sweeper("batches", lambda: sweep_all()["in_flight"], every=lambda: max(1.0, lease_seconds()))

@@ -14,6 +14,7 @@ from app.batches.csv_intake import CsvFormat, CsvRejected, _missing_value, iter_
 from app.batches.generate import DEFAULT_TEMPLATES, STYLES, TemplateInvalid, check_template
 from app.batches.models import Batch, BatchRow, BatchStatus, PromptTemplate, RowStatus, SavedMapping
 from app.core import audit, storage
+from app.core.database import outside_write_lock
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.events import publish_after_commit
 from app.core.models import User, utcnow
@@ -77,16 +78,18 @@ def batch_get(*, org_id: int, batch_id: int) -> Batch:
 def batch_upload(*, org_id: int, by: User, stream, filename: str) -> Batch:
     """Store an uploaded CSV (streamed), detect its format and suggest a column mapping."""
     name = (filename or "").strip() or "upload.csv"
-    stored = storage.save_stream(_Limited(stream, _max_bytes()), ".csv")
-    try:
-        fmt = sniff(stored.path)
-        pre = preview(stored.path, fmt, n=5)
-    except CsvRejected as exc:
-        storage.discard(stored)  # a refused upload leaves nothing behind
-        raise InvalidInput(f"{name}: {exc.message}") from None
+    with outside_write_lock():  # storing and reading the file take seconds; other writers go on
+        stored = storage.save_stream(_Limited(stream, _max_bytes()), ".csv")
+        try:
+            fmt = sniff(stored.path)
+            pre = preview(stored.path, fmt, n=5)
+        except CsvRejected as exc:
+            storage.discard(stored)  # a refused upload leaves nothing behind
+            raise InvalidInput(f"{name}: {exc.message}") from None
+        mapping = suggest_mapping(pre.header)
     batch = Batch(organisation_id=org_id, created_by_id=by.id, filename=name[:255], stored_sha256=stored.sha256,
                   stored_suffix=".csv", size_bytes=stored.size, format=_format_dict(fmt),
-                  mapping=suggest_mapping(pre.header), status=BatchStatus.UPLOADED,
+                  mapping=mapping, status=BatchStatus.UPLOADED,
                   total_rows=pre.total_rows_estimate,
                   max_concurrent_jobs=proc.setting("BATCH_MAX_CONCURRENT_JOBS", 2),
                   chunk_size=proc.setting("BATCH_CHUNK_SIZE", 20))
@@ -110,12 +113,16 @@ def batch_format_set(*, org_id: int, batch_id: int, encoding: str | None, delimi
     """Re-read the file with the user's encoding/dialect choices (empty = detect)."""
     batch = batch_get(org_id=org_id, batch_id=batch_id)
     _editable(batch)
-    try:
-        fmt = sniff(stored_path(batch), encoding=encoding or None, delimiter=delimiter or None,
-                    quotechar=quotechar, skip_lines=skip_lines, has_header=has_header)
-        pre = preview(stored_path(batch), fmt, n=5)
-    except CsvRejected as exc:
-        raise InvalidInput(exc.message) from None
+    path = stored_path(batch)
+    with outside_write_lock():
+        try:
+            fmt = sniff(path, encoding=encoding or None, delimiter=delimiter or None,
+                        quotechar=quotechar, skip_lines=skip_lines, has_header=has_header)
+            pre = preview(path, fmt, n=5)
+        except CsvRejected as exc:
+            raise InvalidInput(exc.message) from None
+    batch = batch_get(org_id=org_id, batch_id=batch_id)
+    _editable(batch)  # again: it may have been started while the file was read
     batch.format = _format_dict(fmt)
     batch.mapping = {k: v for k, v in (batch.mapping or {}).items() if v in pre.header} or suggest_mapping(pre.header)
     batch.validation = None

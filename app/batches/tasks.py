@@ -11,6 +11,7 @@ from app.batches.generate import RowInvalid, process_row
 from app.batches.models import IN_FLIGHT, Batch, BatchRow, BatchStatus, RowStatus
 from app.batches.services import templates_for
 from app.core import ai
+from app.core.database import outside_write_lock
 from app.core.models import utcnow
 from app.extensions import db
 
@@ -56,9 +57,10 @@ def _process_one(row_id: int, batch_id: int, worker: str, mapping: dict, templat
     if row is None:
         return 0
     started = time.perf_counter()
-    data = dict(row.data)
+    data, served = dict(row.data), ai.Served(row.organisation_id, "batch_row", row_id, "batch", batch_id)
     try:
-        with ai.serving(ai.Served(row.organisation_id, "batch_row", row_id, "batch", batch_id)):
+        # Texts, images and model calls take seconds: the row's lease covers it, no write lock does.
+        with outside_write_lock(), ai.serving(served):
             results = process_row(data, mapping, templates)
     except RowInvalid as exc:
         proc.row_fail(row_id=row_id, batch_id=batch_id, worker=worker, message=str(exc), column=exc.column,

@@ -21,12 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from app.core import http
-from app.core.ai_ledger import Served, allowed, record, register_scope
-from app.extensions import db
+from app.core.ai_ledger import Served, allowed, record, record_end, record_start, register_scope
+from app.core.database import end_read_transaction
 
 __all__ = ["AIError", "Feature", "OverBudget", "Reply", "Served", "allowed", "call", "chat", "current_served",
            "enabled", "feature", "images", "record", "register_scope", "serving"]
@@ -216,13 +214,17 @@ Send = Callable[[], tuple[Any, int, int, int]]  # → (value, prompt tokens, com
 
 def call(feat: Feature, served: Served, send: Send) -> Reply:
     """Run `send` for the organisation if its budget allows, and record the call however it ends."""
-    _end_read_transaction()
+    # In a worker even a read holds SQLite's write lock, which the call's own record (and every
+    # other writer) would wait for while the model thinks.
+    end_read_transaction()
     ok, why = allowed(served.org_id, feat.capability)
     if not ok:
         _book(feat, served, ok=False, over_budget=True, error=why, cost=Decimal("0"))
         error = OverBudget(why)
         error.model, error.currency = feat.model, feat.currency
         raise error
+    call_id = record_start(served=served, capability=feat.capability, provider=feat.provider, model=feat.model,
+                           currency=feat.currency)
     started = time.monotonic()
     try:
         value, t_in, t_out, attempts = send()
@@ -231,7 +233,7 @@ def call(feat: Feature, served: Served, send: Send) -> Reply:
         error.label, error.model, error.currency = feat.label, feat.model, feat.currency
         error.cost = feat.cost(error.prompt_tokens, error.completion_tokens)
         error.duration_ms = int((time.monotonic() - started) * 1000)
-        _book(feat, served, ok=False, error=str(error), cost=error.cost, prompt_tokens=error.prompt_tokens,
+        _book(feat, served, call_id, ok=False, error=str(error), cost=error.cost, prompt_tokens=error.prompt_tokens,
               completion_tokens=error.completion_tokens, attempts=error.attempts, duration_ms=error.duration_ms)
         if isinstance(exc, AIError | http.HttpFailure):
             raise error from None
@@ -239,31 +241,9 @@ def call(feat: Feature, served: Served, send: Send) -> Reply:
     reply = Reply(value=value, model=feat.model, prompt_tokens=t_in, completion_tokens=t_out,
                   cost=feat.cost(t_in, t_out), currency=feat.currency, attempts=attempts,
                   duration_ms=int((time.monotonic() - started) * 1000))
-    _book(feat, served, ok=True, cost=reply.cost, prompt_tokens=t_in, completion_tokens=t_out, attempts=attempts,
+    _book(feat, served, call_id, ok=True, cost=reply.cost, prompt_tokens=t_in, completion_tokens=t_out, attempts=attempts,
           duration_ms=reply.duration_ms)
     return reply
-
-
-def _end_read_transaction() -> None:
-    """End the caller's read-only transaction before the call; refuse one with writes in it."""
-    # In a worker even a read holds SQLite's write lock, which the call's own record (and every
-    # other writer) would wait for while the model thinks.
-    session = db.session()
-    if session.new or session.dirty or session.deleted or session.info.get("ai_writes_pending"):
-        raise RuntimeError("commit before calling a model: no transaction may be held during the call")
-    if session.in_transaction():
-        session.commit()
-
-
-@event.listens_for(Session, "after_flush")
-def _writes_flushed(session, _context) -> None:
-    session.info["ai_writes_pending"] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _transaction_ended(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop("ai_writes_pending", None)
 
 
 def _as_error(exc: BaseException) -> AIError:
@@ -276,9 +256,13 @@ def _as_error(exc: BaseException) -> AIError:
     return AIError(f"failed: {type(exc).__name__}: {exc}")
 
 
-def _book(feat: Feature, served: Served, **fields) -> None:
-    record(served=served, capability=feat.capability, provider=feat.provider, model=feat.model,
-           currency=feat.currency, **fields)
+def _book(feat: Feature, served: Served, call_id: int | None = None, **fields) -> None:
+    common = dict(served=served, capability=feat.capability, provider=feat.provider, model=feat.model,
+                  currency=feat.currency)
+    if call_id is None:
+        record(**common, **fields)
+    else:
+        record_end(call_id, **common, **fields)
 
 
 def request(feat: Feature, method: str, path: str = "", **kwargs) -> http.Answer:

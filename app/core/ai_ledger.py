@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select, update
 
 from app.core import audit
 from app.core.ai_models import CAPABILITIES, AICall, Budget
@@ -61,6 +61,55 @@ def record(*, served: Served, capability: str, provider: str, model: str = "", o
         created_at=created_at or utcnow())
     with write_intent(), db.engine.begin() as conn:
         conn.execute(insert(AICall).values(**values))
+
+
+def _values(provider: str, model: str, ok: bool, prompt_tokens: int,
+            completion_tokens: int, cost: Decimal | None, currency: str, duration_ms: int, error: str | None,
+            attempts: int, over_budget: bool) -> dict:
+    return dict(
+        ok=ok, over_budget=over_budget, retried=attempts > 1, attempts=attempts, prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens, cost=cost, currency=(currency or "USD")[:3].upper(),
+        duration_ms=duration_ms, error=(error or None) and error[:2000], provider=provider[:80],
+        model=(model or "")[:120])
+
+
+# Failed: ended without a usable answer, or cut short by a dying worker (not merely in flight).
+FAILED = and_(AICall.ok.is_(False), or_(AICall.finished.is_(True), AICall.error.is_not(None)))
+UNFINISHED = "no answer recorded: the worker stopped during the call (the provider may have charged for it)"
+
+
+def record_start(*, served: Served, capability: str, provider: str, model: str = "", currency: str = "USD") -> int:
+    """Write the row of a call about to be sent (unfinished until `record_end`); its id.
+
+    A call for the same object left unfinished by a worker that died is marked as such (once), and
+    the new row says it repeats it."""
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown AI capability {capability!r}")
+    with write_intent(), db.engine.begin() as conn:
+        repeat_of = None
+        if served.object_id is not None:
+            repeat_of = conn.scalar(select(AICall.id).where(
+                AICall.organisation_id == served.org_id, AICall.object_type == served.object_type,
+                AICall.object_id == served.object_id, AICall.capability == capability,
+                AICall.finished.is_(False), AICall.error.is_(None)).order_by(AICall.id.desc()).limit(1))
+        if repeat_of is not None:
+            conn.execute(update(AICall).where(AICall.id == repeat_of).values(error=UNFINISHED))
+        return conn.execute(insert(AICall).values(
+            organisation_id=served.org_id, capability=capability, provider=provider[:80], model=(model or "")[:120],
+            ok=False, finished=False, repeat_of_id=repeat_of, currency=(currency or "USD")[:3].upper(),
+            object_type=served.object_type, object_id=served.object_id, parent_type=served.parent_type,
+            parent_id=served.parent_id, created_at=utcnow())).inserted_primary_key[0]
+
+
+def record_end(call_id: int, *, served: Served, capability: str, provider: str, model: str = "", ok: bool,
+               prompt_tokens: int = 0, completion_tokens: int = 0, cost: Decimal | None = None,
+               currency: str = "USD", duration_ms: int = 0, error: str | None = None, attempts: int = 1,
+               over_budget: bool = False) -> None:
+    """Write how the call started by `record_start` ended."""
+    values = _values(provider, model, ok, prompt_tokens, completion_tokens, cost, currency,
+                     duration_ms, error, attempts, over_budget)
+    with write_intent(), db.engine.begin() as conn:
+        conn.execute(update(AICall).where(AICall.id == call_id).values(finished=True, **values))
 
 
 # --- the budget --------------------------------------------------------------------------------
@@ -163,7 +212,7 @@ def object_costs(org_id: int, object_type: str, object_id: int) -> dict:
     """An object's AI calls: counts, cost per currency, and why the last ones failed or were not sent."""
     where = _object_filter(org_id, object_type, object_id)
     rows = db.session.execute(select(
-        AICall.currency, func.count(AICall.id), func.sum(case((AICall.ok.is_(False), 1), else_=0)),
+        AICall.currency, func.count(AICall.id), func.sum(case((FAILED, 1), else_=0)),
         func.sum(case((AICall.over_budget.is_(True), 1), else_=0)), func.sum(AICall.cost),
         func.sum(case((AICall.cost.is_(None), 1), else_=0))).where(where).group_by(AICall.currency)).all()
     out = {"calls": 0, "failed": 0, "over_budget": 0, "unpriced": 0, "costs": {}, "notes": []}
@@ -175,7 +224,7 @@ def object_costs(org_id: int, object_type: str, object_id: int) -> dict:
         out["costs"][currency] = Decimal(str(cost or 0))
     if out["failed"] or out["over_budget"]:
         latest = db.session.execute(select(AICall.capability, AICall.error, AICall.over_budget).where(
-            where, AICall.ok.is_(False)).order_by(AICall.id.desc()).limit(20))
+            where, FAILED).order_by(AICall.id.desc()).limit(20))
         for capability, error, refused in latest:
             note = {"capability": capability, "error": error or "failed", "over_budget": refused}
             if note not in out["notes"]:
@@ -206,7 +255,7 @@ def month_rows(org_id: int, now: datetime | None = None) -> list[dict]:
     """This month's calls grouped by capability, object type, provider, model and currency."""
     keys = (AICall.capability, AICall.object_type, AICall.provider, AICall.model, AICall.currency)
     rows = db.session.execute(select(
-        *keys, func.count(AICall.id), func.sum(case((AICall.ok.is_(False), 1), else_=0)),
+        *keys, func.count(AICall.id), func.sum(case((FAILED, 1), else_=0)),
         func.sum(case((AICall.over_budget.is_(True), 1), else_=0)),
         func.sum(case((AICall.retried.is_(True), 1), else_=0)),
         func.sum(AICall.prompt_tokens + AICall.completion_tokens), func.sum(AICall.cost))

@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import UTCDateTime, utcnow
@@ -46,6 +47,11 @@ class AICall(db.Model):
     parent_type: Mapped[str | None] = mapped_column(String(32))
     parent_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # False from the moment the call is sent until its answer (or failure) is written. One left
+    # False belongs to a worker that died during the call: the provider may have charged for it.
+    finished: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # This call repeats that one, which never finished (its worker died and the work resumed).
+    repeat_of_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Budget(db.Model):

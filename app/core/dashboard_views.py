@@ -7,12 +7,17 @@ from flask_login import current_user, login_required
 from app.core import pings
 from app.core.jobs import alive_worker_count
 from app.core.nav import CARDS, cards_for, register_card
+from app.core.queue import REDIS_DOWN
 
 bp = Blueprint("dashboard", __name__)
 
 
 def _workers_card(org_id: int) -> dict:
-    return {"ping": pings.ping_latest(org_id), "alive": alive_worker_count()}
+    try:
+        alive = alive_worker_count()
+    except REDIS_DOWN:
+        alive = None  # not known while Redis is away; the card re-fetches when it is back
+    return {"ping": pings.ping_latest(org_id), "alive": alive}
 
 
 register_card("workers", title="Workers", template="core/_card_workers.html", load=_workers_card,

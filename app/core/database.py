@@ -14,6 +14,7 @@ import sqlite3
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
 
@@ -26,6 +27,52 @@ def write_intent():
         yield
     finally:
         _immediate.reset(token)
+
+
+def end_read_transaction() -> None:
+    """End the session's read-only transaction (and the lock a write-intent BEGIN took with it);
+    refuse one with writes in it, which must be committed by its service first."""
+    from app.extensions import db
+
+    session = db.session()
+    if session.new or session.dirty or session.deleted or session.info.get(_WRITES_PENDING):
+        raise RuntimeError("commit before calling a model or other slow work: no write may be held during it")
+    if session.in_transaction():
+        session.commit()
+
+
+@contextlib.contextmanager
+def outside_write_lock():
+    """Slow work (parsing an upload, a model call, image work) with no write lock held.
+
+    The block's own queries are plain reads; its transaction is ended when it leaves, so the writes
+    that follow begin afresh and hold the lock only for themselves."""
+    from app.extensions import db
+
+    end_read_transaction()
+    token = _immediate.set(False)
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _immediate.reset(token)
+    end_read_transaction()
+
+
+_WRITES_PENDING = "writes_pending"
+
+
+@event.listens_for(Session, "after_flush")
+def _writes_flushed(session, _context) -> None:
+    session.info[_WRITES_PENDING] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WRITES_PENDING, None)
 
 
 @event.listens_for(Engine, "connect")

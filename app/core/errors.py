@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.core.htmx import is_htmx
+from app.core.queue import REDIS_DOWN
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class InvalidInput(DomainError):
 TITLES = {
     400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Upload too large", 422: "Check your input",
-    429: "Too many requests", 500: "Something went wrong",
+    429: "Too many requests", 500: "Something went wrong", 503: "Busy for a moment",
 }
 
 MESSAGES = {
@@ -56,6 +57,8 @@ MESSAGES = {
     413: "The upload is larger than the server accepts. Send fewer or smaller files.",
     429: "Too many requests. Wait a little and try again.",
     500: "The server hit an error. The team has the details in the log; try again later.",
+    503: "Busy for a moment: the job queue is not reachable, so this was not done. Nothing was lost; "
+         "try again in a few seconds.",
 }
 
 
@@ -95,6 +98,13 @@ def _domain_error(exc: DomainError):
     return error_response(exc.status, exc.message)
 
 
+def _queue_unreachable(exc: Exception):
+    # Rolled back before anything is announced: the request's writes stand or fall together.
+    db.session.rollback()
+    log.warning("Redis not reachable during %s %s: %s", request.method, request.path, exc)
+    return error_response(503)
+
+
 def _server_error(exc: Exception):
     db.session.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -105,5 +115,7 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
+    for exc_class in REDIS_DOWN:
+        app.register_error_handler(exc_class, _queue_unreachable)
     if not app.testing or app.config.get("HANDLE_500_IN_TESTS"):
         app.register_error_handler(Exception, _server_error)

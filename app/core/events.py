@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, request
 from flask_login import current_user, login_required
 from redis import Redis
 
-from app.core.queue import get_redis, key
+from app.core.queue import REDIS_DOWN, get_redis, key
 from app.core.transactions import after_commit
 from app.extensions import db
 
@@ -39,14 +39,20 @@ def last_event_key(org_id: int) -> str:
 # organisation had an event in between (allowing for clocks of other machines this far apart).
 CLOCK_SLACK_MS = 2000
 LAST_EVENT_TTL = 3600
+RESYNC = json.dumps({"event": "resync", "data": {}})  # "re-fetch every live card on this page"
 
 
 def publish(org_id: int, event: str, data: dict | None = None) -> None:
-    """Publish now (use publish_after_commit inside a transaction)."""
+    """Publish now (use publish_after_commit inside a transaction); a Redis outage loses only the signal."""
     pipe = get_redis().pipeline(transaction=False)
     pipe.publish(channel(org_id), json.dumps({"event": event, "data": data or {}}))
     pipe.set(last_event_key(org_id), int(time.time() * 1000), ex=LAST_EVENT_TTL)
-    pipe.execute()
+    try:
+        pipe.execute()
+    except REDIS_DOWN as exc:
+        # The write this announces is committed and stands. Open pages are told to re-fetch
+        # everything when the broker gets Redis back (see Broker._listen), so none stays stale.
+        log.warning("event %s for organisation %s not published: Redis is not reachable (%s)", event, org_id, exc)
 
 
 def now_ms() -> int:
@@ -111,7 +117,7 @@ class Broker:
                 with contextlib.suppress(queue.Empty):
                     while True:
                         q.get_nowait()
-                q.put_nowait(json.dumps({"event": "resync", "data": {}}))
+                q.put_nowait(RESYNC)
 
     def stop(self) -> None:
         """End the listener thread (it exits within a second)."""
@@ -128,9 +134,17 @@ class Broker:
             self._thread = None
             return True
 
+    def resync_all(self) -> None:
+        """Tell every open stream to re-fetch its cards (events published meanwhile were lost)."""
+        with self._lock:
+            org_ids = list(self._subscribers)
+        for org_id in org_ids:
+            self._deliver(org_id, RESYNC)
+
     def _listen(self) -> None:
         backoff = 0.5
         idle_since = time.monotonic()
+        lost_redis = False
         while not self._stopping.is_set():
             pubsub = None
             try:
@@ -138,6 +152,10 @@ class Broker:
                 pubsub.psubscribe(self.pattern)
                 self.ready.set()
                 backoff = 0.5
+                if lost_redis:
+                    lost_redis = False
+                    log.info("event broker has Redis back; open pages re-fetch their cards")
+                    self.resync_all()
                 while True:
                     if self.subscriber_count():
                         idle_since = time.monotonic()
@@ -156,6 +174,7 @@ class Broker:
                     self._deliver(org_id, msg["data"].decode())
             except Exception:
                 self.ready.clear()
+                lost_redis = True
                 if pubsub is not None:
                     with contextlib.suppress(Exception):
                         pubsub.close()
@@ -202,7 +221,7 @@ def stream_for(org_id: int, broker: Broker, heartbeat: float, max_seconds: float
     try:
         yield ": connected\n\nretry: 3000\n\n"
         if missed is not None and missed():
-            yield _format(json.dumps({"event": "resync", "data": {}}))
+            yield _format(RESYNC)
         ends = time.monotonic() + max_seconds
         while time.monotonic() < ends:
             try:
@@ -224,7 +243,10 @@ def stream():
     redis, last_key = get_redis(), last_event_key(org_id)  # the stream runs outside the app context
 
     def missed() -> bool:
-        last = redis.get(last_key)
+        try:
+            last = redis.get(last_key)
+        except REDIS_DOWN:
+            return True  # nothing can be known about what happened meanwhile: re-fetch to be sure
         return since.isdigit() and last is not None and int(last) > int(since) - CLOCK_SLACK_MS
 
     db.session.remove()  # a stream must not hold a database connection for its whole life

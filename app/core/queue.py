@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import redis.exceptions
 from flask import current_app
 from redis import Redis
 from rq import Queue, Retry
@@ -14,6 +15,9 @@ from app.core import redis_server
 from app.core.transactions import after_commit
 
 QUEUE_NAMES = ("high", "default", "low")
+
+# What a client raises while Redis is stopped or restarting: callers that can ride it out catch these.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 def resolve_redis_url(config: dict) -> str:

@@ -26,6 +26,11 @@ def url_for_socket(path: Path) -> str:
     return f"unix://{path}"
 
 
+def answers(folder: str | Path) -> bool:
+    """True when the embedded server of this folder answers a ping."""
+    return _answers(socket_path(folder))
+
+
 def _answers(path: Path) -> bool:
     if not path.exists():
         return False
@@ -53,6 +58,22 @@ def ensure_running(folder: str | Path, *, stop_at_exit: bool = True, detach: boo
             _started, _owner_pid = _spawn(sock, detach), os.getpid()
             if stop_at_exit:
                 atexit.register(stop)
+    return url_for_socket(sock)
+
+
+def start(folder: str | Path, *, detach: bool = False) -> str:
+    """(Re)start the embedded server of this folder now, replaying its append-only file; its URL.
+
+    For the `make run` supervisor, which owns the server: stopped by `stop()`, never at exit."""
+    global _started, _owner_pid
+    sock = socket_path(folder)
+    sock.parent.mkdir(parents=True, exist_ok=True)
+    with open(sock.parent / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _answers(sock):
+            if _started is not None:
+                _started.poll()  # reap the server that died, if it was ours
+            _started, _owner_pid = _spawn(sock, detach), os.getpid()
     return url_for_socket(sock)
 
 

@@ -1,26 +1,70 @@
-"""RQ workers that run every job inside the application context.
+"""RQ workers that run every job inside the application context, and ride out outages.
 
 A forked work horse never reuses the parent's database connections, and every job gets its own
 session, removed when the job ends whatever happened.
+
+Redis may stop and come back (a restart, a crash replayed from its append-only file). A busy
+worker keeps its work horse running through it: the heartbeats it cannot send are skipped (the
+job's progress lives in the database, under its own leases). If RQ's loop still gives up, `run`
+waits for the horse, waits for Redis with backoff, and starts a fresh worker; jobs lost meanwhile
+come back through the lease sweepers.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
+import time
 
 from flask import Flask
 from rq import SimpleWorker, Worker
 from rq.utils import import_attribute
+from sqlalchemy import text
 
 from app.core import leases
 from app.core.database import write_intent
-from app.core.queue import all_queues, get_redis
+from app.core.queue import REDIS_DOWN, all_queues, get_redis
 from app.extensions import db
 
 log = logging.getLogger(__name__)
+SHORT_LIFE_SECONDS = 10  # a worker that ends sooner than this waits longer before the next one
 
 
 class AppWorkerMixin:
     flask_app: Flask | None = None
+    lost_redis = False  # set when this worker saw Redis go away (run() then starts a fresh one)
+
+    def _redis_gone(self, what: str, exc: Exception) -> None:
+        if not self.lost_redis:
+            log.warning("worker %s: Redis not reachable (%s); %s", self.name, exc, what)
+        self.lost_redis = True
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ waits for a job up to worker_ttl - 15 s (45 s) before its upkeep, so an idle worker
+        # would notice a dead worker's expired leases that much later: wait one upkeep round at most.
+        return max(1, int(self.maintenance_interval))
+
+    def maintain_heartbeats(self, job):
+        try:
+            super().maintain_heartbeats(job)
+        except REDIS_DOWN as exc:
+            self._redis_gone("the job goes on without heartbeats", exc)
+
+    def set_current_job_working_time(self, current_job_working_time, pipeline=None):
+        try:
+            super().set_current_job_working_time(current_job_working_time, pipeline=pipeline)
+        except REDIS_DOWN as exc:
+            self.current_job_working_time = current_job_working_time
+            self._redis_gone("the job goes on without heartbeats", exc)
+
+    def execute_job(self, job, queue):
+        try:
+            return super().execute_job(job, queue)
+        except REDIS_DOWN as exc:
+            self._redis_gone("the job's end could not be recorded; its lease brings it back", exc)
+            raise
 
     def main_work_horse(self, job, queue):
         # The horse is a forked child: drop inherited pooled connections without closing the
@@ -78,3 +122,103 @@ def build_worker(app: Flask, *, worker_class_path: str | None = None, job_class_
                    # is also when a worker takes over the scheduler lock of a worker that died (the lock
                    # itself lives 61 s), so delayed jobs resume within about 70 s.
                    job_monitoring_interval=5, maintenance_interval=10, worker_ttl=60)
+
+
+def _redis_answers(app: Flask) -> bool:
+    with app.app_context():
+        try:
+            return bool(get_redis().ping())
+        except REDIS_DOWN:
+            return False
+
+
+def _database_answers(app: Flask) -> bool:
+    with app.app_context():
+        try:
+            db.session.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            return False
+        finally:
+            db.session.remove()
+
+
+class _Stop:
+    """SIGTERM/SIGINT while `run` waits between workers: stop waiting and exit.
+
+    A plain flag and short sleeps: a threading.Event set from a signal handler can deadlock on
+    its own lock when the signal lands while the main thread holds it."""
+
+    def __init__(self):
+        self.requested = False
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._ask)
+
+    def _ask(self, *_) -> None:
+        self.requested = True
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True when asked to stop."""
+        end = time.monotonic() + seconds
+        while not self.requested and time.monotonic() < end:
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        return self.requested
+
+
+def _wait_for_orphan(worker, stop: _Stop) -> None:
+    """A worker that gave up while its horse still ran: let the horse finish its job first."""
+    pid = getattr(worker, "_horse_pid", 0)
+    while pid:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done or stop.wait(0.5):
+            return
+
+
+def _wait_until_reachable(app: Flask, stop: _Stop, longest: float) -> bool:
+    """Redis and the database both answer (True), or a stop was asked for (False)."""
+    delay = 0.5
+    while not (_redis_answers(app) and _database_answers(app)):
+        log.warning("worker: Redis or the database is not reachable; trying again in %.1f s", delay)
+        if stop.wait(delay):
+            return False
+        delay = min(delay * 2, longest)
+    return True
+
+
+def run(app: Flask, *, burst: bool = False, name: str | None = None, worker_class_path: str | None = None,
+        job_class_path: str | None = None, logging_level: str = "INFO") -> int:
+    """Work until stopped (or, with `burst`, until the queues are empty), starting a fresh worker
+    after Redis or the database went away. Returns the process exit code."""
+    stop, failures = _Stop(), 0
+    longest = float(app.config.get("WORKER_RECONNECT_MAX_SECONDS", 30))
+    while True:
+        stop.install()
+        if not _wait_until_reachable(app, stop, longest):
+            return 0
+        worker = build_worker(app, worker_class_path=worker_class_path, job_class_path=job_class_path, name=name)
+        born = time.monotonic()
+        try:
+            with app.app_context():
+                worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+        except REDIS_DOWN as exc:  # raised while tearing down (registering its death, stopping the scheduler)
+            worker._redis_gone("the worker stopped", exc)
+        if worker._stop_requested or worker._shutdown_requested_date is not None:
+            return 0  # SIGTERM/SIGINT reached RQ's own handler (busy or idle): a stop, not an outage
+        if burst and not worker.lost_redis:
+            return 0
+        stop.install()
+        _wait_for_orphan(worker, stop)
+        if not _wait_until_reachable(app, stop, longest):
+            return 0
+        with app.app_context(), contextlib.suppress(*REDIS_DOWN):
+            worker.register_death()  # so the Jobs page does not list it and its name is free
+        failures = failures + 1 if time.monotonic() - born < SHORT_LIFE_SECONDS else 0
+        log.warning("worker %s stopped (Redis %s); starting a fresh worker", worker.name,
+                    "went away" if worker.lost_redis else "or the database failed")
+        if failures and stop.wait(min(2 ** failures, longest)):
+            return 0

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from app.core import audit, storage
+from app.core.database import outside_write_lock
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.events import publish_after_commit
 from app.core.models import User, user_id_of, utcnow
@@ -158,17 +159,20 @@ def supplier_import_preview(*, org_id: int, by: User | None, data: bytes, filena
         raise InvalidInput(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split the export.")
     mapping = {k: v for k, v in (column_mapping or {}).items() if v}
     default_currency = (default_currency or "").strip().upper() or None
-    parsed = _parse(data, filename, mapping, default_currency)
-    rules = compiled_rules(org_id)
-    planned: set[str] = set()
-    outcomes = [plan_line(org_id, line, rules, planned) for line in parsed.rows] + _error_outcomes(parsed)
-    outcomes.sort(key=lambda o: o.row)
-    stored = storage.save_bytes(data, suffix="." + parsed.format)
+    by_id = user_id_of(by)
+    # Parsing and planning read the file and the catalogue only: no write lock while they run.
+    with outside_write_lock():
+        parsed = _parse(data, filename, mapping, default_currency)
+        rules = compiled_rules(org_id)
+        planned: set[str] = set()
+        outcomes = [plan_line(org_id, line, rules, planned) for line in parsed.rows] + _error_outcomes(parsed)
+        outcomes.sort(key=lambda o: o.row)
+        stored = storage.save_bytes(data, suffix="." + parsed.format)
     record = SupplierImport(
         organisation_id=org_id, supplier="aliexpress", filename=filename, file_sha256=stored.sha256,
         file_size=stored.size, format=parsed.format, column_mapping=mapping or None,
         default_currency=default_currency, status=ImportStatus.PREVIEWED, total_rows=len(parsed.rows),
-        error_rows=len({e.row_number for e in parsed.errors}), created_by_id=user_id_of(by),
+        error_rows=len({e.row_number for e in parsed.errors}), created_by_id=by_id,
         report=[o.as_dict() for o in outcomes]
         + [{"row": w.row_number, "outcome": "warning", "message": w.message} for w in parsed.warnings])
     db.session.add(record)

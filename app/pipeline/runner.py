@@ -306,8 +306,9 @@ def requeue_lost(phase_id: int, job_id: str | None, *, reason: str) -> bool:
         return True
 
 
-def requeue_unscheduled(now: datetime | None = None, grace: int = 60) -> int:
+def requeue_unscheduled(now: datetime | None = None, grace: int | None = None) -> int:
     """Re-enqueue queued phases whose RQ job vanished (an enqueue lost after commit)."""
+    grace = setting("PIPELINE_REQUEUE_GRACE_SECONDS") if grace is None else grace
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 

@@ -37,9 +37,9 @@ def test_detect_dialect_keeps_double_quotes_and_says_when_nothing_splits():
 def test_long_runs_of_letters_do_not_make_detection_slow():
     random.seed(2)
     hex_dump = "".join(random.choice("0123456789abcdef") for _ in range(200_000))
-    started = time.perf_counter()
+    started = time.process_time()
     found = detect_dialect(hex_dump)
-    assert time.perf_counter() - started < 1  # 20 s when CleverCSV saw the whole run
+    assert time.process_time() - started < 3  # 20 s when CleverCSV saw the whole run
     assert found.delimiter in DELIMITERS
     long_cells = "title;description\n" + "".join(f"Shirt {i};{'x' * 5000}\n" for i in range(5))
     assert detect_dialect(long_cells).delimiter == ";"
@@ -78,7 +78,7 @@ def test_sniff_refusals():
 def test_sniff_refuses_binary_without_nul_bytes_quickly():
     random.seed(3)
     data = bytes(random.randrange(1, 256) for _ in range(2_000_000))
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(NotText, match="does not look like text"):
         sniff(data)
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 3

@@ -340,21 +340,21 @@ def test_json_rows_that_are_not_objects_are_row_errors():
 
 
 def test_binary_exports_are_refused_before_any_csv_reading():
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ExportRejected, match="orders.csv: The file is a ZIP archive"):
         parse_export(b"PK\x03\x04" + bytes(5000), "orders.csv")
     ascii_binary = bytes((i * 7919) % 128 for i in range(300_000))  # decodes as UTF-8, full of control bytes
     with pytest.raises(ExportRejected, match="does not look like text"):
         parse_export(ascii_binary, "orders.csv")
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 3
 
 
 def test_text_without_delimiters_is_refused_quickly():
     data = ("0123456789abcdef" * 20_000).encode()
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ExportRejected, match="Row 1: a value is longer than"):
         parse_export(data, "upload")
-    assert time.perf_counter() - started < 1  # 67 s in CleverCSV's URL filter
+    assert time.process_time() - started < 3  # 67 s in CleverCSV's URL filter
 
 
 def test_a_huge_field_is_refused_with_its_row():

@@ -451,8 +451,13 @@ def import_page(import_id: int):
 @manage
 def import_confirm(import_id: int):
     record = get_or_404(SupplierImport, import_id)
-    imports.supplier_import_confirm(org_id=_org(), import_id=record.id, valid_only=request.form.get("valid_only") == "1",
-                                    by=current_user)
+    valid_only = request.form.get("valid_only") == "1"
+    try:
+        imports.supplier_import_confirm(org_id=_org(), import_id=record.id, valid_only=valid_only, by=current_user)
+    except DomainError as exc:  # answered on the import's own page, with the choice the user made
+        db.session.rollback()
+        return render("inventory/import.html", "inventory/_import_status.html", record=record,
+                      confirm_error=exc.message, valid_only=valid_only), exc.status
     flash("The import is running; this page follows its progress.", "success")
     return redirect(url_for("inventory.import_page", import_id=record.id))
 

@@ -53,3 +53,32 @@ def test_demo_pages_a_pricing_rule_and_an_order_of_a_formerly_unpriced_item(cont
     page.get_by_role("button", name="Create draft order").click()
     expect(page.get_by_test_id("order-status")).to_contain_text("Draft")
     expect(page.get_by_test_id("order-line-MOON-1")).to_contain_text("9.99")
+
+
+def test_layout_details_at_1366(browser, live_server, org, manager):
+    """The sign-in checkbox sits beside its label; a new order's lines with long charm names fit their card."""
+    ctx = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    page.goto("/login")
+    box = page.locator("input[name=remember]").bounding_box()
+    label = page.locator("label", has_text="Keep me signed in").bounding_box()
+    # One line: the box at the label's left, the words beside it (not a full-width box above them).
+    assert label["height"] < 2 * box["height"] + 8 and box["width"] < 40 and abs(box["x"] - label["x"]) < 8
+
+    make_item(org, sku="CH-45", title="Gold chain 45 cm", price="12.50", currency="USD", on_hand=5,
+              category_path="Chains › Necklace Chains")
+    for n in range(3):
+        make_item(org, sku=f"CM-{n}", title=f"Very long charm name number {n} with enamel flowers and a lobster clasp",
+                  price="3.20", currency="USD", on_hand=3, category_path="Charms › Pendants")
+    sign_in(page, manager)
+    page.goto("/orders/new")
+    page.fill("#picker-q", "CH-45")
+    page.get_by_test_id("pick-CH-45").click()
+    line = page.get_by_test_id("line-CH-45")
+    expect(line).to_be_visible()
+    card = page.locator(".order-form > .card").first.bounding_box()
+    for control in (line.locator("input[name$='-engraving']"), line.get_by_role("button", name="Remove")):
+        right = control.bounding_box()
+        assert right["x"] + right["width"] <= card["x"] + card["width"] + 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    ctx.close()

@@ -99,3 +99,15 @@ def test_a_line_added_by_hand_shows_no_empty_quote(app, org, client, staff_clien
     body = response.get_data(as_text=True)
     assert "“”" not in body and "added by hand" in body
     assert db.session.scalar(select(func.count()).select_from(Extraction)) == 1
+
+
+def test_empty_pages_say_what_they_are_for_and_offer_the_first_action(manager_client):
+    pages = {"/inventory/": ('data-testid="inventory-empty"', 'href="/inventory/imports"'),
+             "/products/": ('data-testid="board-empty"', 'href="/products/new"'),
+             "/inventory/prices": ("No items yet.", 'href="/inventory/imports"'),
+             "/inventory/imports": ("No import yet. Upload", 'type="file"'),
+             "/orders/": ("No orders yet. Create the first one", 'href="/orders/new"')}
+    for path, expected in pages.items():
+        body = manager_client.get(path).get_data(as_text=True)
+        for text in expected:
+            assert text in body, (path, text)

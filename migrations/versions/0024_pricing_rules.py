@@ -1,13 +1,13 @@
 """pricing rules: an organisation's markup on cost, price ending and minimum margin
 
 Revision ID: 0024
-Revises: 0017
+Revises: 0022
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0017"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

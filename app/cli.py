@@ -76,11 +76,25 @@ def seed_demo_accounts() -> list[tuple[str, str, str]]:
     return [(role.value, email, creds[email]) for email, role, _ in DEMO_USERS]
 
 
+def seed_demo_data() -> list[str]:
+    """Fill the demo organisation with the demo warehouse once (unless DEMO=0); what was done, line by line."""
+    if not current_app.config["DEMO"]:
+        return []
+    from app.demo import seed_demo_warehouse
+
+    org = user_service.organisation_get_or_create(DEMO_ORG)
+    users = {u.email: u for u in db.session.scalars(select(User).where(User.organisation_id == org.id))}
+    return seed_demo_warehouse(org_id=org.id, manager=users["manager@demo.stockroom"],
+                               staff=users["staff@demo.stockroom"])
+
+
 @click.command("seed-demo")
 def seed_demo() -> None:
-    """Create the demo organisation with an admin, a manager and a staff user (once); print logins."""
+    """Create the demo organisation with an admin, a manager and a staff user, and its warehouse (once); print logins."""
     for role, email, password in seed_demo_accounts():
         click.echo(f"  {role:8} {email:28} {password}")
+    for line in seed_demo_data():
+        click.echo(f"  demo: {line}")
 
 
 def init_app(app) -> None:

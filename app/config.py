@@ -112,6 +112,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # and the longest a share link may work.
         "TECHFILES_PDF_FONT": os.environ.get("TECHFILES_PDF_FONT", "").strip(),
         "TECHFILES_SHARE_MAX_DAYS": _int("TECHFILES_SHARE_MAX_DAYS", 90),
+        # `make run` fills a new instance's demo organisation with a warehouse; DEMO=0 starts empty.
+        "DEMO": _bool("DEMO", True),
         **_ints(PIPELINE_SETTINGS),
         **_ints(BATCH_SETTINGS),
         **_ints(WORKER_SETTINGS),

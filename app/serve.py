@@ -18,12 +18,14 @@ def _prepare() -> tuple[str, list]:
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.cli import seed_demo_accounts
+    from app.cli import seed_demo_accounts, seed_demo_data
 
     app = create_app()
     with app.app_context():
         upgrade(revision="heads")
         accounts = seed_demo_accounts()
+        for line in seed_demo_data():
+            print(f"Demo warehouse: {line}", flush=True)
     return app.config["REDIS_URL"], accounts
 
 

@@ -35,7 +35,12 @@ def _rows(batch: Batch, *statuses: str):
 def results_csv(batch: Batch) -> Iterator[str]:
     """One line per row: status, mapped fields, trigger, prompts, images, tags, generators, error."""
     fields = [f for f in ("title", "country", "product_type", "size", "mpn", "description") if batch.mapping.get(f)]
-    header = ["row_number", "status", *fields, "trigger_text"]
+    # The file's columns no field was mapped to travel along, under their own names, as the mapping page says.
+    first = db.session.scalar(select(BatchRow.data).where(BatchRow.batch_id == batch.id)
+                              .order_by(BatchRow.row_number).limit(1)) or {}
+    mapped = set(batch.mapping.values())
+    unmapped = [column for column in first if column not in mapped]
+    header = ["row_number", "status", *fields, *unmapped, "trigger_text"]
     for style in STYLES:
         header += [f"prompt_{style}", f"prompt_{style}_generator", f"image_{style}_sha256", f"image_{style}_generator"]
     header += ["tags", "tags_generator", "worker", "retries", "duration_ms", "error"]
@@ -45,7 +50,8 @@ def results_csv(batch: Batch) -> Iterator[str]:
         for row in _rows(batch):
             res = row.results or {}
             prompts, images = res.get("prompts") or {}, res.get("images") or {}
-            line = [row.row_number, row.status, *[row.data.get(batch.mapping[f], "") for f in fields], res.get("trigger", "")]
+            line = [row.row_number, row.status, *[row.data.get(batch.mapping[f], "") for f in fields],
+                    *[row.data.get(column, "") for column in unmapped], res.get("trigger", "")]
             for style in STYLES:
                 p, i = prompts.get(style) or {}, images.get(style) or {}
                 note = f"{i.get('generator')} ({i.get('note')})" if i.get("note") else i.get("generator", "")

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.batches import processing as proc
 from app.batches.csv_intake import CsvFormat, CsvRejected, _missing_value, iter_rows, preview, sniff, suggest_mapping, validate
@@ -317,6 +317,21 @@ def batch_cancel(*, org_id: int, batch_id: int, by: User) -> Batch:
     publish_after_commit(org_id, proc.EVENT, {"batch_id": batch.id, "status": batch.status.value})
     db.session.commit()
     return batch
+
+
+def batch_discard(*, org_id: int, batch_id: int, by: User) -> str:
+    """Delete a batch that was uploaded but never started (its file goes with the storage sweep). Commits."""
+    batch = batch_get(org_id=org_id, batch_id=batch_id)
+    if batch.status != BatchStatus.UPLOADED:
+        raise Conflict(f"Only a batch that has not started can be discarded; this one is {batch.status.label}.")
+    filename = batch.filename
+    audit.record(org_id=org_id, actor_id=by.id, action="batch.discard", object_type="batch", object_id=batch.id,
+                 before={"filename": filename, "size": batch.size_bytes})
+    # Its log lines go with it (ON DELETE CASCADE); it has no rows before it starts.
+    db.session.execute(delete(Batch).where(Batch.id == batch.id, Batch.status == BatchStatus.UPLOADED))
+    publish_after_commit(org_id, proc.EVENT, {"batch_id": batch_id, "status": "discarded"})
+    db.session.commit()
+    return filename
 
 
 def batch_resume(*, org_id: int, batch_id: int, by: User) -> Batch:

@@ -253,6 +253,20 @@ def cancel(batch_id: int):
     return _action(services.batch_cancel, "Batch cancelled. Rows already being worked on finish.")
 
 
+@bp.post("/<int:batch_id>/discard")
+@manager_required
+def discard(batch_id: int):
+    batch = _batch()
+    try:
+        filename = services.batch_discard(org_id=batch.organisation_id, batch_id=batch.id, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("batches.show", batch_id=batch.id))
+    flash(f"Discarded {filename}; nothing was processed.", "success")
+    return redirect(url_for("batches.index"))
+
+
 @bp.post("/<int:batch_id>/resume")
 @manager_required
 def resume(batch_id: int):

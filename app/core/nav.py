@@ -51,3 +51,18 @@ def nav_for(user, group: str = "main") -> list[NavItem]:
 
 def cards_for(user) -> list[Card]:
     return sorted((c for c in CARDS.values() if _allowed(user, c.roles)), key=lambda c: c.order)
+
+
+def current_nav(items: list[NavItem], endpoint: str | None, path: str, url_of: Callable[[str], str]) -> str | None:
+    """The one menu entry to highlight: the page's own entry, else the entry whose address is the longest
+    prefix of the page's, else the first entry of the page's blueprint (two entries may share one)."""
+    if not endpoint:
+        return None
+    if any(n.endpoint == endpoint for n in items):
+        return endpoint
+    prefixes = [(len(url), n.endpoint) for n in items
+                if (url := url_of(n.endpoint).rstrip("/")) and (path == url or path.startswith(url + "/"))]
+    if prefixes:
+        return max(prefixes)[1]
+    blueprint = endpoint.split(".")[0]
+    return next((n.endpoint for n in items if n.endpoint.split(".")[0] == blueprint), None)

@@ -7,7 +7,8 @@ from decimal import Decimal
 from flask import request, url_for
 from flask_login import current_user
 
-from app.core.nav import nav_for
+from app.core import readable
+from app.core.nav import current_nav, nav_for
 
 
 def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -60,7 +61,9 @@ def init_app(app) -> None:
     app.jinja_env.globals["events_since"] = now_ms
     from app.core.ai_ledger import money_text, template_summary
 
-    app.jinja_env.globals.update(ai_cost_summary=template_summary, ai_money=money_text)
+    app.jinja_env.globals.update(ai_cost_summary=template_summary, ai_money=money_text, current_nav=current_nav,
+                                 flat_fields=readable.flat_fields, field_changes=readable.field_changes)
+    app.jinja_env.filters["pretty_json"] = readable.pretty_json
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -25,7 +25,8 @@ from app.extensions import db
 from app.inventory.category_rules import CategoryRule as CompiledRule
 from app.inventory.category_rules import assign_category
 from app.inventory.import_models import ImportStatus, SupplierImport, SupplierLine
-from app.inventory.models import Item
+from app.inventory.models import Item, PricingRule
+from app.inventory.pricing import price_unpriced, pricing_rule_for
 from app.inventory.rules import compiled_rules
 from app.inventory.services import item_build
 from app.inventory.stock import EVENT, stock_receive
@@ -217,7 +218,8 @@ def supplier_import_cancel(*, org_id: int, import_id: int, by: User | None) -> N
     db.session.commit()
 
 
-def _apply_line(org_id: int, record: SupplierImport, line: Parsed, rules: list[CompiledRule]) -> Outcome:
+def _apply_line(org_id: int, record: SupplierImport, line: Parsed, rules: list[CompiledRule],
+                pricing_rule: PricingRule | None = None) -> Outcome:
     outcome = plan_line(org_id, line, rules, set())
     if outcome.outcome in ("unchanged", "skip"):
         return outcome
@@ -236,6 +238,8 @@ def _apply_line(org_id: int, record: SupplierImport, line: Parsed, rules: list[C
         delta = received - (stored.received_quantity if stored else 0)
         if stored is None or stored.unit_price != line.unit_price or stored.currency != line.currency:
             item.unit_cost, item.currency = line.unit_price, line.currency  # the latest purchase price
+    if price_unpriced(pricing_rule, item):
+        outcome.message += f"; priced {item.price} {item.currency} by the pricing rule"
     if stored is None:
         stored = SupplierLine(organisation_id=org_id, supplier=line.supplier, supplier_line_id=line.supplier_line_id,
                               item_id=item.id)
@@ -263,7 +267,7 @@ def supplier_import_run(*, import_id: int) -> SupplierImport | None:
     record.status, record.started_at, record.processed_rows = ImportStatus.RUNNING, utcnow(), 0
     record.total_rows = len(parsed.rows)
     db.session.commit()
-    rules = compiled_rules(org_id)
+    rules, pricing_rule = compiled_rules(org_id), pricing_rule_for(org_id)
     outcomes: list[Outcome] = []
     for start in range(0, len(parsed.rows), CHUNK):
         chunk = parsed.rows[start:start + CHUNK]
@@ -271,7 +275,7 @@ def supplier_import_run(*, import_id: int) -> SupplierImport | None:
         for line in chunk:
             savepoint = db.session.begin_nested()
             try:
-                outcome = _apply_line(org_id, record, line, rules)
+                outcome = _apply_line(org_id, record, line, rules, pricing_rule)
                 savepoint.commit()
             except DomainError as exc:
                 savepoint.rollback()

@@ -230,3 +230,18 @@ class StockSettings(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
     reservation_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: kept until released
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PricingRule(db.Model):
+    """An organisation's rule for a selling price from the unit cost: markup, price ending, minimum margin."""
+
+    __tablename__ = "pricing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
+    markup_percent: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    # The cents every price ends in (0.90 gives 12.90); None rounds up to the cent only.
+    price_ending: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    min_margin_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"), server_default="0")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -110,3 +110,18 @@ def recent_imports(org_id: int, limit: int = 50):
 
     return db.session.scalars(select(SupplierImport).where(SupplierImport.organisation_id == org_id)
                               .order_by(SupplierImport.id.desc()).limit(limit)).all()
+
+
+def price_list_query(org_id: int, q: str = "", unpriced_only: bool = False) -> Select:
+    """Items for the bulk price editor: a title/SKU search, optionally only those without a price."""
+    query = item_list_query(org_id, ItemFilters(q=q)).where(Item.discontinued.is_(False))
+    return query.where(Item.price.is_(None)) if unpriced_only else query
+
+
+def unpriced_counts(org_id: int) -> tuple[int, int]:
+    """How many sellable items have no price, and how many of those have a unit cost to price from."""
+    where = (Item.organisation_id == org_id, Item.discontinued.is_(False), Item.price.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(Item).where(*where)) or 0
+    with_cost = db.session.scalar(select(func.count()).select_from(Item).where(
+        *where, Item.unit_cost.is_not(None), Item.unit_cost > 0)) or 0
+    return total, with_cost

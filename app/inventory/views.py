@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
@@ -15,7 +16,7 @@ from app.core.nav import register_card, register_nav
 from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
-from app.inventory import holds, imports, item_details, reports, rules, selectors, services, stock
+from app.inventory import holds, imports, item_details, pricing, reports, rules, selectors, services, stock
 from app.inventory.category_rules import assign_category
 from app.inventory.import_models import SupplierImport
 from app.inventory.models import CategoryRule, Item, ItemStatus
@@ -253,6 +254,74 @@ def item_new():
                            categories=services.categories_all(_org())), status
 
 
+# --- prices: the pricing rule and the bulk editor -------------------------------------------------
+
+def _prices_page(*, errors: dict | None = None, form=None, status: int = 200):
+    q, unpriced_only = (request.values.get("q") or "").strip()[:100], request.values.get("unpriced") == "1"
+    page = paginate(selectors.price_list_query(_org(), q, unpriced_only), request.values.get("page", 1),
+                    per_page=PER_PAGE)
+    rule = pricing.pricing_rule_for(_org())
+    unpriced, unpriced_with_cost = selectors.unpriced_counts(_org())
+    return render_template("inventory/prices.html", page=page, q=q, unpriced_only=unpriced_only, rule=rule,
+                           rule_price=pricing.rule_price, example_cost=Decimal("4.20"), endings=pricing.PRICE_ENDINGS, unpriced=unpriced,
+                           unpriced_with_cost=unpriced_with_cost, errors=errors or {}, form=form or {}), status
+
+
+@bp.get("/prices")
+@view_roles
+def prices_page():
+    return _prices_page()
+
+
+@bp.post("/prices/rule")
+@manage
+def pricing_rule_save():
+    try:
+        pricing.pricing_rule_save(org_id=_org(), by=current_user, markup_percent=request.form.get("markup_percent"),
+                                  price_ending=request.form.get("price_ending"),
+                                  min_margin_percent=request.form.get("min_margin_percent"))
+    except DomainError as exc:
+        db.session.rollback()
+        return _prices_page(errors={exc.field or "rule": exc.message, "rule": exc.message}, form=request.form,
+                            status=exc.status)
+    flash("Pricing rule saved. Supplier imports now price new items with it.", "success")
+    return redirect(url_for("inventory.prices_page"))
+
+
+@bp.post("/prices/apply")
+@manage
+def prices_apply():
+    selected = request.form.get("scope") == "selected"
+    try:
+        ids = [int(v) for v in request.form.getlist("item_ids")] if selected else None
+        outcome = pricing.prices_apply(org_id=_org(), by=current_user, item_ids=ids)
+    except ValueError:
+        return _prices_page(errors={"bulk": "The selection names an unknown item."}, form=request.form, status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        return _prices_page(errors={"bulk": exc.message}, form=request.form, status=exc.status)
+    flash(outcome.summary, "success" if outcome.priced else "info")
+    return redirect(url_for("inventory.prices_page", q=request.form.get("q") or None,
+                            unpriced=request.form.get("unpriced") or None))
+
+
+@bp.post("/prices")
+@manage
+def prices_save():
+    typed = {key.removeprefix("price_"): value for key, value in request.form.items() if key.startswith("price_")}
+    try:
+        changed = pricing.prices_set(org_id=_org(), by=current_user,
+                                     prices={int(k): v for k, v in typed.items() if k.isdigit()})
+    except pricing.BulkPriceErrors as exc:
+        return _prices_page(errors={"bulk": exc.message, **exc.errors}, form=request.form, status=exc.status)
+    except DomainError as exc:
+        db.session.rollback()
+        return _prices_page(errors={"bulk": exc.message}, form=request.form, status=exc.status)
+    flash(f"Saved {len(changed)} price{'s' if len(changed) != 1 else ''}.", "success")
+    return redirect(url_for("inventory.prices_page", q=request.form.get("q") or None,
+                            unpriced=request.form.get("unpriced") or None))
+
+
 # --- category rules -----------------------------------------------------------------------------
 
 @bp.get("/rules")
@@ -382,8 +451,13 @@ def import_page(import_id: int):
 @manage
 def import_confirm(import_id: int):
     record = get_or_404(SupplierImport, import_id)
-    imports.supplier_import_confirm(org_id=_org(), import_id=record.id, valid_only=request.form.get("valid_only") == "1",
-                                    by=current_user)
+    valid_only = request.form.get("valid_only") == "1"
+    try:
+        imports.supplier_import_confirm(org_id=_org(), import_id=record.id, valid_only=valid_only, by=current_user)
+    except DomainError as exc:  # answered on the import's own page, with the choice the user made
+        db.session.rollback()
+        return render("inventory/import.html", "inventory/_import_status.html", record=record,
+                      confirm_error=exc.message, valid_only=valid_only), exc.status
     flash("The import is running; this page follows its progress.", "success")
     return redirect(url_for("inventory.import_page", import_id=record.id))
 

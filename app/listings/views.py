@@ -94,22 +94,25 @@ def price_list_remove(price_list_id: int):
 
 @bp.get("/listings")
 @role_required("manager")
-def index():
+def index(export_error: str | None = None, selected: frozenset = frozenset()):
     status, q = request.args.get("status", ""), (request.args.get("q") or "").strip()
     page, listings = selectors.products_with_listings(current_user.organisation_id, status=status, q=q,
                                                       page=request.args.get("page", 1))
     return render("listings/index.html", "listings/_rows.html", page=page, listings=listings, status=status, q=q,
-                  formats=exports.FORMATS)
+                  formats=exports.FORMATS, export_error=export_error, selected=selected)
 
 
 @bp.get("/listings/export")
 @role_required("manager")
 def export():
+    raw = request.args.getlist("ids")
+    ids = [int(v) for v in raw if v.isdigit()]
     try:
-        ids = [int(v) for v in request.args.getlist("ids")]
-    except ValueError:
-        raise InvalidInput("The selection holds something that is not a product number.") from None
-    listings = exports.listings_for_export(org_id=current_user.organisation_id, product_ids=ids)
+        if len(ids) != len(raw):
+            raise InvalidInput("The selection holds something that is not a product number.")
+        listings = exports.listings_for_export(org_id=current_user.organisation_id, product_ids=ids)
+    except InvalidInput as exc:  # answered on the list itself, with the ticks kept
+        return index(export_error=exc.message, selected=frozenset(ids)), exc.status
     return _download(listings, request.args.get("format", "shopify"), "listings")
 
 

@@ -69,10 +69,10 @@ def open_counts(org_id: int) -> dict[OrderStatus, int]:
     return counts
 
 
-def item_search(org_id: int, q: str, *, limit: int = 15) -> list[Item]:
-    """Items for the order line picker: SKU or title match, sellable ones only."""
+def item_search(org_id: int, q: str, *, limit: int = 15, priced: bool = True) -> list[Item]:
+    """Items for the order line picker: SKU or title match, priced (sellable) ones or only the unpriced ones."""
     query = select(Item).where(Item.organisation_id == org_id, Item.discontinued.is_(False),
-                               Item.price.is_not(None))
+                               Item.price.is_not(None) if priced else Item.price.is_(None))
     text = (q or "").strip()
     if text:
         pattern = _like(text)

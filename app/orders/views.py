@@ -131,7 +131,9 @@ def new():
 def picker():
     """Search results for the line picker (an HTMX partial)."""
     q = request.args.get("q", "")
-    return render_template("orders/_picker.html", items=selectors.item_search(_org(), q), q=q)
+    # Unpriced matches are shown too, greyed out, so a missing price is not mistaken for a missing item.
+    return render_template("orders/_picker.html", items=selectors.item_search(_org(), q), q=q,
+                           unpriced=selectors.item_search(_org(), q, limit=5, priced=False))
 
 
 @bp.get("/line")

@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from app.api.auth import in_organisation, requires
 from app.api.http import idempotent, json_response, page
-from app.api.problems import ApiProblem
 from app.api.schemas import (
     AdjustmentIn,
+    BatchOut,
+    BatchPage,
+    BatchQuery,
     ItemOut,
     ItemPage,
     ItemQuery,
@@ -32,15 +34,15 @@ from app.api.schemas import (
 )
 from app.api.spec import api
 from app.api.views import bp
+from app.batches.models import Batch
 from app.core.tenancy import get_or_404
 from app.inventory.models import Item, StockMovement
 from app.inventory.stock import stock_adjust
 from app.orders import services as orders
 from app.orders.models import Order
-from app.orders.statuses import OrderStatus, allowed_actions
+from app.orders.statuses import allowed_actions
 from app.pipeline import services as pipeline
 from app.pipeline.models import Product
-from app.pipeline.statuses import ProductStatus
 
 
 def _org() -> int:
@@ -79,15 +81,6 @@ def _order(order: Order) -> dict:
                     lines=lines, actions=[a.name for a in allowed_actions(order.status)]).model_dump(mode="json")
 
 
-def _enum_filter(enum_cls, value: str | None, field: str = "status"):
-    try:
-        return enum_cls(value)
-    except ValueError:
-        choices = ", ".join(member.value for member in enum_cls)
-        raise ApiProblem(422, f"Unknown {field} {value!r}; one of: {choices}.",
-                         errors=[{"field": field, "message": f"one of: {choices}"}]) from None
-
-
 # --- products ------------------------------------------------------------------------------
 
 @bp.get("/products")
@@ -98,7 +91,7 @@ def products_list():
     q = request.context.query
     query = select(Product).where(Product.organisation_id == _org())
     if q.status:
-        query = query.where(Product.status == _enum_filter(ProductStatus, q.status))
+        query = query.where(Product.status == q.status)
     rows, following = page(query, Product.id, cursor=q.cursor, limit=q.limit)
     return json_response({"data": [_product(p) for p in rows], "next_cursor": following})
 
@@ -205,7 +198,7 @@ def orders_list():
     q = request.context.query
     query = select(Order).where(Order.organisation_id == _org())
     if q.status:
-        query = query.where(Order.status == _enum_filter(OrderStatus, q.status))
+        query = query.where(Order.status == q.status)
     rows, following = page(query, Order.id, cursor=q.cursor, limit=q.limit)
     return json_response({"data": [_order(o) for o in rows], "next_cursor": following})
 
@@ -268,3 +261,33 @@ def order_cancel(order_id: int):
     return _order_action(order_id, "cancel")
 
 
+
+
+# --- CSV batches ---------------------------------------------------------------------------
+
+def _batch(batch: Batch) -> dict:
+    return BatchOut(id=batch.id, filename=batch.filename, status=_status(batch.status), total_rows=batch.total_rows,
+                    processed_rows=batch.processed_rows, successful_rows=batch.successful_rows,
+                    failed_rows=batch.failed_rows, error=batch.error, created_at=batch.created_at,
+                    started_at=batch.started_at, finished_at=batch.finished_at).model_dump(mode="json")
+
+
+@bp.get("/batches")
+@requires("batches:read")
+@api.validate(query=BatchQuery, resp=Answers(HTTP_200=BatchPage), tags=["batches"])
+def batches_list():
+    """CSV batches with their progress, newest first."""
+    q = request.context.query
+    query = select(Batch).where(Batch.organisation_id == _org())
+    if q.status:
+        query = query.where(Batch.status == q.status)
+    rows, following = page(query, Batch.id, cursor=q.cursor, limit=q.limit)
+    return json_response({"data": [_batch(b) for b in rows], "next_cursor": following})
+
+
+@bp.get("/batches/<int:batch_id>")
+@requires("batches:read")
+@api.validate(resp=Answers(HTTP_200=BatchOut), tags=["batches"])
+def batch_get(batch_id: int):
+    """One batch: status and rows processed, succeeded and failed."""
+    return json_response(_batch(get_or_404(Batch, batch_id, _org())))

@@ -5,6 +5,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.batches.statuses import BatchStatus
+from app.orders.statuses import OrderStatus
+from app.pipeline.statuses import ProductStatus
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
 
 class Strict(BaseModel):
     # Unknown fields are refused by name rather than silently dropped.
@@ -12,12 +18,13 @@ class Strict(BaseModel):
 
 
 class ListQuery(Strict):
-    cursor: str | None = Field(None, max_length=40, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(None, pattern=r"^[1-9][0-9]{0,17}$",
+                               description="`next_cursor` of the previous page (opaque: pass it back as it is).")
     limit: int = Field(50, ge=1, le=100)
 
 
 class ProductQuery(ListQuery):
-    status: str | None = Field(None, max_length=20, description="Only products in this status.")
+    status: ProductStatus | None = Field(None, description="Only products in this status.")
 
 
 class ItemQuery(ListQuery):
@@ -25,7 +32,7 @@ class ItemQuery(ListQuery):
 
 
 class OrderQuery(ListQuery):
-    status: str | None = Field(None, max_length=20, description="Only orders in this status.")
+    status: OrderStatus | None = Field(None, description="Only orders in this status.")
 
 
 class PhaseOut(BaseModel):
@@ -79,7 +86,7 @@ class ItemPage(BaseModel):
 
 
 class AdjustmentIn(Strict):
-    delta: int = Field(description="Units to add (positive) or remove (negative); not zero.")
+    delta: int = Field(ge=-1_000_000, le=1_000_000, description="Units to add (positive) or remove (negative); not zero.")
     reason: str = Field(min_length=1, max_length=500, description="Why the stock changes.")
 
 
@@ -133,7 +140,7 @@ class CustomerIn(Strict):
 
 
 class OrderLineIn(Strict):
-    item_id: int = Field(description="An inventory item of your organisation.")
+    item_id: int = Field(ge=1, le=MAX_ID, description="An inventory item of your organisation.")
     quantity: int = Field(ge=1, le=100000)
 
 
@@ -149,4 +156,27 @@ class OrderActionIn(Strict):
 
 class OrderPage(BaseModel):
     data: list[OrderOut]
+    next_cursor: str | None
+
+
+class BatchQuery(ListQuery):
+    status: BatchStatus | None = Field(None, description="Only batches in this status.")
+
+
+class BatchOut(BaseModel):
+    id: int
+    filename: str
+    status: str
+    total_rows: int
+    processed_rows: int
+    successful_rows: int
+    failed_rows: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class BatchPage(BaseModel):
+    data: list[BatchOut]
     next_cursor: str | None

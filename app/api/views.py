@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from app.api.auth import authenticate_request, rate_limit_key
 from app.api.problems import ApiProblem, from_exception
+from app.api.schemas import MAX_ID
 from app.extensions import csrf, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -23,6 +24,8 @@ def _authenticate():
     if request.content_length and request.content_length > current_app.config["API_MAX_JSON_BYTES"]:
         raise ApiProblem(413, f"The body is larger than {current_app.config['API_MAX_JSON_BYTES']} bytes.")
     authenticate_request()
+    if any(isinstance(value, int) and value > MAX_ID for value in (request.view_args or {}).values()):
+        raise ApiProblem(404, "There is nothing here, or it belongs to another organisation.")
 
 
 @bp.errorhandler(Exception)

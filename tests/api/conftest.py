@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.accounts.tokens import ALL_SCOPES, token_create
+from app.accounts.tokens import ALL_SCOPES, scopes_for, token_create
 
 
 class TokenClient:
@@ -24,7 +24,7 @@ class TokenClient:
 @pytest.fixture
 def token_for(app, client_for):
     def _make(user, scopes=None) -> TokenClient:
-        scopes = [s for s in ALL_SCOPES if scopes is None or s in scopes]
+        scopes = scopes_for(user) if scopes is None else [s for s in ALL_SCOPES if s in scopes]
         _, secret = token_create(user=user, name="test script", scopes=scopes, expires_days=30)
         return TokenClient(client_for(None), secret)
 

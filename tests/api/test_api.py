@@ -74,7 +74,7 @@ def test_lists_page_with_cursors(api, org):
     third = api.get(f"/api/v1/inventory/items?limit=2&cursor={second['next_cursor']}").get_json()
     assert [i["sku"] for i in third["data"]] == ["SKU-0"] and third["next_cursor"] is None
     bad = api.get("/api/v1/inventory/items?cursor=!!!")
-    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "cursor"
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "cursor"
     assert api.get("/api/v1/inventory/items?limit=1000").status_code == 422
 
 
@@ -194,3 +194,19 @@ def test_an_order_with_an_unknown_item_or_too_much_stock_is_refused_whole(api, o
     short = api.post(f"/api/v1/orders/{order['id']}/confirm", json={})
     assert short.status_code == 409 and "M-1" in short.get_json()["detail"]
     assert api.get(f"/api/v1/orders/{order['id']}").get_json()["status"] == "draft"
+
+
+def test_batches_show_their_progress_and_staff_tokens_cannot_read_them(api, org, admin, token_for, staff):
+    from app.batches.models import Batch, BatchStatus
+
+    batch = Batch(organisation_id=org.id, created_by_id=admin.id, filename="spring.csv", stored_sha256="0" * 64,
+                  stored_suffix=".csv", size_bytes=10, format={}, mapping={}, status=BatchStatus.RUNNING,
+                  total_rows=10, processed_rows=4, successful_rows=3, failed_rows=1, max_concurrent_jobs=1,
+                  chunk_size=10)
+    db.session.add(batch)
+    db.session.commit()
+    listed = api.get("/api/v1/batches?status=running").get_json()["data"]
+    assert [(b["filename"], b["processed_rows"], b["failed_rows"]) for b in listed] == [("spring.csv", 4, 1)]
+    assert api.get(f"/api/v1/batches/{batch.id}").get_json()["status"] == "running"
+    staff_token = token_for(staff)  # only the scopes a staff role may hold
+    assert staff_token.get(f"/api/v1/batches/{batch.id}").status_code == 403

@@ -23,7 +23,8 @@ def _account_panel():
         org_id = current_user.organisation_id
         policy = two_factor.policy_get(org_id)
         return {"invite_form": InviteForm(), "invitations": selectors.open_invitations(org_id),
-                "policy_form": PolicyForm(two_factor=policy.value), "policy": policy}
+                "policy_form": PolicyForm(two_factor=policy.value), "policy": policy,
+                "outbox": selectors.outbox(org_id, limit=20)}
 
     return {"account_admin_panel": account_admin_panel}
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, g, request, session
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from app.accounts.models import UserSecurity, UserSession
 from app.core.models import User, utcnow
@@ -23,6 +23,7 @@ from app.extensions import db
 
 SESSION_KEY = "_sk"
 TOUCH_EVERY = timedelta(minutes=1)
+KEEP_ENDED = timedelta(days=30)
 
 
 def digest(value: str) -> str:
@@ -51,6 +52,10 @@ def session_start(*, user: User, persistent: bool, two_factor: bool) -> str:
     version = security_for(user).session_version
     key = secrets.token_urlsafe(32)
     now = utcnow()
+    # Ended sessions are kept a while for the account page's history, then dropped here.
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id,
+        or_(UserSession.expires_at < now - KEEP_ENDED, UserSession.revoked_at < now - KEEP_ENDED)))
     db.session.add(UserSession(
         organisation_id=user.organisation_id, user_id=user.id, key_hash=digest(key), version=version,
         created_at=now, last_seen_at=now, expires_at=now + _lifetime(persistent), persistent=persistent,

@@ -101,3 +101,11 @@ def test_an_expired_reset_link_does_not_work(client, admin):
     link.expires_at = link.expires_at - timedelta(hours=2)
     db.session.commit()
     assert client.post(path, data={"password": CHOSEN, "repeat": CHOSEN}).status_code == 404
+
+
+def test_without_a_mail_server_admins_see_account_e_mails_to_pass_on(admin_client, client, staff):
+    client.fetch_csrf()
+    assert b"no mail server" in client.get("/password/forgot").data
+    client.post("/password/forgot", data={"email": staff.email})
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert "Reset your Stockroom password" in page and "/password/reset/" in page and "kept here" in page

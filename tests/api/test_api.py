@@ -200,13 +200,23 @@ def test_batches_show_their_progress_and_staff_tokens_cannot_read_them(api, org,
     from app.batches.models import Batch, BatchStatus
 
     batch = Batch(organisation_id=org.id, created_by_id=admin.id, filename="spring.csv", stored_sha256="0" * 64,
-                  stored_suffix=".csv", size_bytes=10, format={}, mapping={}, status=BatchStatus.RUNNING,
+                  stored_suffix=".csv", size_bytes=10, format={}, mapping={}, status=BatchStatus.PROCESSING,
                   total_rows=10, processed_rows=4, successful_rows=3, failed_rows=1, max_concurrent_jobs=1,
                   chunk_size=10)
     db.session.add(batch)
     db.session.commit()
-    listed = api.get("/api/v1/batches?status=running").get_json()["data"]
+    listed = api.get("/api/v1/batches?status=processing").get_json()["data"]
     assert [(b["filename"], b["processed_rows"], b["failed_rows"]) for b in listed] == [("spring.csv", 4, 1)]
-    assert api.get(f"/api/v1/batches/{batch.id}").get_json()["status"] == "running"
+    assert api.get(f"/api/v1/batches/{batch.id}").get_json()["status"] == "processing"
     staff_token = token_for(staff)  # only the scopes a staff role may hold
     assert staff_token.get(f"/api/v1/batches/{batch.id}").status_code == 403
+
+
+def test_requests_are_rate_limited_per_token(app, token_for, admin, manager):
+    app.config["API_RATE_LIMIT"] = "2 per minute"
+    busy, other = token_for(admin), token_for(manager)
+    statuses = [busy.get("/api/v1/inventory/items").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    limited = busy.get("/api/v1/inventory/items")
+    assert limited.mimetype == PROBLEM and "Retry-After" in limited.headers
+    assert other.get("/api/v1/inventory/items").status_code == 200  # another token has its own budget

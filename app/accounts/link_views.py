@@ -31,7 +31,7 @@ def _reset_limit(key_func, scope: str):
                          scope=scope, error_message="Too many reset requests. Wait a few minutes and try again.")
 
 
-@bp.route("/password/forgot", methods=["GET", "POST"])
+@bp.route("/account/reset/", methods=["GET", "POST"])
 @_reset_limit(_reset_address_key, "reset-address")
 @_reset_limit(_reset_email_key, "reset-email")
 def forgot():
@@ -44,7 +44,7 @@ def forgot():
     return render_template("account/forgot.html", form=form), (400 if form.errors else 200)
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@bp.route("/account/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
     link = links.link_find(LinkKind.RESET, token)
     if link is None:
@@ -65,7 +65,7 @@ def reset(token: str):
     return render_template("account/reset.html", form=form, email=link.email), (422 if form.errors else 200)
 
 
-@bp.route("/invite/<token>", methods=["GET", "POST"])
+@bp.route("/account/invite/<token>", methods=["GET", "POST"])
 def invite_accept(token: str):
     link = links.link_find(LinkKind.INVITE, token)
     if link is None:

@@ -73,8 +73,8 @@ def test_only_admins_invite(manager_client):
 
 def test_reset_answers_the_same_for_known_and_unknown_addresses(client, admin):
     client.fetch_csrf()
-    known = client.post("/password/forgot", data={"email": admin.email}, follow_redirects=True)
-    unknown = client.post("/password/forgot", data={"email": "nobody@acme.test"}, follow_redirects=True)
+    known = client.post("/account/reset/", data={"email": admin.email}, follow_redirects=True)
+    unknown = client.post("/account/reset/", data={"email": "nobody@acme.test"}, follow_redirects=True)
     assert known.status_code == unknown.status_code == 200
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
     assert db.session.scalar(select(AccountEmail.id).where(AccountEmail.recipient == "nobody@acme.test")) is None
@@ -83,7 +83,7 @@ def test_reset_answers_the_same_for_known_and_unknown_addresses(client, admin):
 def test_a_reset_link_sets_a_new_password_once_and_ends_every_session(client_for, client, admin):
     signed_in = client_for(admin)
     client.fetch_csrf()
-    client.post("/password/forgot", data={"email": admin.email})
+    client.post("/account/reset/", data={"email": admin.email})
     path = _last_link(admin.email)
     response = client.post(path, data={"password": CHOSEN, "repeat": CHOSEN})
     assert response.status_code == 302
@@ -95,7 +95,7 @@ def test_a_reset_link_sets_a_new_password_once_and_ends_every_session(client_for
 
 def test_an_expired_reset_link_does_not_work(client, admin):
     client.fetch_csrf()
-    client.post("/password/forgot", data={"email": admin.email})
+    client.post("/account/reset/", data={"email": admin.email})
     path = _last_link(admin.email)
     link = db.session.scalars(select(AccountLink).where(AccountLink.kind == LinkKind.RESET)).first()
     link.expires_at = link.expires_at - timedelta(hours=2)
@@ -105,7 +105,7 @@ def test_an_expired_reset_link_does_not_work(client, admin):
 
 def test_without_a_mail_server_admins_see_account_e_mails_to_pass_on(admin_client, client, staff):
     client.fetch_csrf()
-    assert b"no mail server" in client.get("/password/forgot").data
-    client.post("/password/forgot", data={"email": staff.email})
+    assert b"no mail server" in client.get("/account/reset/").data
+    client.post("/account/reset/", data={"email": staff.email})
     page = admin_client.get("/admin/users").get_data(as_text=True)
-    assert "Reset your Stockroom password" in page and "/password/reset/" in page and "kept here" in page
+    assert "Reset your Stockroom password" in page and "/account/reset/" in page and "kept here" in page

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.accounts.models import AccountEmail
-from app.core.models import utcnow
+from app.core.models import User, utcnow
+from app.core.users import user_set_active
 from app.extensions import db
 from tests.browser.conftest import sign_in, wait_until
 
@@ -23,10 +24,11 @@ def _invitation_path() -> str:
         return db.session.scalars(select(AccountEmail).where(AccountEmail.recipient == "newcomer@acme.test")).first()
 
     body = wait_until(mail).body
-    return "/invite/" + re.search(r"/invite/(\S+)", body).group(1)
+    return "/account/invite/" + re.search(r"/account/invite/(\S+)", body).group(1)
 
 
-def test_invite_accept_set_password_turn_on_two_factor_and_sign_in_with_a_code(context, admin):
+def test_invite_accept_set_password_turn_on_two_factor_and_sign_in_with_a_code(app, context, admin):
+    app.config["SSE_HEARTBEAT_SECONDS"] = 1
     admin_page = context.new_page()
     sign_in(admin_page, admin)
     admin_page.goto("/admin/users")
@@ -68,3 +70,10 @@ def test_invite_accept_set_password_turn_on_two_factor_and_sign_in_with_a_code(c
     page.wait_for_selector("text=Logout")
     page.goto("/account/")
     expect(page.locator("#two-factor-state")).to_contain_text("10 recovery codes left")
+
+    # Deactivated by an admin meanwhile: the open page goes to the sign-in page by itself.
+    expect(page.locator("#live-dot.on")).to_be_visible(timeout=30_000)
+    db.session.rollback()  # a fresh snapshot: the server created the account
+    newcomer = db.session.scalar(select(User).where(User.email == "newcomer@acme.test"))
+    user_set_active(org_id=admin.organisation_id, user_id=newcomer.id, active=False, by=admin)
+    page.wait_for_url(re.compile(r"/login"), timeout=15_000)

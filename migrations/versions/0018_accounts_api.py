@@ -34,7 +34,8 @@ def upgrade():
 
     op.create_table('organisation_security',
     sa.Column('organisation_id', sa.Integer(), nullable=False),
-    sa.Column('two_factor', sa.Enum('optional', 'admins', 'everyone', name='twofactorpolicy', native_enum=False, length=16), server_default='optional', nullable=False),
+    sa.Column('two_factor', sa.Enum('optional', 'admins', 'everyone', name='twofactorpolicy', native_enum=False, length=16),
+              server_default='optional', nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_organisation_security_organisation_id_organisations')),
     sa.PrimaryKeyConstraint('organisation_id', name=op.f('pk_organisation_security'))

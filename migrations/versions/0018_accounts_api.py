@@ -3,13 +3,13 @@ codes, invitation and reset links, the account mail outbox, the sign-in policy, 
 idempotency keys
 
 Revision ID: 0018
-Revises: 0022
+Revises: 0024
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0022"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -92,6 +92,10 @@ def register_extensions(app: Flask) -> None:
 def view_modules() -> list:
     """Every module with pages. Each defines `bp` or a list `blueprints`, and registers its nav
     entries and dashboard cards when imported (the nav order follows their `order`)."""
+    from app.accounts import admin_views as account_admin
+    from app.accounts import link_views as account_links
+    from app.accounts import views as account
+    from app.api import views as api
     from app.batches import views as batches
     from app.core import admin_views, auth_views, dashboard_views, events
     from app.inbox import views as inbox
@@ -102,7 +106,7 @@ def view_modules() -> list:
     from app.techfiles import views as techfiles
 
     return [auth_views, dashboard_views, admin_views, events, inventory, techfiles, orders, pipeline, listings_views,
-            batches, inbox]
+            batches, inbox, account, account_links, account_admin, api]
 
 
 def register_blueprints(app: Flask) -> None:

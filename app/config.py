@@ -126,6 +126,7 @@ def load_config(overrides: dict | None = None) -> dict:
         **_ints(CHANNEL_INT_SETTINGS),
         **{name: _str(name, default) for name, default in CHANNEL_URL_SETTINGS.items()},
         **backup_settings(),
+        **account_settings(),
     }
     if overrides:
         config.update(overrides)
@@ -273,4 +274,25 @@ def backup_settings() -> dict:
         "STORAGE_SWEEP": _bool("STORAGE_SWEEP", True),
         "STORAGE_SWEEP_HOUR": _int("STORAGE_SWEEP_HOUR", 3),
         "STORAGE_GRACE_DAYS": float(os.environ.get("STORAGE_GRACE_DAYS") or 7),
+    }
+
+
+def account_settings() -> dict:
+    """Accounts (sessions, links sent by e-mail, two-factor) and the JSON API with its tokens."""
+    from datetime import timedelta
+
+    remember_days = _int("ACCOUNT_REMEMBER_DAYS", 14)
+    return {
+        "ACCOUNT_REMEMBER_DAYS": remember_days,  # "keep me signed in": the session lasts this long unused
+        "ACCOUNT_SESSION_HOURS": _int("ACCOUNT_SESSION_HOURS", 24),  # otherwise, this long unused
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=remember_days),
+        "ACCOUNT_INVITE_DAYS": _int("ACCOUNT_INVITE_DAYS", 7),
+        "ACCOUNT_RESET_MINUTES": _int("ACCOUNT_RESET_MINUTES", 60),
+        "ACCOUNT_RESET_LIMIT": _str("ACCOUNT_RESET_LIMIT", "5 per 15 minutes"),  # per address and per e-mail
+        "ACCOUNT_BASE_URL": _str("ACCOUNT_BASE_URL"),  # links in e-mails; empty: the address the request came to
+        "TWO_FACTOR_ISSUER": _str("TWO_FACTOR_ISSUER", "Stockroom"),
+        "API_RATE_LIMIT": _str("API_RATE_LIMIT", "300 per minute"),  # per token
+        "API_MAX_JSON_BYTES": _int("API_MAX_JSON_BYTES", 1024 * 1024),
+        "API_TOKEN_MAX_DAYS": _int("API_TOKEN_MAX_DAYS", 366),
+        "API_IDEMPOTENCY_HOURS": _int("API_IDEMPOTENCY_HOURS", 24),
     }

@@ -34,10 +34,10 @@ def authenticate(email: str, password: str) -> User | None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
-        return None
+    """The signed-in user, only while the session behind the cookie stands (see app.accounts.sessions)."""
+    from app.accounts.sessions import load_session_user
+
+    return load_session_user(user_id)
 
 
 def role_required(*roles: Role | str):

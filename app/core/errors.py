@@ -75,6 +75,11 @@ def error_response(status: int, message: str | None = None):
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
+    if request.path.startswith("/api/"):
+        # No route matched (404, 405), so the API blueprint's own handler never ran.
+        from app.api.problems import from_exception
+
+        return from_exception(exc)
     if status == 401:
         if is_htmx():
             return "", 401, {"HX-Redirect": url_for("auth.login")}

@@ -212,24 +212,41 @@ def _format(raw: str) -> str:
 
 
 def stream_for(org_id: int, broker: Broker, heartbeat: float, max_seconds: float = 1800,
-               missed: callable = None):
+               missed: callable = None, signed_in: callable = None):
     """Yield SSE text for one organisation until the client leaves (or max_seconds pass).
 
     `missed()` is asked once the subscription is in place: True when the page that opened the
-    stream may have missed events (published after it was rendered), so it re-fetches at once."""
+    stream may have missed events (published after it was rendered), so it re-fetches at once.
+    `signed_in()` is asked at every heartbeat and before an event when a heartbeat's time has passed
+    since the last answer: once it says False (signed out, deactivated, session ended) the stream
+    ends, so no event reaches a browser whose session ended more than one heartbeat ago."""
     q = broker.subscribe(org_id)
     try:
         yield ": connected\n\nretry: 3000\n\n"
         if missed is not None and missed():
             yield _format(RESYNC)
         ends = time.monotonic() + max_seconds
+        checked = time.monotonic()
         while time.monotonic() < ends:
             try:
-                yield _format(q.get(timeout=heartbeat))
+                message = q.get(timeout=heartbeat)
             except queue.Empty:
-                yield ": ping\n\n"
+                message = None
+            if signed_in is not None and (message is None or time.monotonic() - checked >= heartbeat):
+                if not signed_in():
+                    yield "event: signed-out\ndata: {}\n\n"
+                    return
+                checked = time.monotonic()
+            yield ": ping\n\n" if message is None else _format(message)
     finally:
         broker.unsubscribe(org_id, q)
+
+
+def session_checker():
+    """A callable that says whether this request's sign-in still stands (see app.accounts.sessions)."""
+    from app.accounts.sessions import session_checker as accounts_checker
+
+    return accounts_checker()
 
 
 @bp.get("/events")
@@ -249,6 +266,8 @@ def stream():
             return True  # nothing can be known about what happened meanwhile: re-fetch to be sure
         return since.isdigit() and last is not None and int(last) > int(since) - CLOCK_SLACK_MS
 
+    signed_in = session_checker()  # asked on its own short connection at every heartbeat
     db.session.remove()  # a stream must not hold a database connection for its whole life
-    return Response(stream_for(org_id, broker, heartbeat, missed=missed), mimetype="text/event-stream",
+    return Response(stream_for(org_id, broker, heartbeat, missed=missed, signed_in=signed_in),
+                    mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

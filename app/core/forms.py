@@ -16,7 +16,7 @@ def _strip(value):
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired()], filters=[_strip])
     password = PasswordField("Password", validators=[DataRequired()])
-    remember = BooleanField("Keep me signed in for 14 days")
+    remember = BooleanField("Keep me signed in on this computer")
 
 
 class UserCreateForm(FlaskForm):
@@ -29,3 +29,8 @@ class UserCreateForm(FlaskForm):
 
 class UserRoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField("Code from your authenticator app, or a recovery code",
+                       validators=[DataRequired(), Length(max=40)], filters=[_strip])

@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import func, select
 
 from app.core import audit
-from app.core.auth import MIN_PASSWORD_LENGTH, hash_password
+from app.core.auth import hash_password
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.models import Organisation, Role, User, utcnow
 from app.extensions import db
@@ -28,12 +28,21 @@ def organisation_get_or_create(name: str) -> Organisation:
     return org
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+def _check_password(password: str, *, email: str, name: str) -> None:
+    from app.accounts.passwords import check_password
+
+    check_password(password, user_inputs=(email, name))
 
 
-def _parse_role(role: str | Role) -> Role:
+def _end_sessions(user: User) -> None:
+    # Every session of the user ends at once (their role or access changed).
+    from app.accounts.sessions import sessions_end_all
+
+    sessions_end_all(user=user)
+
+
+def parse_role(role: str | Role) -> Role:
+    """A Role from its value, or InvalidInput naming the field."""
     try:
         return Role(role)
     except ValueError:
@@ -46,8 +55,8 @@ def user_create(*, org_id: int, email: str, password: str, role: str | Role, nam
     email = email.strip().lower()
     if not EMAIL_RE.fullmatch(email):
         raise InvalidInput("Enter a valid e-mail address.", field="email")
-    _check_password(password)
-    role = _parse_role(role)
+    _check_password(password, email=email, name=name)
+    role = parse_role(role)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict(f"A user with the e-mail {email} already exists.", field="email")
     user = User(organisation_id=org_id, email=email, name=name.strip(), password_hash=hash_password(password),
@@ -74,10 +83,12 @@ def _other_active_admins(org_id: int, user_id: int) -> int:
 
 def user_change_role(*, org_id: int, user_id: int, role: str | Role, by: User) -> User:
     """Change a user's role; an organisation always keeps one active admin."""
-    user, role = _load(org_id, user_id), _parse_role(role)
+    user, role = _load(org_id, user_id), parse_role(role)
     if user.role == Role.ADMIN and role != Role.ADMIN and not _other_active_admins(org_id, user.id):
         raise Conflict("This is the organisation's last active admin; make someone else admin first.")
     before = {"role": user.role.value}
+    if role != user.role:
+        _end_sessions(user)
     user.role = role
     audit.record(org_id=org_id, actor_id=by.id, action="user.role", object_type="user", object_id=user.id,
                  before=before, after={"role": role.value})
@@ -93,6 +104,8 @@ def user_set_active(*, org_id: int, user_id: int, active: bool, by: User) -> Use
     if not active and user.role == Role.ADMIN and not _other_active_admins(org_id, user.id):
         raise Conflict("This is the organisation's last active admin; make someone else admin first.")
     before = {"active": user.active}
+    if not active:
+        _end_sessions(user)
     user.active = active
     audit.record(org_id=org_id, actor_id=by.id, action="user.activate" if active else "user.deactivate",
                  object_type="user", object_id=user.id, before=before, after={"active": active})
@@ -101,9 +114,11 @@ def user_set_active(*, org_id: int, user_id: int, active: bool, by: User) -> Use
 
 
 def user_record_login(user: User) -> None:
+    """Note the time of a successful sign-in (commits)."""
     user.last_login_at = utcnow()
     db.session.commit()
 
 
 def generate_password() -> str:
+    """A random password for seeded demo accounts."""
     return secrets.token_urlsafe(12)

@@ -16,7 +16,8 @@ from tests.tenancy_rows import make_rows_for
 # Routes that are not about one organisation's rows.
 PUBLIC_OR_GLOBAL = {"static", "auth.login", "auth.logout", "health.healthz", "events.stream"}
 # Webhook endpoints authenticate by signature, not by login; their own tests cover tenancy.
-SIGNED_PREFIXES = ("/hooks/",)
+# The API authenticates by token: tests/api/test_api_tenancy.py walks it with one.
+SIGNED_PREFIXES = ("/hooks/", "/api/")
 
 
 def _routes(app):

@@ -19,7 +19,8 @@ from app.extensions import db
 MAX_SNOOZE = timedelta(days=90)
 
 
-def _open_entry(by: User, item_key: str) -> selectors.Entry:
+def open_entry(by: User, item_key: str) -> selectors.Entry:
+    """The open item the person may act on: NotFound when resolved or another organisation's, Forbidden by role."""
     source = attention.source(attention.split_key(item_key)[0])
     if source is not None and not source.visible_to(by):
         raise Forbidden("Your role does not resolve items of this kind.")
@@ -45,7 +46,7 @@ def _changed(org_id: int, item_key: str) -> None:
 
 def item_assign(*, item_key: str, to_me: bool, by: User) -> AttentionMark:
     """Take an open item ("assign to me"), or give it back."""
-    entry = _open_entry(by, item_key)
+    entry = open_entry(by, item_key)
     item = entry.item
     mark = _mark(by.organisation_id, item.kind, item.subject)
     before = mark.assigned_to_id
@@ -60,7 +61,7 @@ def item_assign(*, item_key: str, to_me: bool, by: User) -> AttentionMark:
 
 def item_snooze(*, item_key: str, until: datetime | None, by: User) -> AttentionMark:
     """Put an open item aside until `until` (for everyone: it leaves lists and counts), or wake it now."""
-    entry = _open_entry(by, item_key)
+    entry = open_entry(by, item_key)
     now = utcnow()
     if until is not None:
         if until.tzinfo is None:

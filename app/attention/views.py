@@ -96,6 +96,7 @@ def snooze_until(form, now: datetime) -> datetime | None:
 @bp.post("/todo/<item_key>/snooze")
 @login_required
 def snooze(item_key: str):
+    services.open_entry(current_user, item_key)  # an item not theirs is 404/403 whatever the time typed
     try:
         until = None if request.form.get("wake") else snooze_until(request.form, datetime.now(UTC))
         services.item_snooze(item_key=item_key, until=until, by=current_user)

@@ -193,3 +193,16 @@ def test_the_daily_digest_groups_the_days_conditions_once(app, org, manager):
     assert [line["title"] for line in digest.lines] == ["First box", "Second box"]
     [mail] = db.session.scalars(select(AlertDelivery)).all()
     assert mail.digest_slot == slot and "First box" in mail.body
+
+
+def test_the_workers_upkeep_evaluates_and_sends(app, org, manager, run_jobs):
+    from app.attention import schedule
+
+    services.settings_set(channels={"product_review": {"email": "now"}}, webhook_url="", by=manager)
+    helpers.product_in_review(org)
+    schedule.tick(force=True)  # what every worker's upkeep does, at most once per ALERTS_EVALUATE_SECONDS
+    assert not schedule.tick()  # a second worker right after: nothing more is queued
+    run_jobs()
+    assert [a.kind for a in _alerts(manager)] == ["product_review"]
+    [mail] = db.session.scalars(select(AlertDelivery)).all()
+    assert mail.status == DeliveryStatus.SENT and mail.transport == "outbox"

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.attention.statuses import DeliveryStatus
+from app.core.crypto import EncryptedText
 from app.core.models import User, UTCDateTime, utcnow
 from app.core.statuses import status_column
 from app.extensions import db
@@ -78,7 +79,7 @@ class AlertSettings(db.Model):
     # {kind: {"app": "now"|"digest"|"off", "email": …, "webhook": …}}; kinds not named use the defaults
     channels: Mapped[dict] = mapped_column(JSON, default=dict)
     webhook_url: Mapped[str] = mapped_column(String(500), default="")
-    webhook_secret: Mapped[str] = mapped_column(String(80), default="")
+    webhook_secret: Mapped[str] = mapped_column(EncryptedText, default="")  # encrypted at rest like every secret
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

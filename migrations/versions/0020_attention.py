@@ -68,7 +68,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('channels', sa.JSON(), nullable=False),
     sa.Column('webhook_url', sa.String(length=500), nullable=False),
-    sa.Column('webhook_secret', sa.String(length=80), nullable=False),
+    sa.Column('webhook_secret', sa.Text(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_alert_settings_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_alert_settings_user_id_users')),

@@ -94,8 +94,13 @@ def evaluate(*, org_id: int, kinds: Collection[str] | None = None, now: datetime
     try:
         started = []
         for source in attention.sources():
-            if kinds is None or source.kind in kinds:
+            if kinds is not None and source.kind not in kinds:
+                continue
+            try:
                 started += _evaluate_source(org_id, source, now or utcnow())
+            except Exception:  # one source's failure (Redis, a backup folder) must not silence the others
+                log.exception("alert evaluation of %s for organisation %s failed", source.kind, org_id)
+                db.session.rollback()
         return started
     finally:
         if lock and get_redis().get(name) == token.encode():

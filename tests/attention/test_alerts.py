@@ -206,3 +206,18 @@ def test_the_workers_upkeep_evaluates_and_sends(app, org, manager, run_jobs):
     assert [a.kind for a in _alerts(manager)] == ["product_review"]
     [mail] = db.session.scalars(select(AlertDelivery)).all()
     assert mail.status == DeliveryStatus.SENT and mail.transport == "outbox"
+
+
+def test_a_failing_source_does_not_silence_the_others(app, org, manager):
+    from app.core.attention import register_source, unregister_source
+
+    def broken(org_id):
+        raise RuntimeError("the source's store is down")
+
+    register_source("zz_broken", label="Broken", roles=("manager",), count=broken, items=broken, find=broken,
+                    conditions=broken, order=1)
+    try:
+        helpers.product_in_review(org)
+        assert len(_evaluate(org)) == 1
+    finally:
+        unregister_source("zz_broken")

@@ -9,6 +9,7 @@ so a burst of open tabs re-counting after one event costs one count, and any lat
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from app.core.pagination import Page
 from app.core.queue import get_redis, key
 from app.extensions import db
 
+log = logging.getLogger(__name__)
 PER_PAGE = 50
 SECTION_SIZE = 8  # items per kind when every kind is shown
 MARKS_CAP = 2000  # snoozes and assignments looked at per organisation
@@ -59,12 +61,20 @@ def snoozed(org_id: int, now: datetime | None = None) -> dict[str, set[str]]:
     return found
 
 
+UNKNOWN = -1  # the source could not answer: pages say so instead of showing a number
+
+
 def _count_all(org_id: int) -> dict[str, int]:
     asleep = snoozed(org_id)
     counts = {}
     for source in attention.sources():
         hidden = asleep.get(source.kind)
-        counts[source.kind] = max(0, source.count(org_id) - (len(source.find(org_id, hidden)) if hidden else 0))
+        try:
+            counts[source.kind] = max(0, source.count(org_id) - (len(source.find(org_id, hidden)) if hidden else 0))
+        except Exception:  # one domain's store being down must not take the whole queue with it
+            log.exception("attention source %s could not count for organisation %s", source.kind, org_id)
+            db.session.rollback()
+            counts[source.kind] = UNKNOWN
     return counts
 
 
@@ -96,8 +106,8 @@ def unread_alerts(user: User) -> int:
 def badge(user: User) -> dict:
     """The top bar's figures for one person: open items of the kinds they resolve, unread alerts."""
     found = counts(user.organisation_id)
-    total = sum(found.get(s.kind, 0) for s in attention.sources_for(user))
-    return {"total": total, "alerts": unread_alerts(user)}
+    mine = [found.get(s.kind, 0) for s in attention.sources_for(user)]
+    return {"total": sum(c for c in mine if c > 0), "unknown": UNKNOWN in mine, "alerts": unread_alerts(user)}
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,8 @@ def queue(user: User, filters: Filters) -> dict:
     shown = sources_shown(user, filters)
     by_kind = {s.kind: s for s in visible}
     sections, page = [], None
+    unavailable = [s.label for s in shown if all_counts.get(s.kind, 0) == UNKNOWN]
+    shown = [s for s in shown if all_counts.get(s.kind, 0) != UNKNOWN]
     if filters.mine:
         mine = [m for m in marks.values() if m.assigned_to_id == user.id]
         for source in shown:
@@ -170,8 +182,8 @@ def queue(user: User, filters: Filters) -> dict:
             sections.append({"source": source, "count": total, "entries": _entries(items, marks, by_kind)})
     chips = [{"source": s, "count": all_counts.get(s.kind, 0)} for s in visible]
     asleep_count = sum(len(v) for k, v in asleep.items() if k in by_kind)
-    return {"sections": sections, "page": page, "chips": chips, "snoozed": asleep_count,
-            "total": sum(c["count"] for c in chips), "roles": [r for r in Role if r != Role.ADMIN or user.has_role(r)]}
+    return {"sections": sections, "page": page, "chips": chips, "snoozed": asleep_count, "unavailable": unavailable,
+            "total": sum(c["count"] for c in chips if c["count"] > 0), "roles": [r for r in Role if r != Role.ADMIN or user.has_role(r)]}
 
 
 def entry(user: User, item_key: str) -> Entry | None:

@@ -119,3 +119,22 @@ def test_alert_settings_saved_and_bad_webhook_refused_inline(manager_client, man
     assert response.status_code == 302
     saved = db.session.scalar(select(AlertSettings).where(AlertSettings.user_id == manager.id))
     assert saved.channels["product_review"]["email"] == "now" and saved.channels["budget"]["app"] == "off"
+
+
+def test_a_source_that_cannot_answer_is_said_not_hidden(manager_client, org):
+    from app.core.attention import register_source, unregister_source
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("down")
+
+    helpers.product_in_review(org)
+    register_source("zz_broken", label="Broken things", roles=("manager",), count=broken, items=broken, find=broken,
+                    conditions=broken, order=1)
+    try:
+        page = manager_client.get("/todo")
+        body = page.get_data(as_text=True)
+        assert page.status_code == 200 and "Mystery box" in body
+        assert "Could not be looked at just now: Broken things" in body
+        assert 'data-testid="todo-count">1+?<' in manager_client.get("/todo/count").get_data(as_text=True)
+    finally:
+        unregister_source("zz_broken")

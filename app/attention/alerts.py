@@ -161,24 +161,27 @@ def _insert():
 
 def _switch_on(org_id: int, kind: str, subjects: list[str], details: dict[str, Item], now: datetime) -> list[str]:
     """Switch the conditions on; the subjects this call switched (never one another evaluator did)."""
+    table = AlertCondition.__table__
+    stmt = _insert()(table)
+    # One statement compiled once and sent for many rows (SQLAlchemy's "insertmanyvalues"): a
+    # multi-row VALUES built per chunk cost most of a first evaluation in compiling alone.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["organisation_id", "kind", "subject"],
+        set_={"active": True, "started_at": stmt.excluded.started_at, "cleared_at": None,
+              "occurrences": table.c.occurrences + 1, "title": stmt.excluded.title,
+              "why": stmt.excluded.why, "url": stmt.excluded.url},
+        where=table.c.active.is_(False)).returning(table.c.subject)
     won = []
     for i in range(0, len(subjects), CHUNK):
-        rows = []
-        for subject in subjects[i:i + CHUNK]:
-            item = details.get(subject)
-            rows.append({"organisation_id": org_id, "kind": kind, "subject": subject, "active": True,
-                         "started_at": now, "cleared_at": None, "occurrences": 1,
-                         "title": (item.title if item else subject)[:300], "why": item.why if item else "",
-                         "url": path_of(item)[:500] if item else ""})
-        stmt = _insert()(AlertCondition).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["organisation_id", "kind", "subject"],
-            set_={"active": True, "started_at": stmt.excluded.started_at, "cleared_at": None,
-                  "occurrences": AlertCondition.occurrences + 1, "title": stmt.excluded.title,
-                  "why": stmt.excluded.why, "url": stmt.excluded.url},
-            where=AlertCondition.active.is_(False)).returning(AlertCondition.subject)
-        won += list(db.session.scalars(stmt))
+        rows = [_condition_row(org_id, kind, subject, details.get(subject), now) for subject in subjects[i:i + CHUNK]]
+        won += list(db.session.scalars(stmt, rows))
     return sorted(won)
+
+
+def _condition_row(org_id: int, kind: str, subject: str, item: Item | None, now: datetime) -> dict:
+    return {"organisation_id": org_id, "kind": kind, "subject": subject, "active": True, "started_at": now,
+            "cleared_at": None, "occurrences": 1, "title": (item.title if item else subject)[:300],
+            "why": item.why if item else "", "url": path_of(item)[:500] if item else ""}
 
 
 def _unnamed(source: Source, subject: str) -> Item:

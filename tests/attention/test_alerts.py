@@ -221,3 +221,15 @@ def test_a_failing_source_does_not_silence_the_others(app, org, manager):
         assert len(_evaluate(org)) == 1
     finally:
         unregister_source("zz_broken")
+
+
+def test_backups_older_than_the_limit_alert_the_admins_once(app, org, admin, manager):
+    from app.core.models import Organisation
+
+    db.session.get(Organisation, org.id).created_at = utcnow() - timedelta(days=3)
+    db.session.commit()
+    assert _evaluate(org, {"backup"}) == ["backup.overdue"]
+    assert _evaluate(org, {"backup"}) == []
+    [alert] = _alerts(admin)
+    assert alert.title == "Backups overdue or failed: Backups are overdue" and alert.url == "/admin/health"
+    assert _alerts(manager) == []

@@ -138,3 +138,16 @@ def test_a_source_that_cannot_answer_is_said_not_hidden(manager_client, org):
         assert 'data-testid="todo-count">1+?<' in manager_client.get("/todo/count").get_data(as_text=True)
     finally:
         unregister_source("zz_broken")
+
+
+def test_alerts_page_lists_alerts_and_the_outbox_and_marks_them_read(manager_client, manager, org):
+    from app.attention import alerts, services
+
+    services.settings_set(channels={"product_review": {"email": "now"}}, webhook_url="", by=manager)
+    helpers.product_in_review(org)
+    alerts.evaluate(org_id=org.id, lock=False)
+    assert 'data-testid="alert-count">1 new' in manager_client.get("/todo/count").get_data(as_text=True)
+    page = manager_client.get("/alerts").get_data(as_text=True)
+    assert "Products waiting for review: Mystery box" in page and "pending" in page.lower()
+    assert manager_client.post("/alerts/read").status_code == 302
+    assert "alert-count" not in manager_client.get("/todo/count").get_data(as_text=True)

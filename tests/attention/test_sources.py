@@ -113,3 +113,21 @@ def test_counts_leave_out_snoozed_items_and_follow_roles(app, org, manager, staf
     assert selectors.badge(manager)["total"] == 2
     assert selectors.counts(org.id)["product_review"] == 1
     assert second.id
+
+
+def test_stock_holds_about_to_expire(app, org, manager):
+    from app.inventory.models import HoldStatus, StockHold
+
+    item = helpers.stock_item(org, on_hand=10, reorder_point=0)
+    soon = StockHold(organisation_id=org.id, item_id=item.id, quantity=2, reason="for Mrs Patel",
+                     status=HoldStatus.ACTIVE, expires_at=utcnow() + timedelta(hours=2), held_by_id=manager.id)
+    later = StockHold(organisation_id=org.id, item_id=item.id, quantity=1, status=HoldStatus.ACTIVE,
+                      expires_at=utcnow() + timedelta(days=4))
+    db.session.add_all([soon, later])
+    db.session.commit()
+    [entry] = _items("hold_expiring", org)
+    assert entry.subject == str(soon.id) and entry.why.startswith("2 put aside (for Mrs Patel); the hold ends at")
+    assert entry.args == {"item_id": item.id}
+    soon.status = HoldStatus.RELEASED
+    db.session.commit()
+    assert _count("hold_expiring", org) == 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.attention.models import Alert, AlertDelivery, AlertSettings, AttentionMark
 from app.core import attention
@@ -45,8 +46,10 @@ class Entry:
         return self.mark.assigned_to if self.mark is not None else None
 
 
-def _active_marks(org_id: int, *, now: datetime | None = None) -> list[AttentionMark]:
+def _marks(org_id: int) -> list[AttentionMark]:
+    """The organisation's assignments and snoozes, with who took each (shown beside the items)."""
     return list(db.session.scalars(select(AttentionMark).where(AttentionMark.organisation_id == org_id)
+                                   .options(selectinload(AttentionMark.assigned_to))
                                    .order_by(AttentionMark.id.desc()).limit(MARKS_CAP)))
 
 
@@ -150,7 +153,7 @@ def _entries(items: Iterable[Item], marks: dict[str, AttentionMark], by_kind: di
 def queue(user: User, filters: Filters) -> dict:
     """The queue as one person sees it: one section per kind (one paged list when a kind is chosen)."""
     org_id = user.organisation_id
-    marks = {m.key: m for m in _active_marks(org_id)}
+    marks = {m.key: m for m in _marks(org_id)}
     asleep = snoozed(org_id)
     all_counts = counts(org_id)
     visible = attention.sources_for(user)

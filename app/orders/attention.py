@@ -13,8 +13,8 @@ from sqlalchemy import select
 from app.core.attention import Item, register_query_source
 from app.core.models import utcnow
 from app.orders.models import Order
-from app.orders.services import EVENT
 from app.orders.statuses import HOLDING_STOCK, PaymentStatus
+from app.orders.timeline import EVENT
 
 
 def _window() -> timedelta:

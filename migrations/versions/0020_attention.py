@@ -2,13 +2,13 @@
 per-person alert settings, in-app alerts and e-mail/webhook deliveries with their retries
 
 Revision ID: 0020
-Revises: 0024
+Revises: 0018
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0024"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

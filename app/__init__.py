@@ -96,6 +96,7 @@ def view_modules() -> list:
     from app.accounts import link_views as account_links
     from app.accounts import views as account
     from app.api import views as api
+    from app.attention import views as attention
     from app.batches import views as batches
     from app.core import admin_views, auth_views, dashboard_views, events
     from app.inbox import views as inbox
@@ -106,13 +107,28 @@ def view_modules() -> list:
     from app.techfiles import views as techfiles
 
     return [auth_views, dashboard_views, admin_views, events, inventory, techfiles, orders, pipeline, listings_views,
-            batches, inbox, account, account_links, account_admin, api]
+            batches, inbox, account, account_links, account_admin, api, attention]
+
+
+def attention_modules() -> list:
+    """Every module that publishes "needs a person" items (app.core.attention); each registers its
+    sources when imported. Here, not in the core, because the core knows no domain."""
+    from app.backups import attention as backups
+    from app.batches import attention as batches
+    from app.core import attention_sources as core
+    from app.inbox import attention as inbox
+    from app.inventory import attention as inventory
+    from app.orders import attention as orders
+    from app.pipeline import attention as pipeline
+
+    return [pipeline, inbox, batches, inventory, orders, core, backups]
 
 
 def register_blueprints(app: Flask) -> None:
     for module in view_modules():
         for blueprint in getattr(module, "blueprints", [module.bp]):
             app.register_blueprint(blueprint)
+    attention_modules()
 
 
 def register_errorhandlers(app: Flask) -> None:

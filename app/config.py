@@ -127,6 +127,7 @@ def load_config(overrides: dict | None = None) -> dict:
         **{name: _str(name, default) for name, default in CHANNEL_URL_SETTINGS.items()},
         **backup_settings(),
         **account_settings(),
+        **alert_settings(),
     }
     if overrides:
         config.update(overrides)
@@ -252,6 +253,20 @@ CHANNEL_INT_SETTINGS = {
 def ai_settings() -> dict:
     """The model providers' settings from the environment (see AI_SETTINGS for names and defaults)."""
     return {name: _str(name, default) for name, default in AI_SETTINGS.items()}
+
+
+def alert_settings() -> dict:
+    """The attention queue's alerts: how often conditions are looked at, the digest, retries, links."""
+    return {
+        "ALERTS_SCHEDULE": _bool("ALERTS_SCHEDULE", True),  # evaluate in the workers' upkeep, send digests
+        "ALERTS_EVALUATE_SECONDS": _int("ALERTS_EVALUATE_SECONDS", 60),  # the longest before a condition alerts
+        "ALERTS_DIGEST_HOUR": _int("ALERTS_DIGEST_HOUR", 7),  # UTC hour of the daily digest
+        "ALERTS_RETRY_BASE_SECONDS": _int("ALERTS_RETRY_BASE_SECONDS", 30),  # failed sends wait 1×, 2×, 4×… this
+        "ALERTS_MAX_ATTEMPTS": _int("ALERTS_MAX_ATTEMPTS", 6),
+        "ALERTS_LOCK_SECONDS": _int("ALERTS_LOCK_SECONDS", 120),  # one evaluation per organisation at a time
+        "ALERTS_BASE_URL": _str("ALERTS_BASE_URL", "http://127.0.0.1:5000"),  # links in e-mails and webhooks
+        "ATTENTION_EXPIRY_HOURS": _int("ATTENTION_EXPIRY_HOURS", 24),  # reservations ending this soon are listed
+    }
 
 
 def backup_settings() -> dict:

@@ -85,7 +85,19 @@ def totals_by(rows: list[dict], key: str) -> list[dict]:
                                                           "cost": Decimal("0"), "key": row[key]})
         for field in ("calls", "failed", "over_budget", "tokens", "cost"):
             total[field] += row[field]
-    return sorted(out.values(), key=lambda t: (-t["cost"], t["label"]))
+    totals = sorted(out.values(), key=lambda t: (-t["cost"], t["label"]))
+    return with_shares(totals)
+
+
+def with_shares(totals: list[dict]) -> list[dict]:
+    """Each total's share of its currency's spend (percent), for the page's bar chart beside the table."""
+    spent: dict[str, Decimal] = {}
+    for t in totals:
+        spent[t["currency"]] = spent.get(t["currency"], Decimal("0")) + t["cost"]
+    for t in totals:
+        whole = spent[t["currency"]]
+        t["share"] = round(float(t["cost"] * 100 / whole), 1) if whole else 0.0
+    return totals
 
 
 def chart(days: list[dict], width: int = 720, height: int = 180, key: str = "cost") -> dict:

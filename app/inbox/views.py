@@ -417,7 +417,7 @@ def _usage_context(error: str | None = None) -> dict:
     days = usage.daily_usage(_org())
     return {"state": usage.budget_state(_org()), "providers": usage.provider_totals(_org()), "days": days,
             "cost_chart": usage.chart(days, key="cost"), "calls_chart": usage.chart(days, key="calls"),
-            "error": error, "external": text_model.enabled()}
+            "error": error, "external": text_model.enabled(), "colours": usage.COLOURS}
 
 
 @bp.get("/usage")

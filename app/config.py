@@ -85,26 +85,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "REDIS_NAMESPACE": os.environ.get("REDIS_NAMESPACE", "stockroom"),
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(folder / "uploads"),
         "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(folder / "backups"),
-        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 120 * 1024 * 1024),
-        "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
-        "MAX_FORM_PARTS": 1000,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_DURATION": 14 * 24 * 3600,
-        # Dashboards stay open all day: tie the CSRF token to the session, not to a clock.
-        "WTF_CSRF_TIME_LIMIT": None,
-        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes"),
-        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
-        "RQ_WORKER_CLASS": os.environ.get("RQ_WORKER_CLASS", "app.core.worker.AppWorker"),
-        "RQ_JOB_CLASS": os.environ.get("RQ_JOB_CLASS", "rq.job.Job"),
-        "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
-        "WORKER_ALIVE_SECONDS": _int("WORKER_ALIVE_SECONDS", 60),
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        **web_settings(),
         # Optional online GTIN look-up (an Open Food Facts compatible server); off when empty.
         "GTIN_LOOKUP_URL": os.environ.get("GTIN_LOOKUP_URL", "").strip(),
         "GTIN_LOOKUP_TIMEOUT": float(os.environ.get("GTIN_LOOKUP_TIMEOUT") or 3),
@@ -133,6 +114,32 @@ def load_config(overrides: dict | None = None) -> dict:
         config.update(overrides)
         config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"])
     return config
+
+
+def web_settings() -> dict:
+    """Requests, cookies, CSRF, sign-in limits, workers and live updates."""
+    return {
+            "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 120 * 1024 * 1024),
+            "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
+            "MAX_FORM_PARTS": 1000,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_DURATION": 14 * 24 * 3600,
+            # Dashboards stay open all day: tie the CSRF token to the session, not to a clock.
+            "WTF_CSRF_TIME_LIMIT": None,
+            "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+            "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes"),
+            "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
+            "RQ_WORKER_CLASS": os.environ.get("RQ_WORKER_CLASS", "app.core.worker.AppWorker"),
+            "RQ_JOB_CLASS": os.environ.get("RQ_JOB_CLASS", "rq.job.Job"),
+            "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
+            "WORKER_ALIVE_SECONDS": _int("WORKER_ALIVE_SECONDS", 60),
+            "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+    }
 
 
 # The intake pipeline (app.pipeline): leases, upload limits, fair ordering.

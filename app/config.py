@@ -135,7 +135,7 @@ def web_settings() -> dict:
             "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes"),
             "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
             "RQ_WORKER_CLASS": os.environ.get("RQ_WORKER_CLASS", "app.core.worker.AppWorker"),
-            "RQ_JOB_CLASS": os.environ.get("RQ_JOB_CLASS", "rq.job.Job"),
+            "RQ_JOB_CLASS": os.environ.get("RQ_JOB_CLASS", "app.core.worker.AppJob"),
             "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
             "WORKER_ALIVE_SECONDS": _int("WORKER_ALIVE_SECONDS", 60),
             "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
@@ -176,6 +176,10 @@ BATCH_SETTINGS = {
 WORKER_SETTINGS = {
     # A worker that lost Redis or the database retries with backoff up to this long between tries.
     "WORKER_RECONNECT_MAX_SECONDS": 30,
+    # A job that lost the database waits for it and runs again at most this many times.
+    "WORKER_DATABASE_RERUNS": 10,
+    # How long a SQLite writer waits for another writer's lock before "database is locked".
+    "SQLITE_BUSY_TIMEOUT_SECONDS": 15,
     "SWEEP_SECONDS": 20,  # the longest between two sweeps of expired leases
     "TECHFILES_LEASE_SECONDS": 30,  # a running tech-file collection not heard from this long resumes elsewhere
 }

@@ -11,7 +11,7 @@ from app.batches.generate import RowInvalid, process_row
 from app.batches.models import IN_FLIGHT, Batch, BatchRow, BatchStatus, RowStatus
 from app.batches.services import templates_for
 from app.core import ai
-from app.core.database import outside_write_lock
+from app.core.database import database_lost, outside_write_lock
 from app.core.models import utcnow
 from app.extensions import db
 
@@ -67,6 +67,8 @@ def _process_one(row_id: int, batch_id: int, worker: str, mapping: dict, templat
                       permanent=True)
         return 1
     except Exception as exc:  # recorded on the row and retried with backoff; the job goes on
+        if database_lost(exc):
+            raise  # not the row's fault: the job waits for the database and runs again (app.core.worker)
         db.session.rollback()
         log.warning("batch %s row %s failed", batch_id, row_id, exc_info=True)
         proc.row_fail(row_id=row_id, batch_id=batch_id, worker=worker, message=f"{type(exc).__name__}: {exc}")

@@ -13,10 +13,32 @@ import contextvars
 import sqlite3
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+_busy_timeout_ms = 15000  # SQLITE_BUSY_TIMEOUT_SECONDS of the process's app (see init_app)
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
+
+
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "unable to open database", "disk i/o error")
+
+
+def database_lost(error: BaseException | None) -> bool:
+    """True when `error` (or what caused it) says the database could not be reached or used for now,
+    as opposed to a bug or bad data: a dropped or refused connection, or SQLite busy past its timeout."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, sa_exc.InterfaceError):
+            return True
+        if isinstance(error, sa_exc.OperationalError):
+            if not type(error.orig).__module__.startswith("sqlite3"):
+                return True  # PostgreSQL: connection, restart, failover, serialisation, deadlock
+            return any(words in str(error.orig).lower() for words in _SQLITE_TRANSIENT)
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 @contextlib.contextmanager
@@ -82,7 +104,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(_busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -96,6 +118,8 @@ def _sqlite_begin(conn) -> None:
 
 def init_app(app) -> None:
     """Requests that may write (anything but GET/HEAD/OPTIONS) begin with the write lock."""
+    global _busy_timeout_ms
+    _busy_timeout_ms = int(app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 15) * 1000)
 
     @app.before_request
     def _mark_writes():

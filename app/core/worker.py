@@ -8,6 +8,11 @@ worker keeps its work horse running through it: the heartbeats it cannot send ar
 job's progress lives in the database, under its own leases). If RQ's loop still gives up, `run`
 waits for the horse, waits for Redis with backoff, and starts a fresh worker; jobs lost meanwhile
 come back through the lease sweepers.
+
+The database may go away too (a PostgreSQL restart or failover, a SQLite lock held longer than
+the busy timeout). A job that fails for that reason does not fail: its work horse waits for the
+database with the same backoff and runs the job again (jobs are given ids and safe to run twice;
+what they had written before the loss was either committed or rolled back whole).
 """
 from __future__ import annotations
 
@@ -17,18 +22,65 @@ import os
 import signal
 import time
 
-from flask import Flask
+from flask import Flask, current_app
 from rq import SimpleWorker, Worker
+from rq.job import Job
 from rq.utils import import_attribute
 from sqlalchemy import text
 
 from app.core import leases
-from app.core.database import write_intent
+from app.core.database import database_lost, write_intent
 from app.core.queue import REDIS_DOWN, all_queues, get_redis
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 SHORT_LIFE_SECONDS = 10  # a worker that ends sooner than this waits longer before the next one
+
+
+def wait_for_database(app: Flask, longest: float, *, should_stop=lambda: False) -> float:
+    """Back off (0.5 s doubling up to `longest`) until the database answers; the seconds waited."""
+    started, delay = time.monotonic(), 0.5
+    while not _database_answers(app) and not should_stop():
+        log.warning("the database is not reachable; trying again in %.1f s", delay)
+        time.sleep(delay)
+        delay = min(delay * 2, longest)
+    return time.monotonic() - started
+
+
+class AppJob(Job):
+    """An RQ job that rides out a database outage: wait for the database, then run again."""
+
+    def _execute(self):
+        reruns = 0
+        while True:
+            try:
+                return super()._execute()
+            except Exception as error:
+                app = current_app._get_current_object()
+                if not database_lost(error) or reruns >= app.config["WORKER_DATABASE_RERUNS"]:
+                    raise
+                reruns += 1
+                self._forget_connections()
+                waited = wait_for_database(app, float(app.config["WORKER_RECONNECT_MAX_SECONDS"]))
+                log.warning("job %s lost the database (%s); it answered again after %.1f s: running the job "
+                            "again (%d of %d)", self.id, type(error).__name__, waited, reruns,
+                            app.config["WORKER_DATABASE_RERUNS"])
+
+    @staticmethod
+    def _forget_connections() -> None:
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        with contextlib.suppress(Exception):
+            db.session.remove()
+        db.engine.dispose()  # the horse's own connections: the broken ones must not be handed out again
+
+
+def job_class(path) -> type:
+    """The configured job class, with AppJob's outage handling added when it lacks it."""
+    cls = import_attribute(path) if isinstance(path, str) else path
+    if not issubclass(cls, AppJob):
+        cls = type(f"App{cls.__name__}", (AppJob, cls), {})
+    return cls
 
 
 class AppWorkerMixin:
@@ -116,8 +168,8 @@ def build_worker(app: Flask, *, worker_class_path: str | None = None, job_class_
     with app.app_context():
         cls = worker_class(worker_class_path or app.config["RQ_WORKER_CLASS"])
         cls.flask_app = app
-        job_class = import_attribute(job_class_path or app.config["RQ_JOB_CLASS"])
-        return cls(all_queues(), connection=get_redis(), name=name, job_class=job_class,
+        return cls(all_queues(), connection=get_redis(), name=name,
+                   job_class=job_class(job_class_path or app.config["RQ_JOB_CLASS"]),
                    # Notice a dead horse or an abandoned job in seconds, not RQ's ten minutes. Maintenance
                    # is also when a worker takes over the scheduler lock of a worker that died (the lock
                    # itself lives 61 s), so delayed jobs resume within about 70 s.

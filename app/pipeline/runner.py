@@ -163,6 +163,8 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
             return Unavailable(status="completed", result={"skipped": str(exc)})
         return module.run(ctx)
     except Exception as exc:  # a phase bug or a dependency hiccup: retried, then shown as the reason
+        if database.database_lost(exc):
+            raise  # not the phase's fault: the job waits for the database and runs again (app.core.worker)
         log.exception("phase %s of product %s raised", ctx.phase, ctx.product_id)
         ctx.log("error", f"{ctx.phase} raised {type(exc).__name__}: {exc}",
                 traceback=traceback.format_exc(limit=8))

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.pipeline.models import PhaseStatus, Product, ProductPhase, ProductStatus
 from tests.batches.helpers import products_csv, upload_and_start
 from tests.pipeline.helpers import BLANK_PHOTO, EAN_PHOTO, catalogue_item, create_product
-from tests.workers import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.slow
 

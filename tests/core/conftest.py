@@ -1,0 +1,2 @@
+"""Fixtures of the core tests: real worker processes."""
+from tests.workers import start_worker, worker_env  # noqa: F401 (fixtures)

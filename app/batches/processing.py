@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -150,32 +151,59 @@ def _count(batch_id: int, *, ok: int = 0, failed: int = 0) -> None:
         failed_rows=Batch.failed_rows + failed), execution_options={"synchronize_session": False})
 
 
+@dataclass(frozen=True)
+class RowDone:
+    """A row's results, computed outside any transaction, waiting to be written with its chunk."""
+
+    row_id: int
+    results: dict
+    started_at: datetime | None  # None: keep the one set when the row was started
+    duration_ms: int
+    warnings: tuple[str, ...] = ()
+
+
+def rows_complete(*, batch_id: int, worker: str, done: list[RowDone], heartbeat_jobs: int | None = None) -> int:
+    """Write the results of rows `worker` still holds (claimed or processing), count them and,
+    with `heartbeat_jobs`, beat the worker's heartbeat: one transaction, one commit. A row taken
+    over by another worker meanwhile is left alone (its results are that worker's to write).
+
+    Warnings (e.g. an image model replaced by a local card) go to the batch log in the same
+    transaction. Returns how many rows were written."""
+    now, written = utcnow(), 0
+    held = (RowStatus.CLAIMED.value, RowStatus.PROCESSING.value)
+    with write_intent():
+        for row in done:
+            values = dict(status=RowStatus.COMPLETED.value, results=row.results, finished_at=now, error=None,
+                          error_kind=None, lease_expires_at=None, duration_ms=row.duration_ms)
+            if row.started_at is not None:
+                values["started_at"] = row.started_at
+            res = db.session.execute(
+                update(BatchRow).where(BatchRow.id == row.row_id, BatchRow.status.in_(held),
+                                       BatchRow.claimed_by == worker).values(**values),
+                execution_options={"synchronize_session": False})
+            if res.rowcount != 1:
+                continue
+            written += 1
+            if row.warnings:
+                number, org_id = db.session.execute(select(BatchRow.row_number, BatchRow.organisation_id)
+                                                    .where(BatchRow.id == row.row_id)).one()
+                for message in row.warnings:
+                    add_log(batch_id, "warning", "image", f"Row {number}: {message}",
+                            {"row_number": number, "worker": worker}, org_id=org_id)
+        if written:
+            _count(batch_id, ok=written)
+        if heartbeat_jobs is not None:
+            _heartbeat(worker, batch_id, now, jobs=heartbeat_jobs, processed=written)
+        db.session.commit()
+    return written
+
+
 def row_complete(*, row_id: int, batch_id: int, worker: str, results: dict, started: float,
                  warnings: list[str] | None = None, now: datetime | None = None) -> bool:
-    """Write a row's results once: only while `worker` holds it in processing; commit.
-
-    `warnings` (e.g. an image model that failed and was replaced by a local card) go to the
-    batch log in the same transaction.
-    """
-    now = now or utcnow()
-    with write_intent():
-        res = db.session.execute(
-            update(BatchRow).where(BatchRow.id == row_id, BatchRow.status == RowStatus.PROCESSING.value,
-                                   BatchRow.claimed_by == worker)
-            .values(status=RowStatus.COMPLETED.value, results=results, finished_at=now, error=None,
-                    error_kind=None, lease_expires_at=None,
-                    duration_ms=int((time.perf_counter() - started) * 1000)),
-            execution_options={"synchronize_session": False})
-        if res.rowcount == 1:
-            _count(batch_id, ok=1)
-            if warnings:
-                row = db.session.execute(select(BatchRow.row_number, BatchRow.organisation_id)
-                                         .where(BatchRow.id == row_id)).one()
-                for message in warnings:
-                    add_log(batch_id, "warning", "image", f"Row {row.row_number}: {message}",
-                            {"row_number": row.row_number, "worker": worker}, org_id=row.organisation_id)
-        db.session.commit()
-    return res.rowcount == 1
+    """Write one row's results once: only while `worker` holds it; commit."""
+    done = RowDone(row_id=row_id, results=results, started_at=None,
+                   duration_ms=int((time.perf_counter() - started) * 1000), warnings=tuple(warnings or ()))
+    return rows_complete(batch_id=batch_id, worker=worker, done=[done]) == 1
 
 
 def retry_delay(retry_count: int) -> float:

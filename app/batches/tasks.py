@@ -18,8 +18,15 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 
+FLUSH_SECONDS = 1.0  # results are written at least this often (progress stays live; a crash loses less)
+
+
 def process_chunk(batch_id: int) -> dict:
-    """Claim a chunk of rows of the batch, process them, then pass the turn on (or finish)."""
+    """Claim a chunk of rows of the batch, process them, then pass the turn on (or finish).
+
+    Rows are computed outside any transaction and their results written together, one
+    transaction per chunk (or per second of work): on SQLite two workers would otherwise queue on
+    the write lock for every row. The claim's lease covers the rows meanwhile."""
     worker = proc.worker_instance()
     proc.token_seen(batch_id)
     proc.reap_stale(batch_id=batch_id)
@@ -32,51 +39,64 @@ def process_chunk(batch_id: int) -> dict:
         return {"claimed": 0}
     mapping, org_id = dict(batch.mapping), batch.organisation_id
     templates = templates_for(org_id)
-    done, last_beat = 0, time.monotonic()
+    rows = dict(db.session.execute(select(BatchRow.id, BatchRow.data).where(BatchRow.id.in_(ids))).all())
+    db.session.rollback()  # ends the read: nothing is held while the rows are computed
+    done: list[proc.RowDone] = []
+    last_flush = time.monotonic()
     for row_id in ids:
         if _status(batch_id) != BatchStatus.PROCESSING:
             break
-        done += _process_one(row_id, batch_id, worker, mapping, templates)
-        if time.monotonic() - last_beat > 2:
-            proc.heartbeat(worker=worker, batch_id=batch_id, jobs=1, processed=done)
-            done, last_beat = 0, time.monotonic()
-        proc.progress_tick(batch_id=batch_id)
+        outcome = _process_one(row_id, dict(rows[row_id]), org_id, batch_id, worker, mapping, templates)
+        if outcome is not None:
+            done.append(outcome)
+        if time.monotonic() - last_flush >= FLUSH_SECONDS:
+            proc.rows_complete(batch_id=batch_id, worker=worker, done=done, heartbeat_jobs=1)
+            proc.progress_tick(batch_id=batch_id)
+            done, last_flush = [], time.monotonic()
+    proc.rows_complete(batch_id=batch_id, worker=worker, done=done)
+    proc.progress_tick(batch_id=batch_id)
     proc.release_claims(batch_id=batch_id, worker=worker)
-    proc.heartbeat(worker=worker, batch_id=None, jobs=0, processed=done, status="idle")
+    proc.heartbeat(worker=worker, batch_id=None, jobs=0, status="idle")
     if not proc.batch_finish_if_done(batch_id=batch_id) and _status(batch_id) == BatchStatus.PROCESSING:
         proc._enqueue_now(batch_id, org_id, 1)
     return {"claimed": len(ids)}
 
 
 def _status(batch_id: int) -> BatchStatus | None:
-    return db.session.scalar(select(Batch.status).where(Batch.id == batch_id).execution_options(populate_existing=True))
+    with outside_write_lock():  # a plain read: checked before every row, it must not take the write lock
+        return db.session.scalar(select(Batch.status).where(Batch.id == batch_id)
+                                 .execution_options(populate_existing=True))
 
 
-def _process_one(row_id: int, batch_id: int, worker: str, mapping: dict, templates: dict) -> int:
-    row = proc.row_start(row_id=row_id, worker=worker)
-    if row is None:
-        return 0
-    started = time.perf_counter()
-    data, served = dict(row.data), ai.Served(row.organisation_id, "batch_row", row_id, "batch", batch_id)
+def _process_one(row_id: int, data: dict, org_id: int, batch_id: int, worker: str, mapping: dict,
+                 templates: dict) -> proc.RowDone | None:
+    """The row's results to write with its chunk, or None when its failure was recorded now."""
+    started_at, started = utcnow(), time.perf_counter()
+    served = ai.Served(org_id, "batch_row", row_id, "batch", batch_id)
     try:
         # Texts, images and model calls take seconds: the row's lease covers it, no write lock does.
         with outside_write_lock(), ai.serving(served):
             results = process_row(data, mapping, templates)
     except RowInvalid as exc:
-        proc.row_fail(row_id=row_id, batch_id=batch_id, worker=worker, message=str(exc), column=exc.column,
-                      permanent=True)
-        return 1
+        _fail(row_id, batch_id, worker, str(exc), column=exc.column, permanent=True)
+        return None
     except Exception as exc:  # recorded on the row and retried with backoff; the job goes on
         if database_lost(exc):
             raise  # not the row's fault: the job waits for the database and runs again (app.core.worker)
         db.session.rollback()
         log.warning("batch %s row %s failed", batch_id, row_id, exc_info=True)
-        proc.row_fail(row_id=row_id, batch_id=batch_id, worker=worker, message=f"{type(exc).__name__}: {exc}")
-        return 1
+        _fail(row_id, batch_id, worker, f"{type(exc).__name__}: {exc}")
+        return None
     results["worker"] = worker
-    proc.row_complete(row_id=row_id, batch_id=batch_id, worker=worker, results=results, started=started,
-                      warnings=results.get("image_problems"))
-    return 1
+    return proc.RowDone(row_id=row_id, results=results, started_at=started_at,
+                        duration_ms=int((time.perf_counter() - started) * 1000),
+                        warnings=tuple(results.get("image_problems") or ()))
+
+
+def _fail(row_id: int, batch_id: int, worker: str, message: str, **how) -> None:
+    """Failures are rare: the row is started and its failure recorded at once (backoff, log)."""
+    if proc.row_start(row_id=row_id, worker=worker) is not None:
+        proc.row_fail(row_id=row_id, batch_id=batch_id, worker=worker, message=message, **how)
 
 
 def _after_empty_claim(batch_id: int) -> None:

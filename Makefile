@@ -29,8 +29,14 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# The benchmarks, in the order `make bench` runs them (bench/make_*.py build fixtures; they are not benchmarks).
+BENCHES = warm_worker pipeline batches events inventory memory analysis identify inbox attention orders \
+	listings techfiles backup refdata recovery
+
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@results=$$(mktemp); started=$$(date +%s); trap 'rm -f "$$results"' EXIT; \
+	for b in $(BENCHES); do echo "== bench/$$b.py"; BENCH_RESULTS="$$results" $(PY) bench/$$b.py || exit 1; done; \
+	$(PY) bench/report.py "$$results" "$$started"
 
 clean-instance:
 	rm -rf instance

@@ -1,7 +1,12 @@
 """WSGI entry point: gunicorn wsgi:app, flask --app wsgi run."""
 import gc
+import os
 
 from app import create_app
+
+# A web process shares one Redis connection among its requests and streams (plus the one the live
+# events listen on); commands take well under a millisecond, so they queue rather than open more.
+os.environ.setdefault("REDIS_MAX_CONNECTIONS", "1")
 
 app = create_app()
 # Everything loaded so far lives as long as the process: keep it out of every garbage collection,

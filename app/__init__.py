@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_infrastructure(app: Flask) -> None:
     from app.core import database
-    from app.core.queue import resolve_redis_url
+    from app.core.queue import redis_client, resolve_redis_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if offline_command():
@@ -46,6 +46,9 @@ def register_infrastructure(app: Flask) -> None:
         resolve_redis_url(app.config)
         redis_url = app.config["REDIS_URL"]
         app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url.replace("unix://", "redis+unix://", 1))
+        # The sign-in limits count through the app's own pool: one set of connections per process.
+        client = app.extensions["stockroom_redis"] = redis_client(app.config)
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"connection_pool": client.connection_pool})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # While Redis restarts, limits are counted in this process instead of failing every page.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)

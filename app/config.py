@@ -176,6 +176,9 @@ BATCH_SETTINGS = {
 WORKER_SETTINGS = {
     # A worker that lost Redis or the database retries with backoff up to this long between tries.
     "WORKER_RECONNECT_MAX_SECONDS": 30,
+    # The most connections one process opens to Redis for commands (0: as many as it needs);
+    # wsgi.py sets 1 for web processes.
+    "REDIS_MAX_CONNECTIONS": 0,
     # A job that lost the database waits for it and runs again at most this many times.
     "WORKER_DATABASE_RERUNS": 10,
     # How long a SQLite writer waits for another writer's lock before "database is locked".

@@ -10,8 +10,10 @@ each live event) and warm (tabs re-counting without a change in between share on
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -22,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="stockroom-bench-attention-"))
+atexit.register(shutil.rmtree, TMP, True)  # first registered, so it runs after the embedded Redis stops
 os.environ["STOCKROOM_INSTANCE"] = str(TMP / "instance")
 
 from scratch import scratch_database  # noqa: E402  (bench/scratch.py)

@@ -7,9 +7,11 @@ of Redis connections it holds. Figures, not assertions.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import selectors
+import shutil
 import signal
 import socket
 import statistics
@@ -25,8 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CLIENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+from goals import record  # noqa: E402  (bench/goals.py)
+
+CLIENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 EVENTS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+REQUESTS = int(sys.argv[3]) if len(sys.argv) > 3 else 10_000
+# The list pages people keep open, requested in turn before the streams are opened.
+LIST_PAGES = ("/", "/products/", "/inventory/", "/orders/", "/orders/today", "/batches/", "/inbox/",
+              "/inbox/conversations", "/inbox/customers", "/techfiles/", "/admin/audit", "/todo", "/review/",
+              "/listings", "/inventory/imports")
 
 
 def free_port() -> int:
@@ -39,6 +48,7 @@ def free_port() -> int:
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="stockroom-bench-events-"))
+    atexit.register(shutil.rmtree, tmp, True)  # first registered, so it runs after the embedded Redis stops
     env = dict(os.environ, STOCKROOM_INSTANCE=str(tmp), FLASK_APP="wsgi")
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
@@ -47,9 +57,9 @@ def main() -> None:
 
     env["REDIS_URL"] = redis_server.ensure_running(tmp, stop_at_exit=True)
     subprocess.run([py, "-m", "flask", "db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([py, "-m", "flask", "users", "create", "--email", "bench@example.com", "--password",
-                    "bench-password-1", "--role", "admin", "--org", "Bench"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    seeded = subprocess.run([py, "-m", "flask", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True,
+                            text=True).stdout  # the demo warehouse: pages with rows in them
+    password = re.search(r"admin@demo\.stockroom\s+(\S+)", seeded).group(1)
     port = free_port()
     web = subprocess.Popen([py, "-m", "gunicorn", "-k", "gevent", "--worker-connections", "4000", "-w", "1",
                             "-b", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env,
@@ -67,8 +77,10 @@ def main() -> None:
         page = opener.open(base + "/login").read().decode()
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
         opener.open(base + "/login", urllib.parse.urlencode(
-            {"email": "bench@example.com", "password": "bench-password-1", "csrf_token": token}).encode())
+            {"email": "admin@demo.stockroom", "password": password, "csrf_token": token}).encode())
         cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+        worker_pid = _child_pid(web.pid)
+        mixed_requests(port, cookie, worker_pid)
         request = (f"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
                    "Accept: text/event-stream\r\n\r\n").encode()
 
@@ -113,18 +125,56 @@ def main() -> None:
             drain(time.monotonic() + 10)
         delivered = len(latencies)
         rss_kb = int(Path(f"/proc/{_child_pid(web.pid)}/status").read_text().split("VmRSS:")[1].split()[0])
-        redis_conns = client.info("clients")["connected_clients"]
+        # This script's own publisher is one of the server's clients: the web process holds the rest.
+        redis_conns = client.info("clients")["connected_clients"] - 1
         print(f"clients: {len(connected)}/{CLIENTS} connected in {connect_s:.2f} s")
         print(f"events: {delivered}/{CLIENTS * EVENTS} delivered")
         if latencies:
             q = statistics.quantiles(latencies, n=100)
             print(f"latency ms: p50 {q[49]:.1f}, p95 {q[94]:.1f}, max {max(latencies):.1f}")
-        print(f"web worker RSS: {rss_kb / 1024:.0f} MB; Redis connections in total: {redis_conns}")
+            record(6, f"event latency p95, {len(connected)} streams (limit 150 ms)", q[94], 150, "ms", 1.0)
+        record(6, "events lost", CLIENTS * EVENTS - delivered, 1, "events", 0)
+        record(6, "Redis connections held by the web process (limit 2)", redis_conns, 2, "conns", 1.0)
+        if redis_conns > 2:
+            kinds: dict[str, int] = {}
+            for c in client.client_list():
+                kinds[c.get("cmd", "?")] = kinds.get(c.get("cmd", "?"), 0) + 1
+            print(f"  Redis clients by last command: {kinds}")
+        record(5, f"web process RSS with {len(connected)} streams open (limit 200 MB)", rss_kb / 1024, 200, "MB", 1.0)
         for s in socks:
             s.close()
     finally:
         os.killpg(web.pid, signal.SIGKILL)  # open streams would hold a graceful stop for its full timeout
         web.wait(10)
+
+
+def _rss_mb(pid: int) -> float:
+    return int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+
+
+def mixed_requests(port: int, cookie: str, worker_pid: int) -> None:
+    """REQUESTS page requests over the list pages in turn (one keep-alive connection, as a browser
+    tab): each page's p95 against the 50 ms goal, and the web process's memory afterwards."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times: dict[str, list[float]] = {page: [] for page in LIST_PAGES}
+    for i in range(REQUESTS):
+        page = LIST_PAGES[i % len(LIST_PAGES)]
+        started = time.perf_counter()
+        conn.request("GET", page, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        if response.status == 200:
+            times[page].append((time.perf_counter() - started) * 1000)
+    conn.close()
+    for page, values in times.items():
+        if len(values) >= 20:
+            p95 = statistics.quantiles(values, n=20)[18]
+            record(4, f"{page} p95 (demo data, gunicorn gevent, client-measured)", p95, 50, "ms", 1.0)
+        else:
+            print(f"  {page}: answered 200 only {len(values)} times")
+    record(5, f"web process RSS after {REQUESTS:,} page requests (limit 200 MB)", _rss_mb(worker_pid), 200, "MB", 1.0)
 
 
 def _child_pid(master: int) -> int:

@@ -11,9 +11,11 @@ and the same per confidence band.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 TMP = Path(tempfile.mkdtemp(prefix="stockroom-bench-inbox-"))
+atexit.register(shutil.rmtree, TMP, True)  # first registered, so it runs after the embedded Redis stops
 os.environ.setdefault("STOCKROOM_INSTANCE", str(TMP / "instance"))
 
 from app.analysis.matching import CatalogueEntry  # noqa: E402

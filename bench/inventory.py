@@ -9,10 +9,12 @@ p95 are printed, overall and per variant.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="stockroom-bench-inventory-"))
+atexit.register(shutil.rmtree, TMP, True)  # first registered, so it runs after the embedded Redis stops
 os.environ["STOCKROOM_INSTANCE"] = str(TMP / "instance")
 
 from scratch import scratch_database  # noqa: E402  (bench/scratch.py)

@@ -4,7 +4,9 @@ Usage: python bench/listings.py [products]   (default 1000; uses a throw-away SQ
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -14,7 +16,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("STOCKROOM_INSTANCE", tempfile.mkdtemp(prefix="stockroom-bench-"))
+_SCRATCH = tempfile.mkdtemp(prefix="stockroom-bench-listings-")
+atexit.register(shutil.rmtree, _SCRATCH, True)
+os.environ.setdefault("STOCKROOM_INSTANCE", _SCRATCH)
 
 from app.listings.phases.seo import SeoFacts, build_seo  # noqa: E402
 from app.listings.pricing import PricePoint, UnitCost, research  # noqa: E402

@@ -11,7 +11,9 @@ phases (how many were identified with confidence ≥ 80 is printed separately).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 WORK = Path(tempfile.mkdtemp(prefix="stockroom-bench-pipeline-"))
+atexit.register(shutil.rmtree, WORK, True)  # first registered, so it runs after the embedded Redis stops
 os.environ["STOCKROOM_INSTANCE"] = str(WORK / "instance")
 PHOTO_DIRS = ("ean13-1", "upca-2", "ean13-2")
 

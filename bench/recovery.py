@@ -13,12 +13,14 @@ SQLite by default (DATABASE_URL for PostgreSQL: a scratch database, dropped afte
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import io
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="stockroom-bench-recovery-"))
+atexit.register(shutil.rmtree, TMP, True)  # first registered, so it runs after the embedded Redis stops
 os.environ["STOCKROOM_INSTANCE"] = str(TMP / "instance")
 
 from PIL import Image  # noqa: E402

@@ -10,7 +10,6 @@ import secrets
 from datetime import timedelta
 
 import pyotp
-import segno
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import delete, select, update
@@ -39,6 +38,8 @@ def provisioning_uri(secret: str, email: str) -> str:
 
 def qr_svg(uri: str) -> Markup:
     """The QR code of `uri` as inline SVG, drawn on the server (no image service, no script)."""
+    import segno  # only the enrolment page draws a QR code
+
     return Markup(segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff", title="QR code"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import redis
 import redis.exceptions
 from flask import current_app
 from redis import Redis
@@ -29,13 +30,24 @@ def resolve_redis_url(config: dict) -> str:
     return url
 
 
+def redis_client(config) -> Redis:
+    """A client with its own connection pool. With REDIS_MAX_CONNECTIONS, the pool never grows past
+    it: a command waits for a free connection instead (the web process sets 1: a thousand event
+    streams connecting at once would otherwise leave a thousand idle connections open)."""
+    most = int(config.get("REDIS_MAX_CONNECTIONS") or 0)
+    if most > 0:
+        pool = redis.BlockingConnectionPool.from_url(config["REDIS_URL"], max_connections=most, timeout=20,
+                                                     health_check_interval=30)
+        return Redis(connection_pool=pool)
+    return Redis.from_url(config["REDIS_URL"], health_check_interval=30)
+
+
 def get_redis() -> Redis:
     """The application's shared Redis client (one connection pool per process)."""
     ext = current_app.extensions
     client = ext.get("stockroom_redis")
     if client is None:
-        client = Redis.from_url(current_app.config["REDIS_URL"], health_check_interval=30)
-        ext["stockroom_redis"] = client
+        client = ext["stockroom_redis"] = redis_client(current_app.config)
     return client
 
 

@@ -37,7 +37,6 @@ from app.orders.forms import (
     parse_lines,
 )
 from app.orders.models import Order
-from app.orders.packing_slip import packing_slip_pdf
 from app.orders.statuses import ACTIONS, OrderStatus, PaymentStatus
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -281,6 +280,8 @@ def ship(order_id: int):
 def packing_slip(order_id: int, number: int):
     order = get_or_404(Order, order_id)
     shipment = selectors.shipment_of(order, number) or abort(404, "No such parcel on this order.")
+    from app.orders.packing_slip import packing_slip_pdf  # fpdf2 only where a slip is printed
+
     return Response(packing_slip_pdf(shipment), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="packing-slip-{order.number}-S{number}.pdf"'})
 

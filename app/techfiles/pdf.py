@@ -21,7 +21,6 @@ from app.techfiles.models import STEP_LABEL, Collection, FileType, TechFile
 PAGE_W, MARGIN = 210, 15
 IMAGE_BOX = (PAGE_W - 2 * MARGIN, 95)  # mm: two images per page, with room for their notes
 FONT = "stockroom"
-PACK_VERSION = "pack-1"
 TYPE_SECTION = {FileType.BASE_VIEW: "base_views", FileType.CLOSE_UP: "close_ups", FileType.SKETCH: "sketches",
                 FileType.CATEGORY: "category"}
 

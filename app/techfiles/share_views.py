@@ -16,7 +16,7 @@ from app.core.htmx import render
 from app.core.tenancy import current_org_id, get_or_404
 from app.extensions import limiter
 from app.pipeline.models import Product
-from app.techfiles import pdf, selectors, shares
+from app.techfiles import selectors, shares
 from app.techfiles.forms import ShareForm
 from app.techfiles.models import ShareLink
 
@@ -121,6 +121,8 @@ def shared_pdf(token: str):
     link = _link(token)
     if link.collection_id is None:
         abort(404)
+    from app.techfiles import pdf  # fpdf2 only where a pack is printed
+
     data, _printed = pdf.collection_pdf(link.collection)
     _logged(link, "pdf")
     name = f"tech-pack-{link.product_id}-rev-{link.revision}-{link.collection_id}.pdf"

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from app.core import ai, storage
 from app.core.errors import InvalidInput
-from app.techfiles import generators, image_model, measurements, pdf, selectors, sheets
+from app.techfiles import generators, image_model, measurements, selectors, sheets
 from app.techfiles.fingerprints import fingerprint
 from app.techfiles.models import STEP_FILE_TYPE, FileType
 from app.techfiles.rendering import GENERATOR_KIND, open_photo, store_rendered, with_image_model
 from app.techfiles.versions import NewFile
+
+PACK_VERSION = "pack-1"  # the complete pack's layout: a new one prints every pack again
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def _plan_pack(ctx: Context) -> Planned:
              "gtin": product.gtin, "category": product.category, "condition": product.condition.value}
     inputs = {"file_type": FileType.COMPLETE_PACK.value, "slot": "", "sources": [f"{f.id}:{f.sha256}" for f in files],
               "parameters": {}, "extra": {"cover": cover}}
-    return Planned(FileType.COMPLETE_PACK, "", "", stamp(inputs, "stockroom.pack_pdf", pdf.PACK_VERSION), inputs)
+    return Planned(FileType.COMPLETE_PACK, "", "", stamp(inputs, "stockroom.pack_pdf", PACK_VERSION), inputs)
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -191,9 +193,11 @@ def _render_pack(ctx: Context, p: Planned) -> NewFile:
     files = selectors.pack_files(ctx.org_id, ctx.product_id, ctx.revision)
     if not files:
         raise InvalidInput("There are no files to put in a complete pack yet.")
+    from app.techfiles import pdf  # fpdf2 is loaded only where a pack is printed (60 MB)
+
     data = pdf.pack_pdf(selectors.product_of(ctx.org_id, ctx.product_id), ctx.revision, files)
     stored = storage.save_bytes(data)
     return NewFile(sha256=stored.sha256, mime="application/pdf", width=None, height=None,
-                   generator="stockroom.pack_pdf", model=pdf.PACK_VERSION, fingerprint=p.fingerprint,
+                   generator="stockroom.pack_pdf", model=PACK_VERSION, fingerprint=p.fingerprint,
                    meta={"files": [f.id for f in files], "bytes": len(data)},
                    analysis={"files": len(files)})

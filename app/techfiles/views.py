@@ -11,7 +11,7 @@ from app.core.nav import register_card, register_nav
 from app.core.storage import open_path
 from app.core.tenancy import current_org_id, get_or_404
 from app.pipeline.models import Product
-from app.techfiles import collections, pdf, selectors, services
+from app.techfiles import collections, selectors, services
 from app.techfiles.forms import (
     AnnotateForm,
     CollectionStartForm,
@@ -254,6 +254,8 @@ def collection_retry(collection_id: int):
 @login_required
 def collection_pdf(collection_id: int):
     c = get_or_404(Collection, collection_id)
+    from app.techfiles import pdf  # fpdf2 only where a pack is printed
+
     data, _printed = pdf.collection_pdf(c)
     name = f"tech-pack-{c.product_id}-rev-{c.revision}-{c.id}.pdf".replace(" ", "_")
     return Response(data, mimetype="application/pdf",

@@ -56,6 +56,7 @@ from app.pipeline import services as pipeline  # noqa: E402
 from app.pipeline.models import PhaseStatus, Product, ProductPhase  # noqa: E402
 from app.techfiles.collections import collection_start  # noqa: E402
 from app.techfiles.models import Collection, CollectionItem, CollectionStatus  # noqa: E402
+from tests.workers import descendants  # noqa: E402  (the same process-tree walk the tests use)
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 IMAGE_DELAY = 1.0
@@ -89,22 +90,6 @@ class QuietServer(ThreadingHTTPServer):
         pass  # the killed worker hung up in the middle of its call: that is the point
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 class Workers:
     def __init__(self, env: dict, redis_url: str):
         self.env, self.redis = env, Redis.from_url(redis_url)
@@ -122,7 +107,7 @@ class Workers:
 
     @staticmethod
     def kill(proc: subprocess.Popen) -> None:
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         for pid in family:  # RQ puts the work horse in a process group of its own

@@ -50,7 +50,7 @@ class WorkerProcess:
     def kill(self, sig=signal.SIGKILL) -> None:
         """Kill the worker and everything it forked (RQ puts its work horse in a group of its own)."""
         if self.proc.poll() is None:
-            family = _descendants(self.proc.pid)
+            family = descendants(self.proc.pid)
             os.killpg(self.proc.pid, sig)
             for pid in family:
                 with contextlib.suppress(ProcessLookupError):
@@ -66,7 +66,8 @@ class WorkerProcess:
         self.log.close()
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (children, theirs, …), from /proc."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

@@ -40,6 +40,19 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 20
 
 
+def each_apart(ids: Iterable[int], act: Callable[..., bool], *, what: str, now: datetime | None = None) -> int:
+    """`act(id, now=now)` for every id, each in its own transaction: one that raises is rolled back
+    and logged ("<what> <id> failed") without stopping the others. How many returned true."""
+    done = 0
+    for row_id in ids:
+        try:
+            done += bool(act(row_id, now=now))
+        except Exception:  # one broken row must not stop the others
+            log.exception("%s %s failed", what, row_id)
+            db.session.rollback()
+    return done
+
+
 @dataclass(frozen=True)
 class Leased:
     """How a table is leased: the model and the names of the columns that hold the lease."""

@@ -9,7 +9,6 @@ release is an UPDATE guarded by the hold's status, so two workers sweeping at on
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -24,7 +23,6 @@ from app.extensions import db
 from app.inventory import stock
 from app.inventory.models import HoldStatus, Item, StockHold, StockSettings
 
-log = logging.getLogger(__name__)
 MAX_HOURS = 24 * 365
 
 
@@ -133,14 +131,7 @@ def holds_due(now: datetime | None = None, limit: int = 200) -> list[int]:
 
 def holds_sweep(now: datetime | None = None) -> int:
     """Release every expired hold (the sweeper); how many this call released."""
-    released = 0
-    for hold_id in holds_due(now):
-        try:
-            released += hold_expire(hold_id, now=now)
-        except Exception:  # one broken hold must not stop the others
-            log.exception("expiring stock hold %s failed", hold_id)
-            db.session.rollback()
-    return released
+    return leases.each_apart(holds_due(now), hold_expire, what="expiring stock hold", now=now)
 
 
 def active_holds(org_id: int, item_id: int) -> list[StockHold]:

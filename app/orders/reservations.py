@@ -10,7 +10,6 @@ the order page shows a notice to its owner.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from flask import current_app
@@ -26,7 +25,6 @@ from app.orders.models import Order
 from app.orders.statuses import OrderStatus, PaymentStatus
 from app.orders.timeline import order_event
 
-log = logging.getLogger(__name__)
 
 
 def _expirable(now: datetime):
@@ -71,14 +69,7 @@ def order_expire(order_id: int, *, now: datetime | None = None) -> bool:
 
 def orders_sweep(now: datetime | None = None) -> int:
     """Expire every due order (the sweeper); how many this call expired."""
-    expired = 0
-    for order_id in orders_due(now):
-        try:
-            expired += order_expire(order_id, now=now)
-        except Exception:  # one broken order must not stop the others
-            log.exception("expiring the reservation of order %s failed", order_id)
-            db.session.rollback()
-    return expired
+    return leases.each_apart(orders_due(now), order_expire, what="expiring the reservation of order", now=now)
 
 
 def _sweep() -> bool:

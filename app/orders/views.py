@@ -245,15 +245,21 @@ def _done(order_id: int, message: str):
 @staff_required
 def line_production(order_id: int, line_id: int):
     """Move one line to another production step (the order's status follows)."""
+    return _act(order_id, "Line moved.", lambda order: production.line_production_move(
+        org_id=_org(), order_id=order.id, line_id=line_id, to=request.form.get("to", ""), by=current_user))
+
+
+def _act(order_id: int, message: str, action, *, htmx_raises: bool = True):
+    """Run one service action on the order; a refusal is shown on the order page (to an HTMX
+    request, by the error handler's partial unless `htmx_raises` is off)."""
     order = get_or_404(Order, order_id)
     try:
-        production.line_production_move(org_id=_org(), order_id=order.id, line_id=line_id,
-                                        to=request.form.get("to", ""), by=current_user)
+        action(order)
     except DomainError as exc:
-        if is_htmx():
+        if htmx_raises and is_htmx():
             raise
         return _show(get_or_404(Order, order_id), exc.status, exc.message)
-    return _done(order_id, "Line moved.")
+    return _done(order_id, message)
 
 
 @bp.post("/<int:order_id>/shipments")
@@ -289,27 +295,17 @@ def packing_slip(order_id: int, number: int):
 @bp.post("/<int:order_id>/payment")
 @staff_required
 def payment(order_id: int):
-    order = get_or_404(Order, order_id)
-    try:
-        payments.order_payment_set(org_id=_org(), order_id=order.id, to=request.form.get("to", ""),
-                                   by=current_user, note=request.form.get("note", ""))
-    except DomainError as exc:
-        if is_htmx():
-            raise
-        return _show(get_or_404(Order, order_id), exc.status, exc.message)
-    return _done(order_id, "Payment state updated.")
+    return _act(order_id, "Payment state updated.", lambda order: payments.order_payment_set(
+        org_id=_org(), order_id=order.id, to=request.form.get("to", ""), by=current_user,
+        note=request.form.get("note", "")))
 
 
 @bp.post("/<int:order_id>/due-date")
 @staff_required
 def due_date(order_id: int):
-    order = get_or_404(Order, order_id)
-    try:
-        services.order_set_due_date(org_id=_org(), order_id=order.id, due_date=request.form.get("due_date", ""),
-                                    by=current_user)
-    except DomainError as exc:
-        return _show(get_or_404(Order, order_id), exc.status, exc.message)
-    return _done(order_id, "Due date saved.")
+    return _act(order_id, "Due date saved.", lambda order: services.order_set_due_date(
+        org_id=_org(), order_id=order.id, due_date=request.form.get("due_date", ""), by=current_user),
+        htmx_raises=False)
 
 
 # --- editing lines: drafts freely, confirmed orders through an amendment --------------------------

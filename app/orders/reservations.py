@@ -26,7 +26,6 @@ from app.orders.statuses import OrderStatus, PaymentStatus
 from app.orders.timeline import order_event
 
 
-
 def _expirable(now: datetime):
     return (Order.status == OrderStatus.CONFIRMED, Order.payment_status == PaymentStatus.UNPAID,
             Order.reserved_until.is_not(None), Order.reserved_until < now)

@@ -38,7 +38,7 @@ def draw_photos() -> dict[str, Path]:
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    from app.techfiles import fonts
+    from app.core import fonts
 
     rng = np.random.default_rng(7)
     big = Image.fromarray(rng.integers(90, 200, (3000, 4000, 3), dtype=np.uint8))

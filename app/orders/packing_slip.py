@@ -10,8 +10,8 @@ from collections import Counter
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from app.core import fonts
 from app.orders.models import Shipment
-from app.techfiles import fonts
 
 FONT = "stockroom"
 MARGIN = 15

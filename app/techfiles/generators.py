@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from app.analysis.image_quality import assess_quality
-from app.techfiles import fonts
+from app.core import fonts
 from app.techfiles.measurements import position_name, unique_names
 
 GENERATOR_VERSION = "offline-2"  # 2: close-ups named by position, sketches measured

@@ -3,7 +3,7 @@
 Two packs are printed the same way: a collection's (each item as the current latest version of
 its slot, so a pack exported after a regeneration carries the new image) and a product
 revision's complete pack (the latest file of every slot), which is stored as a tech file.
-Text is set in an embedded Unicode font (app.techfiles.fonts): "Food › Biscuits", "Größe",
+Text is set in an embedded Unicode font (app.core.fonts): "Food › Biscuits", "Größe",
 "Жемчуг" and "中文" print as written.
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ from decimal import Decimal
 
 from fpdf import FPDF
 
-from app.core import storage
+from app.core import fonts, storage
 from app.core.models import utcnow
 from app.pipeline.models import Product
-from app.techfiles import fonts, selectors
+from app.techfiles import selectors
 from app.techfiles.models import STEP_LABEL, Collection, FileType, TechFile
 
 PAGE_W, MARGIN = 210, 15

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from app.techfiles import fonts
+from app.core import fonts
 from app.techfiles.generators import Rendered, flatten, measure_quality
 
 WIDTH, HEIGHT, MARGIN = 2000, 1414, 60  # A4 landscape proportions

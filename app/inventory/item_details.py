@@ -82,19 +82,20 @@ def item_images_add(*, org_id: int, item_id: int, files, by: User | None) -> lis
     existing = item_images(org_id, item.id)
     if len(existing) + len(files) > MAX_IMAGES:
         raise InvalidInput(f"An item has at most {MAX_IMAGES} pictures.", field="images")
-    good, bad = uploads.check_files(files)
+    good, bad = uploads.check_and_store(files, all_or_nothing=True)  # image work with no write lock held
     if bad:
         raise InvalidInput("; ".join(f"{b.filename}: {b.reason}" for b in bad) + ". No picture was added.",
                            field="images")
     added = []
-    for n, checked in enumerate(good, start=len(existing)):
-        sha, thumb = uploads.store(checked)
-        added.append(ItemImage(organisation_id=org_id, item_id=item.id, sha256=sha, thumb_sha256=thumb,
+    for n, stored in enumerate(good, start=len(existing)):
+        checked = stored.checked
+        added.append(ItemImage(organisation_id=org_id, item_id=item.id, sha256=stored.sha256,
+                               thumb_sha256=stored.thumb_sha256,
                                filename=checked.filename[:255], format=checked.format, width=checked.width,
                                height=checked.height, position=n))
     db.session.add_all(added)
     audit.record(org_id=org_id, actor_id=user_id_of(by), action="inventory.images_add", object_type="inventory_item",
-                 object_id=item.id, after={"images": [c.filename for c in good]})
+                 object_id=item.id, after={"images": [s.checked.filename for s in good]})
     db.session.commit()
     return added
 

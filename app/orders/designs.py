@@ -66,25 +66,26 @@ def _content(org_id: int, *, name, product_item_id, component_item_ids, options,
             "options": parse_options(options or {}, where="Design"), "notes": notes, "public": bool(public)}
 
 
-def _checked_images(files, already: int = 0) -> list[uploads.CheckedImage]:
+def _checked_images(files, already: int = 0) -> list[uploads.StoredImage]:
     """Every file checked like a product photo; one bad file refuses them all (nothing half-added)."""
     files = [(name, stream) for name, stream in (files or []) if name]
     if not files:
         return []
     if already + len(files) > MAX_IMAGES:
         raise InvalidInput(f"A design has at most {MAX_IMAGES} pictures.", field="images")
-    good, bad = uploads.check_files(files)
+    good, bad = uploads.check_and_store(files, all_or_nothing=True)
     if bad:
         raise InvalidInput("; ".join(f"{b.filename}: {b.reason}" for b in bad) + ". No picture was added.",
                            field="images")
     return good
 
 
-def _add_images(design: Design, checked: list[uploads.CheckedImage]) -> None:
+def _add_images(design: Design, stored: list[uploads.StoredImage]) -> None:
     start = len(design.images)
-    for n, image in enumerate(checked):
-        sha, thumb = uploads.store(image)
-        design.images.append(DesignImage(organisation_id=design.organisation_id, sha256=sha, thumb_sha256=thumb,
+    for n, saved in enumerate(stored):
+        image = saved.checked
+        design.images.append(DesignImage(organisation_id=design.organisation_id, sha256=saved.sha256,
+                                         thumb_sha256=saved.thumb_sha256,
                                          filename=image.filename[:255], format=image.format, width=image.width,
                                          height=image.height, position=start + n))
 
@@ -161,7 +162,7 @@ def design_images_add(*, org_id: int, design_id: int, files, by: User | None, ve
         _bump(design, version, f"added {len(checked)} picture{'s' if len(checked) != 1 else ''}", by)
         _add_images(design, checked)
         audit.record(org_id=org_id, actor_id=user_id_of(by), action="design.images_add", object_type="design",
-                     object_id=design.id, after={"images": [c.filename for c in checked]})
+                     object_id=design.id, after={"images": [c.checked.filename for c in checked]})
     except DomainError:
         db.session.rollback()
         raise

@@ -88,7 +88,7 @@ def product_create(*, org_id: int, by: User | None, files: list[tuple[str, objec
         raise InvalidInput("Choose a condition from the list.", field="condition") from None
     if not files:
         raise InvalidInput("Choose at least one photo.", field="images")
-    good, bad = uploads.check_files(files)
+    good, bad = uploads.check_and_store(files)  # seconds of image work, with no write lock held
     result = UploadResult(None, errors=bad)
     if not good:
         return result
@@ -101,8 +101,8 @@ def product_create(*, org_id: int, by: User | None, files: list[tuple[str, objec
                                                              if v},
                       condition=condition_value, created_by_id=user_id, fair_rank=rank, queue=queue)
     db.session.add(product)
-    for position, checked in enumerate(good):
-        sha, thumb = uploads.store(checked)
+    for position, stored in enumerate(good):
+        checked, sha, thumb = stored.checked, stored.sha256, stored.thumb_sha256
         product.images.append(ProductImage(
             organisation_id=org_id, sha256=sha, thumb_sha256=thumb, filename=checked.filename,
             format=checked.format, size_bytes=len(checked.data), width=checked.width, height=checked.height,

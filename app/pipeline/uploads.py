@@ -105,3 +105,26 @@ def store(checked: CheckedImage) -> tuple[str, str]:
     original = storage.save_bytes(checked.data)
     thumb = storage.save_bytes(make_thumbnail(checked.data))
     return original.sha256, thumb.sha256
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    checked: CheckedImage
+    sha256: str
+    thumb_sha256: str
+
+
+def check_and_store(files: list[tuple[str, object]], *, all_or_nothing: bool = False
+                    ) -> tuple[list[StoredImage], list[FileError]]:
+    """Check every file and store the good ones (with `all_or_nothing`, none when one is bad).
+
+    Decoding, checking and thumbnailing photos takes seconds, so it runs with no write lock held:
+    other requests never wait on it. Files are stored by content, so one stored for a transaction
+    that then fails is harmless, and the next upload of the same photo reuses it."""
+    from app.core.database import outside_write_lock
+
+    with outside_write_lock():
+        good, bad = check_files(files)
+        if bad and all_or_nothing:
+            return [], bad
+        return [StoredImage(checked, *store(checked)) for checked in good], bad

@@ -166,3 +166,26 @@ def test_a_large_supplier_export_is_parsed_and_planned_without_holding_the_lock(
     response, timings = alongside(upload, rival_client)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert_short(watch, timings)
+
+
+def _photo(seed: int) -> bytes:
+    """A 12 MP phone-sized JPEG: decoding, checking and thumbnailing it takes a noticeable while."""
+    import numpy as np
+
+    pixels = np.random.default_rng(seed).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_a_product_with_eight_12_megapixel_photos_is_stored_without_holding_the_lock(manager_client, rival_client,
+                                                                                    watch):
+    photos = [(io.BytesIO(_photo(n)), f"photo-{n}.jpg") for n in range(8)]
+
+    def upload():
+        return manager_client.post("/products/new", data={"images": photos, "condition": "new"},
+                                   content_type="multipart/form-data")
+
+    response, timings = alongside(upload, rival_client)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert_short(watch, timings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
-from app.api.endpoints import caller, listing, one, operation, org_id, status_of
+from app.api.endpoints import caller, listing, one, operation, org_id, status_of, uploaded_files
 from app.api.http import json_response
 from app.api.problems import ApiProblem
 from app.api.schemas import (
@@ -66,10 +66,7 @@ def batch_get(batch_id: int):
 def batch_upload():
     """Upload a CSV file (multipart/form-data, field `file`): its encoding and delimiter are
     detected and a column mapping is suggested. Nothing runs until the batch is started."""
-    file = request.files.get("file")
-    if request.context.form is None or file is None:
-        raise ApiProblem(422 if request.context.form else 415, "Send the CSV as multipart/form-data, field `file`.",
-                         errors=[{"field": "file", "message": "no file sent"}])
+    file = uploaded_files("file", "the CSV file")[0]
     try:
         batch = batches.batch_upload(org_id=org_id(), by=caller(), stream=file.stream, filename=file.filename or "")
     except DomainError as exc:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.api.auth import in_organisation, requires
 from app.api.http import idempotent, json_response, page
+from app.api.problems import ApiProblem
 from app.api.spec import api
 from app.api.views import bp
 from app.core.models import User
@@ -69,3 +70,15 @@ def listing(model, serialise, *, base=None, newest_first: bool = True, **filters
 def one(model, row_id: int, serialise) -> Response:
     """One row of the organisation, or 404."""
     return json_response(serialise(get_or_404(model, row_id, org_id())))
+
+
+def uploaded_files(name: str, what: str) -> list:
+    """The file parts named `name` of a multipart body; 415 for a body of another media type,
+    422 naming the field when none was sent."""
+    if request.mimetype and request.context.form is None:
+        raise ApiProblem(415, f"Send {what} as multipart/form-data, a part named `{name}` per file.")
+    files = request.files.getlist(name)
+    if not files:
+        raise ApiProblem(422, f"Send {what} as a file part named `{name}`.",
+                         errors=[{"field": name, "message": "no file sent"}])
+    return files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from app.api.endpoints import caller, listing, one, operation, org_id, status_of
+from app.api.endpoints import caller, listing, one, operation, org_id, status_of, uploaded_files
 from app.api.http import json_response
 from app.api.problems import ApiProblem
 from app.api.schemas import ImageOut, PhaseOut, ProductCreated, ProductOut, ProductPage, ProductQuery, ProductUploadIn
@@ -48,8 +48,8 @@ def product_create():
     available; size and pixel limits). With at least one usable photo the product is created and
     the others are listed in `photos_rejected`; with none, nothing is created (422 naming each file).
     The pipeline starts at once with `start=true`; otherwise start it later."""
-    form = _upload_form()
-    files = [(f.filename or "", f.stream) for f in request.files.getlist("photos")]
+    files = [(f.filename or "", f.stream) for f in uploaded_files("photos", "the photos")]
+    form = request.context.form
     result = pipeline.product_create(org_id=org_id(), by=caller(), files=files, hint_name=form.name,
                                      hint_model=form.model, condition=form.condition.value, start=form.start)
     rejected = [{"field": "photos", "message": f"{e.filename}: {e.reason}"} for e in result.errors]
@@ -58,16 +58,6 @@ def product_create():
     body = {**product_out(result.product), "photos_accepted": result.accepted,
             "photos_rejected": [{"filename": e.filename, "reason": e.reason} for e in result.errors]}
     return json_response(body, 201, {"Location": f"/api/v1/products/{result.product.id}"})
-
-
-def _upload_form() -> ProductUploadIn:
-    form = request.context.form
-    if form is None:
-        raise ApiProblem(415, "Send the photos as multipart/form-data, one `photos` part per file.")
-    if not request.files.getlist("photos"):
-        raise ApiProblem(422, "Send at least one photo as a file part named `photos`.",
-                         errors=[{"field": "photos", "message": "no file sent"}])
-    return form
 
 
 @operation("POST", "/products/<int:product_id>/start", **WRITE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Response, g, request
 from spectree import Response as Answers
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.api.auth import in_organisation, requires
 from app.api.http import idempotent, json_response, page
@@ -54,11 +55,13 @@ def operation(method: str, rule: str, *, scope: str, tag: str, answer, status: i
     return decorate
 
 
-def listing(model, serialise, *, base=None, newest_first: bool = True, **filters) -> Response:
+def listing(model, serialise, *, base=None, newest_first: bool = True, load=(), **filters) -> Response:
     """One page of the organisation's rows of `model` (or of `base`, an already narrowed SELECT),
-    narrowed by each query field named in `filters` (field name = column) when it was given."""
+    narrowed by each query field named in `filters` (field name = column) when it was given;
+    `load` names the relationships `serialise` reads, fetched for the whole page at once."""
     q = request.context.query
     query = base if base is not None else select(model).where(model.organisation_id == org_id())
+    query = query.options(*(selectinload(relation) for relation in load))
     for name, column in filters.items():
         value = getattr(q, name)
         if value is not None and value != "":

@@ -27,7 +27,7 @@ def order_out(order: Order) -> dict:
 @operation("GET", "/orders", scope="orders:read", tag="orders", query=OrderQuery, answer=OrderPage)
 def orders_list():
     """Orders, newest first."""
-    return listing(Order, order_out, status=Order.status)
+    return listing(Order, order_out, load=(Order.lines,), status=Order.status)
 
 
 @operation("GET", "/orders/<int:order_id>", scope="orders:read", tag="orders", answer=OrderOut)

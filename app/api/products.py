@@ -30,7 +30,7 @@ def product_out(product: Product) -> dict:
 @operation("GET", "/products", scope="products:read", tag="products", query=ProductQuery, answer=ProductPage)
 def products_list():
     """Products of the intake pipeline, newest first."""
-    return listing(Product, product_out, status=Product.status)
+    return listing(Product, product_out, load=(Product.phases, Product.images), status=Product.status)
 
 
 @operation("GET", "/products/<int:product_id>", scope="products:read", tag="products", answer=ProductOut)

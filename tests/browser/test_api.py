@@ -34,3 +34,12 @@ def test_a_batch_sent_through_the_api_is_followed_on_its_page_and_audited(page, 
     page.goto("/admin/audit")
     expect(page.locator("tr", has_text="batch.start")).to_contain_text(f"{admin.email} via token 'shop sync'")
     expect(page.locator("tr", has_text="batch.upload")).to_contain_text("via token 'shop sync'")
+
+
+def test_the_reference_page_shows_the_upload_operations_form_fields(page):
+    page.goto("/api/v1/reference")
+    upload = page.locator("section", has_text="POST /api/v1/products").filter(has_text="Form fields").first
+    expect(upload).to_contain_text("Form fields (multipart/form-data)")
+    expect(upload.locator("tr", has_text="photos").first).to_contain_text("list of file")
+    expect(upload.locator("tr", has_text="images").first).to_contain_text("list of ImageOut")
+    expect(page.locator("section", has_text="GET /api/v1/attention").first).to_contain_text("Answer fields")

@@ -26,9 +26,11 @@ CAPABILITIES: dict[str, dict[str, tuple[Role, ...]]] = {
     "inventory": {"read": (Role.MANAGER, Role.STAFF), "write": (Role.MANAGER,)},
     "orders": {"read": (Role.MANAGER, Role.STAFF), "write": (Role.MANAGER, Role.STAFF)},
     "batches": {"read": (Role.MANAGER,), "write": (Role.MANAGER,)},
+    # Everyone has a to-do list; which kinds of item a person sees is the queue's own rule.
+    "attention": {"read": (Role.MANAGER, Role.STAFF), "write": (Role.MANAGER, Role.STAFF)},
 }
 CAPABILITY_LABELS = {"products": "Products (intake pipeline)", "inventory": "Inventory and stock",
-                     "orders": "Orders", "batches": "CSV batches"}
+                     "orders": "Orders", "batches": "CSV batches", "attention": "To-do items (attention queue)"}
 ALL_SCOPES = tuple(f"{cap}:{action}" for cap, actions in CAPABILITIES.items() for action in actions)
 
 

@@ -33,12 +33,14 @@ def decode_cursor(cursor: str | None) -> int | None:
     return int(cursor) if cursor else None
 
 
-def page(query: Select, id_column, *, cursor: str | None, limit: int) -> tuple[list, str | None]:
-    """Rows newest first, after the cursor; the cursor of the next page, or None at the end."""
+def page(query: Select, id_column, *, cursor: str | None, limit: int,
+         newest_first: bool = True) -> tuple[list, str | None]:
+    """Rows newest first (or oldest first), after the cursor; the cursor of the next page, or None at the end."""
     after = decode_cursor(cursor)
     if after is not None:
-        query = query.where(id_column < after)
-    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+        query = query.where(id_column < after if newest_first else id_column > after)
+    order = id_column.desc() if newest_first else id_column.asc()
+    rows = list(db.session.scalars(query.order_by(order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     following = str(rows[-1].id) if more else None
@@ -46,7 +48,20 @@ def page(query: Select, id_column, *, cursor: str | None, limit: int) -> tuple[l
 
 
 def _fingerprint() -> str:
-    return hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"?" + request.query_string)
+    if request.mimetype != "multipart/form-data":
+        digest.update(request.get_data())
+        return digest.hexdigest()
+    # A client picks a new multipart boundary on every send: the same fields and the same files'
+    # contents, in the same order, are the same request.
+    for name, value in request.form.items(multi=True):
+        digest.update(f"\0{name}={value}".encode())
+    for name, file in request.files.items(multi=True):
+        digest.update(f"\0{name}:{file.filename}:".encode())
+        for chunk in iter(lambda f=file: f.stream.read(1 << 16), b""):
+            digest.update(chunk)
+        file.stream.seek(0)
+    return digest.hexdigest()
 
 
 def _claim(key: str) -> IdempotencyKey | None:

@@ -63,8 +63,10 @@ def _problem_content() -> dict:
     return {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
-def _add_shared(operation: dict, method: str) -> None:
+def _add_shared(operation: dict, method: str, path: str) -> None:
     responses = operation.setdefault("responses", {})
+    if path.endswith(".csv"):
+        responses["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     for code, why in ERROR_ANSWERS.items():
         responses[code] = {"description": why, "content": _problem_content()}
     responses["default"] = {"description": "Any other error.", "content": _problem_content()}
@@ -99,7 +101,7 @@ def _shared(spec: dict) -> dict:
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schemas["Problem"].pop("$defs", {}))
-    for methods in spec.get("paths", {}).values():
+    for path, methods in spec.get("paths", {}).items():
         for method, operation in methods.items():
-            _add_shared(operation, method)
+            _add_shared(operation, method, path)
     return spec

@@ -220,3 +220,38 @@ def deliveries(user: User, limit: int = 20) -> list[AlertDelivery]:
     """The person's latest e-mails and webhook calls, with their status (the local outbox included)."""
     return list(db.session.scalars(select(AlertDelivery).where(AlertDelivery.user_id == user.id)
                                    .order_by(AlertDelivery.id.desc()).limit(limit)))
+
+
+def open_items(user: User, *, kind: str = "", mine: bool = False, offset: int = 0,
+               limit: int = PER_PAGE) -> tuple[list[Entry], int | None, list[str]]:
+    """The person's open items as one list, kind after kind in queue order (snoozed ones left out,
+    except among their own): one window of it, the offset of the next window (None at the end), and
+    the kinds whose source could not answer."""
+    org_id = user.organisation_id
+    marks = {m.key: m for m in _marks(org_id)}
+    by_kind = {s.kind: s for s in attention.sources_for(user)}
+    found = counts(org_id)
+    shown = [s for s in by_kind.values() if not kind or s.kind == kind]
+    unavailable = [s.kind for s in shown if found.get(s.kind, 0) == UNKNOWN]
+    shown = [s for s in shown if found.get(s.kind, 0) != UNKNOWN]
+    if mine:
+        taken = [m for m in marks.values() if m.assigned_to_id == user.id]
+        window = []
+        for source in shown:
+            subjects = {m.subject for m in taken if m.kind == source.kind}
+            window += source.find(org_id, subjects) if subjects else []
+        window = window[offset:offset + limit + 1]
+    else:
+        window, skip, asleep = [], offset, snoozed(org_id)
+        for source in shown:
+            total = found.get(source.kind, 0)
+            if skip >= total:
+                skip -= total
+                continue
+            window += source.items(org_id, limit=limit + 1 - len(window), offset=skip,
+                                   exclude=asleep.get(source.kind, set()))
+            skip = 0
+            if len(window) > limit:
+                break
+    more = len(window) > limit
+    return _entries(window[:limit], marks, by_kind), (offset + limit if more else None), unavailable

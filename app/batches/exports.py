@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterable, Iterator
 
+from flask import Response, send_file
 from sqlalchemy import select
 
 from app.batches.generate import STYLES
@@ -72,3 +74,14 @@ def errors_csv(batch: Batch) -> Iterator[str]:
             yield [row.row_number, row.error_column or "", row.error or ""]
 
     return _csv_lines(lines())
+
+
+def download(lines: Iterable[str], name: str) -> Response:
+    """A CSV attachment of `lines`, for the batch pages and the API alike."""
+    # Written to a spooled file first: the download then needs no database session while it streams.
+    # Werkzeug adds "; charset=utf-8" to text types itself; naming it here too would send it twice.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    for text in lines:
+        spool.write(text.encode("utf-8"))
+    spool.seek(0)
+    return send_file(spool, mimetype="text/csv", as_attachment=True, download_name=name, max_age=0)

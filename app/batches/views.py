@@ -1,9 +1,7 @@
 """CSV batch pages: list and upload, format and mapping, batch progress, results, log, downloads."""
 from __future__ import annotations
 
-import tempfile
-
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.batches import exports, selectors, services
@@ -209,28 +207,18 @@ def logs(batch_id: int):
                   operation=operation, operations=operations, levels=selectors.LOG_LEVELS)
 
 
-def _csv_download(lines, name: str) -> Response:
-    # Written to a spooled file first: the download then needs no database session while it streams.
-    # Werkzeug adds "; charset=utf-8" to text types itself; naming it here too would send it twice.
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    for text in lines:
-        spool.write(text.encode("utf-8"))
-    spool.seek(0)
-    return send_file(spool, mimetype="text/csv", as_attachment=True, download_name=name, max_age=0)
-
-
 @bp.get("/<int:batch_id>/results.csv")
 @manager_required
 def results_csv(batch_id: int):
     batch = _batch()
-    return _csv_download(exports.results_csv(batch), f"batch-{batch.id}-results.csv")
+    return exports.download(exports.results_csv(batch), f"batch-{batch.id}-results.csv")
 
 
 @bp.get("/<int:batch_id>/errors.csv")
 @manager_required
 def errors_csv(batch_id: int):
     batch = _batch()
-    return _csv_download(exports.errors_csv(batch), f"batch-{batch.id}-errors.csv")
+    return exports.download(exports.errors_csv(batch), f"batch-{batch.id}-errors.csv")
 
 
 def _action(fn, message: str):

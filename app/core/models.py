@@ -96,8 +96,18 @@ class AuditEntry(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The personal API token the actor acted through, if any: its id and its name at the time
+    # (the log keeps what was true then, whatever becomes of the token).
+    api_token_id: Mapped[int | None] = mapped_column(Integer)
+    api_token_name: Mapped[str | None] = mapped_column(String(80))
 
     actor: Mapped[User | None] = relationship()
+
+    @property
+    def who(self) -> str:
+        """The actor as the log shows them: "ada@example.com via token 'shop sync'", or "system"."""
+        name = self.actor.email if self.actor is not None else "system"
+        return f"{name} via token '{self.api_token_name}'" if self.api_token_name else name
 
 
 class WorkerPing(db.Model):

@@ -114,6 +114,8 @@ def product_create(*, org_id: int, by: User | None, files: list[tuple[str, objec
     db.session.flush()
     _log(product, f"uploaded with {len(good)} image(s)", files=result.accepted,
          rejected=[{"file": e.filename, "reason": e.reason} for e in bad], queue=queue, fair_rank=rank)
+    audit.record(org_id=org_id, actor_id=user_id, action="product.uploaded", object_type="product",
+                 object_id=product.id, after={"images": result.accepted, "rejected": len(bad), "started": start})
     if start:
         _start(product)
     _changed(product)

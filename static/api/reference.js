@@ -9,7 +9,9 @@
   }
   function schemaName(schema) {
     if (!schema) return "";
-    if (schema.$ref) return schema.$ref.split("/").pop().split(".")[0];
+    // "#/components/schemas/ProductOut.f179fd8" or, for a nested model, "…/ProductOut.f179fd8.PhaseOut"
+    if (schema.$ref) return schema.$ref.split("/").pop().split(".").filter(function (part) { return !/^[0-9a-f]{7}$/.test(part); }).pop();
+    if (schema.format === "binary") return "file";
     if (schema.type === "array" && schema.items) return "list of " + schemaName(schema.items);
     return schema.type || "";
   }
@@ -35,6 +37,7 @@
     section.id = op.operationId;
     section.appendChild(el("h2", method.toUpperCase() + " " + path));
     section.appendChild(el("p", op.summary || ""));
+    (op.description || "").split("\n\n").forEach(function (para) { if (para.trim()) { section.appendChild(el("p", para)); } });
     var params = (op.parameters || []).map(function (p) { return p.name + " (" + p.in + (p.required ? ", required" : "") + ")" + (p.description ? ": " + p.description : ""); });
     if (params.length) {
       section.appendChild(el("h3", "Parameters"));
@@ -44,6 +47,8 @@
     }
     var body = op.requestBody && op.requestBody.content && op.requestBody.content["application/json"];
     if (body) { section.appendChild(el("h3", "JSON body")); section.appendChild(fieldsTable(doc, body.schema)); }
+    var form = op.requestBody && op.requestBody.content && op.requestBody.content["multipart/form-data"];
+    if (form) { section.appendChild(el("h3", "Form fields (multipart/form-data)")); section.appendChild(fieldsTable(doc, form.schema)); }
     section.appendChild(el("h3", "Answers"));
     var answers = el("ul");
     Object.keys(op.responses || {}).forEach(function (code) {

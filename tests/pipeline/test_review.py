@@ -145,6 +145,6 @@ def test_start_stop_retry_restart_are_audited_and_attempts_keep_counting(org, ma
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "product",
                                                                  AuditEntry.object_id == str(product.id))
                                  .order_by(AuditEntry.id)).all()
-    assert actions == ["product.started", "product.stopped", "product.started", "product.restarted"]
+    assert actions == ["product.uploaded", "product.started", "product.stopped", "product.started", "product.restarted"]
     phase = _fresh(product.id).phase("analysis")
     assert phase.attempts_total == 2 and phase.attempts == 1  # this run's count restarts, the total does not

@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 import json
+import socket
 import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def closed_port_url() -> str:
+    """The address of a local port nobody listens on: a connection to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 class HTTPStandIn:

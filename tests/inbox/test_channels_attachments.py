@@ -23,7 +23,7 @@ from app.inbox.signatures import SIGNATURE_HEADER, hmac_sha256
 from app.pipeline.models import Product
 from tests.conftest import FIXTURES
 from tests.inbox.helpers import TWILIO_SID, post_twilio, twilio_channel
-from tests.inbox.standins import HTTPStandIn
+from tests.inbox.standins import HTTPStandIn, closed_port_url
 
 PHOTO = (FIXTURES / "pipeline" / "ean13-9780140013993.webp").read_bytes()
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -226,12 +226,20 @@ def test_a_failed_download_is_tried_again_with_backoff_then_retried_by_hand(app,
     _assert_stored(_files()[0], PHOTO, "image/webp")
 
 
-def test_a_refusal_by_the_provider_fails_at_once(app, org, client, run_jobs):
+def test_what_cannot_change_fails_at_once_and_what_may_waits_for_its_next_try(app, org, client, run_jobs):
+    closed = closed_port_url() + "/m.jpg"
     with HTTPStandIn() as media:  # every path is a 404
-        _twilio_photo(app, client, org.id, media)
+        row = twilio_channel(org.id, kind="whatsapp", number="+15017122661")
+        params = {**TWILIO, "NumMedia": "3", "MediaUrl0": f"{media.url}/gone.jpg",
+                  "MediaUrl1": "http://10.1.2.3/inside.jpg", "MediaContentType1": "image/jpeg",
+                  "MediaUrl2": closed, "MediaContentType2": "image/jpeg"}
+        assert post_twilio(client, row, params).status_code == 200
         run_jobs()
-    [row] = _files()
-    assert (row.status, row.reason, row.attempts) == ("failed", "the provider answered HTTP 404", 1)
+    gone, inside, down = _files()
+    assert (gone.status, gone.reason, gone.attempts) == ("failed", "the provider answered HTTP 404", 1)
+    # The outbound guard refuses an address inside the network, and would again.
+    assert (inside.status, inside.reason) == ("failed", "the provider could not be reached (could not connect)")
+    assert down.status == "pending" and down.reason.startswith("Try 1 failed: the provider could not be reached")
 
 
 def test_a_stored_photo_goes_to_the_pipeline_without_a_second_download(app, org, client, staff_client, run_jobs):

@@ -124,8 +124,10 @@ def _get(url: str, *, timeout: float, limit: int, bearer: str | None = None, aut
     except http.HttpFailure as exc:
         if exc.reason.startswith("the answer is larger"):
             raise Refused(too_large(limit)) from None
-        # A GET changes nothing at the provider: any failure to get an answer may be tried again.
-        raise FetchFailed(f"the provider could not be reached ({exc.reason})", retryable=True) from None
+        # A GET changes nothing at the provider, so one cut short may be tried again; an address the guard
+        # refuses (neither opened nor sent) will be refused again.
+        raise FetchFailed(f"the provider could not be reached ({exc.reason})",
+                          retryable=exc.retryable or exc.sent) from None
     if answer.status != 200:
         raise FetchFailed(f"the provider answered HTTP {answer.status}", retryable=answer.status in http.RETRY_STATUSES)
     return answer.body

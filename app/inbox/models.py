@@ -188,7 +188,7 @@ class MessageAttachment(db.Model):
 
     @property
     def label(self) -> str:
-        return self.filename or self.content_type or "file"
+        return self.filename or self.mime or self.content_type or "file"
 
 
 class OutboxMessage(db.Model):

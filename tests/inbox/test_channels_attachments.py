@@ -280,10 +280,14 @@ def test_files_are_served_to_their_organisation_only(app, org, other_org, client
     assert app.test_client().get(f"/inbox/attachments/{photo.id}").status_code == 302
 
 
-def test_erasing_a_customer_removes_their_files(app, org, client, manager_client, run_jobs):
+def test_a_customers_files_are_in_their_export_and_go_when_they_are_erased(app, org, client, manager_client,
+                                                                             run_jobs):
     with HTTPStandIn(files={MEDIA_PATH: ("image/jpeg", PHOTO)}) as media:
         _twilio_photo(app, client, org.id, media)
         run_jobs()
     customer_id = db.session.scalar(select(Message)).conversation.customer_id
+    export = manager_client.get(f"/inbox/customers/{customer_id}/export").get_json()
+    assert export["conversations"][0]["messages"][0]["attachments"] == [
+        {"filename": "", "type": "image/webp", "size": len(PHOTO), "status": "stored"}]
     assert manager_client.post(f"/inbox/customers/{customer_id}/erase").status_code == 302
     assert _files() == []

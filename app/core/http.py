@@ -230,7 +230,9 @@ def request(method: str, url: str, *, body: bytes | None = None, headers: dict |
         except HttpFailure as exc:
             retry = attempt <= retries and (exc.retryable or (exc.sent and method in IDEMPOTENT))
             if not retry:
-                raise HttpFailure(exc.reason, attempts=attempt, waited=exc.waited) from None
+                # What the last try knew (nothing sent; sent but unanswered) stays for the caller's own retries.
+                raise HttpFailure(exc.reason, attempts=attempt, retryable=exc.retryable, sent=exc.sent,
+                                  waited=exc.waited) from None
             time.sleep(min(backoff * 2 ** (attempt - 1), MAX_PAUSE))
             continue
         if status in RETRY_STATUSES and attempt <= retries:

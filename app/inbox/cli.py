@@ -9,14 +9,16 @@ inbox_cli = AppGroup("inbox", help="Inbox: read messages offline, re-queue lost 
 
 @inbox_cli.command("sweep")
 def sweep_command() -> None:
-    """Queue extraction for inbound messages never read, and webhook deliveries and reply tries that are due."""
+    """Queue extraction for inbound messages never read, and webhook deliveries, reply tries and attachment
+    downloads that are due."""
     from sqlalchemy import select
 
     from app.core.queue import enqueue
     from app.extensions import db
     from app.inbox import tasks
+    from app.inbox.channels.attachments import downloads_due
     from app.inbox.channels.delivery import replies_due
-    from app.inbox.channels.tasks import reply_deliver
+    from app.inbox.channels.tasks import attachment_download, reply_deliver
     from app.inbox.models import Direction, Message
     from app.inbox.webhooks_out import deliveries_due
 
@@ -30,8 +32,11 @@ def sweep_command() -> None:
     replies = replies_due()
     for message_id, org_id in replies:
         enqueue(reply_deliver, message_id, org_id=org_id, queue="high")
+    downloads = downloads_due()
+    for attachment_id, org_id in downloads:
+        enqueue(attachment_download, attachment_id, org_id=org_id)
     click.echo(f"messages queued for extraction: {len(unread)}, webhook deliveries queued: {len(due)}, "
-               f"reply tries queued: {len(replies)}")
+               f"reply tries queued: {len(replies)}, attachment downloads queued: {len(downloads)}")
 
 
 @inbox_cli.command("demo")

@@ -1,4 +1,5 @@
-"""Inbox rows: customer profiles, channel settings, conversations, messages and the local outbox.
+"""Inbox rows: customer profiles, channel settings, conversations, messages, their attachments and the
+local outbox.
 
 Customers themselves live in the orders domain (`customers`); the inbox keeps what it adds
 (every phone and e-mail seen, labels, notes, flags) in `customer_profiles`, one per customer.
@@ -15,7 +16,12 @@ from app.core.enums import LabelledEnum, db_enum, set_labels
 from app.core.models import User, UTCDateTime, utcnow
 from app.core.statuses import status_column
 from app.extensions import db
-from app.inbox.statuses import ConversationStatus, ReplyStatus  # noqa: F401 - part of this domain's model
+from app.inbox.statuses import (  # noqa: F401 - part of this domain's model
+    AttachmentStatus,
+    ConversationStatus,
+    HandoffStatus,
+    ReplyStatus,
+)
 from app.orders.models import Customer
 
 
@@ -124,7 +130,6 @@ class Message(db.Model):
     sender: Mapped[str] = mapped_column(String(254), default="", server_default="")
     subject: Mapped[str] = mapped_column(String(300), default="", server_default="")
     body: Mapped[str] = mapped_column(Text, default="", server_default="")
-    attachments: Mapped[list] = mapped_column(JSON, default=list)
     pii: Mapped[list] = mapped_column(JSON, default=list)  # kinds found: phone, email, card, iban
     processed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     delivery_status: Mapped[ReplyStatus] = status_column(ReplyStatus, length=20, default=ReplyStatus.NONE,
@@ -138,6 +143,52 @@ class Message(db.Model):
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     sent_by: Mapped[User | None] = relationship()
+    attachments: Mapped[list[MessageAttachment]] = relationship(
+        back_populates="message", order_by="MessageAttachment.position", cascade="all, delete-orphan")
+
+
+class MessageAttachment(db.Model):
+    """A file a customer sent with a message: where the provider keeps it, and our checked copy once stored."""
+
+    __tablename__ = "message_attachments"
+    __table_args__ = (UniqueConstraint("message_id", "position"),
+                      Index("ix_message_attachments_status_next_attempt_at", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # As the provider declared them: a label and a hint, never trusted for what the file is.
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    content_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    declared_size: Mapped[int | None] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(1000), default="", server_default="")  # Twilio media, a relay's link
+    media_id: Mapped[str] = mapped_column(String(200), default="", server_default="")  # WhatsApp Cloud API
+    status: Mapped[AttachmentStatus] = status_column(AttachmentStatus, length=20, default=AttachmentStatus.PENDING)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")  # why not stored, or the last try's error
+    # The bytes as received (an e-mail's part) until checked, then our checked copy; cleared when refused.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    thumb_sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(100), default="", server_default="")  # found from the content
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the sweep re-queues a lost try after
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handoff: Mapped[HandoffStatus] = status_column(HandoffStatus, length=20, default=HandoffStatus.NONE,
+                                                   server_default="")
+    handoff_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+    @property
+    def is_image(self) -> bool:
+        return (self.mime or self.content_type or "").startswith("image/")
+
+    @property
+    def label(self) -> str:
+        return self.filename or self.mime or self.content_type or "file"
 
 
 class OutboxMessage(db.Model):

@@ -67,7 +67,8 @@ def conversation_kinds(org_id: int, conversation_ids: list[int]) -> dict[int, st
 
 
 def thread(conversation: Conversation) -> list[tuple[Message, Extraction | None]]:
-    messages = db.session.scalars(select(Message).where(Message.conversation_id == conversation.id)
+    messages = db.session.scalars(select(Message).options(selectinload(Message.attachments))
+                                  .where(Message.conversation_id == conversation.id)
                                   .order_by(Message.created_at, Message.id)).all()
     extractions = {e.message_id: e for e in db.session.scalars(
         select(Extraction).options(selectinload(Extraction.lines).joinedload(ExtractedLine.item))

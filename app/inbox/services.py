@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core import audit
@@ -28,6 +28,7 @@ from app.inbox.models import (
     CustomerProfile,
     Direction,
     Message,
+    MessageAttachment,
     ReplyStatus,
 )
 from app.orders.models import Customer, Order
@@ -189,8 +190,12 @@ def _store_inbound(org_id, channel, address, body, external_id, subject, sender_
     text = (body or "")[:MAX_BODY]
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.IN, channel=channel,
                       channel_id=channel_id, external_id=external_id, sender=address, subject=(subject or "")[:300], body=text,
-                      attachments=attachments, pii=pii.find(f"{subject}\n{text}"), processed=False, created_at=when)
+                      pii=pii.find(f"{subject}\n{text}"), processed=False, created_at=when)
     db.session.add(message)
+    if attachments:
+        from app.inbox.channels.attachments import attachments_add  # the channels package imports this module
+
+        attachments_add(message=message, items=attachments)
     conversation.unread_count = (conversation.unread_count or 0) + 1
     conversation.last_message_at = max(conversation.last_message_at or when, when)
     db.session.flush()
@@ -275,7 +280,7 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None)
     _check_whatsapp_window(conversation)
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.OUT,
                       channel=conversation.channel, channel_id=conversation.channel_id, sender="", body=text,
-                      attachments=[], pii=pii.find(text), processed=True, delivery_status=ReplyStatus.QUEUED,
+                      pii=pii.find(text), processed=True, delivery_status=ReplyStatus.QUEUED,
                       status_at=utcnow(), sent_by_id=user_id_of(by))
     db.session.add(message)
     conversation.last_message_at = utcnow()
@@ -364,7 +369,10 @@ def customer_export(*, org_id: int, customer_id: int, by: User | None) -> dict:
         "conversations": [{
             "id": c.id, "channel": c.channel.value, "status": c.status.value,
             "messages": [{"id": m.id, "direction": m.direction.value, "at": m.created_at.isoformat(),
-                          "subject": pii.mask(m.subject), "body": pii.mask(m.body), "pii": m.pii}
+                          "subject": pii.mask(m.subject), "body": pii.mask(m.body), "pii": m.pii,
+                          "attachments": [{"filename": a.filename, "type": a.mime or a.content_type,
+                                           "size": a.size_bytes, "status": a.status.value}
+                                          for a in m.attachments]}
                          for m in c.messages]} for c in conversations],
         "orders": [{"number": o.number, "status": o.status.value, "total": str(o.total), "currency": o.currency,
                     "created_at": o.created_at.isoformat()} for o in orders],
@@ -389,8 +397,12 @@ def customer_erase(*, org_id: int, customer_id: int, by: User | None) -> Custome
     profile.phones, profile.emails, profile.notes, profile.labels = [], [], "", []
     profile.erased_at = utcnow()
     conversation_ids = select(Conversation.id).where(Conversation.customer_id == customer.id)
+    message_ids = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
+    # The files they sent go with their words (stored copies are swept once nothing names them).
+    db.session.execute(delete(MessageAttachment).where(MessageAttachment.message_id.in_(message_ids))
+                       .execution_options(synchronize_session=False))
     db.session.execute(update(Message).where(Message.conversation_id.in_(conversation_ids)).values(
-        body="[erased]", subject="", sender="", attachments=[], pii=[]).execution_options(synchronize_session=False))
+        body="[erased]", subject="", sender="", pii=[]).execution_options(synchronize_session=False))
     db.session.execute(update(Conversation).where(Conversation.customer_id == customer.id).values(
         address="erased", status=ConversationStatus.CLOSED).execution_options(synchronize_session=False))
     # The orders' own copies of the contact details go too; number, lines and money stay for the books.

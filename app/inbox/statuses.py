@@ -80,3 +80,34 @@ define(D, moves={D.PENDING: {D.DELIVERED, D.RETRYING, D.FAILED}, D.RETRYING: {D.
                  D.DELIVERED: set(), D.FAILED: set()},
        groups={"due": {D.PENDING, D.RETRYING}},
        labels={s.value: s.value for s in D})
+
+
+class AttachmentStatus(StatusEnum):
+    """A file a customer sent: our own checked copy, or why there is none."""
+
+    PENDING = "pending"  # waiting for its (next) download; the error of the last try is kept beside it
+    STORED = "stored"  # downloaded, checked by content and stored
+    FAILED = "failed"  # the download failed for good (or after the last try); a person can retry
+    REFUSED = "refused"  # too large, or not an image or PDF: kept as a link with the reason
+
+
+A = AttachmentStatus
+define(A, moves={A.PENDING: {A.PENDING, A.STORED, A.FAILED, A.REFUSED}, A.STORED: set(), A.FAILED: {A.PENDING},
+                 A.REFUSED: set()},
+       groups={"retryable": {A.FAILED}},
+       labels={"pending": "downloading…", "stored": "stored", "failed": "download failed", "refused": "not stored"})
+
+
+class HandoffStatus(StatusEnum):
+    """An image attachment on its way to the product pipeline."""
+
+    NONE = ""
+    QUEUED = "queued"
+    DONE = "done"
+    FAILED = "failed"
+
+
+H = HandoffStatus
+define(H, moves={H.NONE: {H.QUEUED}, H.QUEUED: {H.DONE, H.FAILED}, H.DONE: set(), H.FAILED: {H.QUEUED}},
+       labels={"": "—", "queued": "sending to the product pipeline…", "done": "in the product pipeline",
+               "failed": "not sent to the pipeline"})

@@ -18,12 +18,12 @@ from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
 from app.inbox import hooks, merges, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
-from app.inbox.channels import attachments, delivery
+from app.inbox.channels import delivery
 from app.inbox.channels import models as channel_models
 from app.inbox.channels import views as channel_views
 from app.inbox.models import Conversation, CustomerMerge, Message
 from app.inbox.review_models import WEBHOOK_EVENTS, ExtractedLine, Extraction, WebhookEndpoint
-from app.inbox.statuses import ReplyStatus
+from app.inbox.statuses import AttachmentStatus, ReplyStatus
 from app.orders.models import Customer
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -110,7 +110,8 @@ def conversation_list():
 def _thread_context(conversation: Conversation) -> dict:
     staff = core_selectors.users(_org(), active_only=True)
     return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff,
-            "retryable": ReplyStatus.group("retryable"), "window": services.whatsapp_window(conversation)}
+            "retryable": ReplyStatus.group("retryable"), "window": services.whatsapp_window(conversation),
+            "retryable_files": AttachmentStatus.group("retryable")}
 
 
 @bp.get("/c/<int:conversation_id>")
@@ -152,14 +153,6 @@ def reply(conversation_id: int):
 def reply_retry(message_id: int):
     message = get_or_404(Message, message_id)
     delivery.reply_retry(org_id=_org(), message_id=message.id, by=current_user)
-    return _back_to(message.conversation_id)
-
-
-@bp.post("/messages/<int:message_id>/attachments/<int:index>/pipeline")
-@login_required
-def attachment_pipeline(message_id: int, index: int):
-    message = get_or_404(Message, message_id)
-    attachments.attachment_to_pipeline(org_id=_org(), message_id=message.id, index=index, by=current_user)
     return _back_to(message.conversation_id)
 
 
@@ -437,3 +430,6 @@ def budget():
         return render_template("inbox/usage.html", **_usage_context(exc.message)), 422
     flash("Budget saved.", "success")
     return redirect(url_for("inbox.usage_page"))
+
+
+from app.inbox import attachment_views  # noqa: E402,F401 (its routes are on this blueprint)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.inbox import merges, services, webhooks_out
+from app.inbox.channels import attachments
 from app.inbox.models import Channel
 from app.inbox.review_models import ExtractedLine, Extraction, ExtractionStatus
 from tests.inbox.helpers import twilio_channel
@@ -27,6 +28,11 @@ def inbox_rows(org, user) -> dict:
     merge = merges.customer_merge(org_id=org.id, target_id=message.conversation.customer_id,
                                   source_id=by_email.conversation.customer_id, by=user)
     reply = services.reply_send(org_id=org.id, conversation_id=message.conversation_id, body="On its way", by=user)
+    with_file, _ = services.message_receive(
+        org_id=org.id, channel=Channel.EMAIL, sender="files@example.com", body="the form", external_id=f"walk-pdf-{org.id}",
+        attachments=[{"filename": "form.pdf", "content_type": "application/pdf", "content": b"%PDF-1.4\n%%EOF\n"}])
+    attachment_id = with_file.attachments[0].id
+    attachments.attachment_download(attachment_id=attachment_id)  # the bytes came with the message: no network
     return {"conversation_id": message.conversation_id, "extraction_id": extraction.id, "line_id": line.id,
             "customer_id": message.conversation.customer_id, "endpoint_id": endpoint.id, "channel_id": number.id,
-            "message_id": reply.id, "index": 0, "merge_id": merge.id}
+            "message_id": reply.id, "attachment_id": attachment_id, "merge_id": merge.id}

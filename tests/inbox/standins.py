@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 import json
+import socket
 import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def closed_port_url() -> str:
+    """The address of a local port nobody listens on: a connection to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 class HTTPStandIn:
@@ -14,14 +22,17 @@ class HTTPStandIn:
     def __init__(self, responses: list[tuple[int, dict]] | None = None, files: dict | None = None):
         self.requests: list[dict] = []
         self.responses = responses or [(200, {})]
-        self.files = files or {}  # GET path -> (content type, bytes); anything else is a 404
+        # GET path -> (content type, bytes), or an HTTP status to answer with; anything else is a 404.
+        self.files = files if files is not None else {}
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": b""})
-                content_type, data = outer.files.get(self.path, ("text/plain", None))
-                self.send_response(200 if data is not None else 404)
+                entry = outer.files.get(self.path, ("text/plain", None))
+                status = entry if isinstance(entry, int) else 200 if entry[1] is not None else 404
+                content_type, data = ("text/plain", None) if isinstance(entry, int) else entry
+                self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data or b"")))
                 self.end_headers()

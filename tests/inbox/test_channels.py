@@ -3,6 +3,7 @@ local stand-in of Twilio's Messages API, status callbacks, retries, and the rela
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 from sqlalchemy import select, text
@@ -16,7 +17,7 @@ from app.inbox.models import Message
 from app.inbox.signatures import SIGNATURE_HEADER, hmac_sha256
 from tests.conftest import FIXTURES
 from tests.inbox.helpers import TWILIO_SID, channel, post_json, post_twilio, twilio_channel
-from tests.inbox.standins import HTTPStandIn
+from tests.inbox.standins import HTTPStandIn, closed_port_url
 
 VECTORS = json.loads((FIXTURES / "channels" / "twilio_signatures.json").read_text())
 CALLBACKS = json.loads((FIXTURES / "channels" / "twilio_status_callback.json").read_text())
@@ -154,6 +155,13 @@ def test_provider_down_keeps_the_reply_queued_and_retries(app, org, client, staf
         _, reply = _reply_through_twilio(app, client, staff_client, run_jobs, org, api)
     assert len(api.requests) == 2
     assert reply.delivery_status == "sent" and reply.attempts == 2 and reply.external_id == "SMafter"
+
+
+def test_provider_unreachable_keeps_the_reply_queued(app, org, client, staff_client, run_jobs):
+    closed = SimpleNamespace(url=closed_port_url())  # the connection never opens, so nothing was sent
+    _, reply = _reply_through_twilio(app, client, staff_client, run_jobs, org, closed)
+    assert reply.delivery_status == "queued" and reply.next_attempt_at is not None
+    assert reply.delivery_error.startswith("Try 1 failed: Twilio could not be reached")
 
 
 def test_refused_reply_fails_with_twilios_words_and_can_be_retried(app, org, client, staff_client, run_jobs):

@@ -61,8 +61,8 @@ def test_documented_text_and_image_messages_are_stored_once(app, org, client):
     assert text_message.body == "Does it come in another color?" and text_message.sender == "+16505551234"
     assert text_message.conversation.customer.name == "Sheena Nelson" and text_message.channel_id == row.id
     assert image.body == "This one, in blue"
-    assert image.attachments == [{"url": "", "media_id": "1003383421387256", "content_type": "image/jpeg",
-                                  "filename": ""}]
+    [attachment] = image.attachments
+    assert (attachment.media_id, attachment.content_type, attachment.url) == ("1003383421387256", "image/jpeg", "")
 
 
 def test_bad_signature_and_bad_payloads_store_nothing(app, org, client):

@@ -85,7 +85,7 @@ def test_twilio_whatsapp_hook_keeps_media_and_profile_name(app, org, client):
     response = post_twilio(client, row, params)
     assert response.status_code == 200 and b"<Response>" in response.data
     message = db.session.scalar(select(Message).where(Message.channel == "whatsapp"))
-    assert message.sender == "+447700900123" and message.attachments[0]["content_type"] == "image/jpeg"
+    assert message.sender == "+447700900123" and message.attachments[0].content_type == "image/jpeg"
     assert message.conversation.customer.name == "Wanda"
     assert message.channel_id == row.id and message.conversation.channel_id == row.id
 

@@ -3,10 +3,13 @@ JSON (basic auth written into the URL) and raw RFC 822 messages from a relay of 
 
 What is read into orders is the customer's new text: the quoted history is dropped with
 email-reply-parser (GitHub's rules) and a signature after the "-- " line (RFC 3676) is cut.
-Attachments are listed on the message by name, type and size.
+Attachments come inside the request: each part's name, declared type and bytes go on the message, to
+be checked and stored by a job (app.inbox.channels.attachments).
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -51,8 +54,11 @@ def mailgun_inbound(form, files) -> Inbound:
     """A message as Mailgun's `forward()` route posts it (from, subject, body-plain, Message-Id, attachment-N)."""
     sender = text(form.get("from") or form.get("sender"), "from", limit=254, required=True)
     body = text(form.get("body-plain"), "body-plain", limit=200_000)
-    attachments = [{"url": "", "filename": (f.filename or "")[:255], "content_type": (f.mimetype or "")[:100],
-                    "size": f.content_length or None} for _, f in list(files.items(multi=True))[:MAX_ATTACHMENTS]]
+    attachments = []
+    for _, part in list(files.items(multi=True))[:MAX_ATTACHMENTS]:
+        content = part.read()
+        attachments.append({"filename": (part.filename or "")[:255], "content_type": (part.mimetype or "")[:100],
+                            "size": len(content), "content": content})
     return Inbound(sender=sender, sender_name=parseaddr(sender)[0][:200], body=new_text(body),
                    subject=text(form.get("subject"), "subject", limit=300),
                    external_id=text(form.get("Message-Id"), "Message-Id", limit=120) or None,
@@ -70,9 +76,12 @@ def rfc822_inbound(raw: bytes) -> Inbound:
         message_id = str(message.get("Message-ID") or "").strip()
         part = message.get_body(preferencelist=("plain",))
         body = part.get_content() if part is not None else ""
-        attachments = [{"url": "", "filename": (a.get_filename() or "")[:255],
-                        "content_type": a.get_content_type()[:100], "size": len(a.get_payload(decode=True) or b"")}
-                       for a in list(message.iter_attachments())[:MAX_ATTACHMENTS]]
+        attachments = []
+        for part in list(message.iter_attachments())[:MAX_ATTACHMENTS]:
+            content = part.get_payload(decode=True) or b""
+            attachments.append({"filename": (part.get_filename() or "")[:255],
+                                "content_type": part.get_content_type()[:100], "size": len(content),
+                                "content": content})
     except (ValueError, LookupError, TypeError, AttributeError) as exc:
         raise BadPayload(f"the body is not an e-mail message ({exc.__class__.__name__})") from None
     if not parseaddr(sender)[1]:
@@ -92,6 +101,18 @@ def postmark_authorized(authorization, username: str, password: str) -> bool:
     return same(username, given_user) & same(password, given_password)
 
 
+def _base64(value, index: int) -> bytes | None:
+    """An attachment's Content (base64, as Postmark sends it); None when Postmark sent none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadPayload(f"Attachments[{index}].Content must be a base64 string")
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadPayload(f"Attachments[{index}].Content is not base64") from None
+
+
 def postmark_inbound(data) -> Inbound:
     """A message in Postmark's inbound JSON (FromFull, Subject, MessageID, TextBody, StrippedTextReply, Attachments)."""
     data = mapping(data, "the body", required=True)
@@ -104,9 +125,10 @@ def postmark_inbound(data) -> Inbound:
         size = item.get("ContentLength")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
             raise BadPayload(f"Attachments[{index}].ContentLength must be a number")
-        attachments.append({"url": "", "filename": text(item.get("Name"), "Attachments[].Name", limit=255),
+        content = _base64(item.get("Content"), index)
+        attachments.append({"filename": text(item.get("Name"), "Attachments[].Name", limit=255),
                             "content_type": text(item.get("ContentType"), "Attachments[].ContentType", limit=100),
-                            "size": size})
+                            "size": len(content) if content is not None else size, "content": content})
     stripped = text(data.get("StrippedTextReply"), "StrippedTextReply", limit=200_000)
     body = stripped.strip() or new_text(text(data.get("TextBody"), "TextBody", limit=200_000))
     return Inbound(sender=address, body=new_text(body),

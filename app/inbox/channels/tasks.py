@@ -12,7 +12,13 @@ def channel_test_deliver(channel_id: int, recipient: str) -> None:
     delivery.test_message_send(channel_id=channel_id, recipient=recipient)
 
 
-def attachment_pipeline(message_id: int, index: int, user_id: int | None) -> None:
+def attachment_download(attachment_id: int) -> None:
     from app.inbox.channels import attachments
 
-    attachments.pipeline_run(message_id=message_id, index=index, user_id=user_id)
+    attachments.attachment_download(attachment_id=attachment_id)
+
+
+def attachment_handoff(attachment_id: int, user_id: int | None) -> None:
+    from app.inbox.channels import attachments
+
+    attachments.handoff_run(attachment_id=attachment_id, user_id=user_id)

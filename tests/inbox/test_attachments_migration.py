@@ -29,11 +29,11 @@ def test_json_attachments_become_rows_with_what_can_be_done_about_them(app, org,
            {"url": "", "filename": "po.pdf", "content_type": "application/pdf", "size": 16},
            {"url": "", "media_id": "1003383421387256", "content_type": "image/jpeg", "filename": ""}]
     try:
-        downgrade(revision="0020")
+        downgrade(revision="0026")
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE messages SET attachments = :a WHERE id = :i"),
                          {"a": json.dumps(old), "i": message_id})
-        upgrade(revision="0026")
+        upgrade(revision="0027")
         rows = _rows("SELECT message_id, position, url, media_id, filename, declared_size, status, reason, handoff, "
                      "product_id, sha256 FROM message_attachments ORDER BY position")
         assert [r[:6] for r in rows] == [(message_id, 0, TWILIO_MEDIA, "", "", None),
@@ -42,7 +42,7 @@ def test_json_attachments_become_rows_with_what_can_be_done_about_them(app, org,
         assert [r[6] for r in rows] == ["failed", "refused", "failed"]  # a link can be fetched by hand; a part not
         assert "Retry download" in rows[0][7] and "only its name" in rows[1][7]
         assert [(r[8], r[9], r[10]) for r in rows] == [("done", product_id, None), ("", None, None), ("", None, None)]
-        downgrade(revision="0020")
+        downgrade(revision="0026")
         [(back,)] = _rows(f"SELECT attachments FROM messages WHERE id = {message_id}")
         back = json.loads(back) if isinstance(back, str) else back
         assert [(a["url"], a["filename"], a.get("media_id")) for a in back] == [

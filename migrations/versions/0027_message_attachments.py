@@ -2,8 +2,8 @@
 with its hash, size and type, the download's state and tries, the hand-off to the product pipeline),
 replacing the JSON list on messages
 
-Revision ID: 0026
-Revises: 0020
+Revision ID: 0027
+Revises: 0026
 """
 import json
 from datetime import UTC, datetime
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
-down_revision = "0020"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

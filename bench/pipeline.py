@@ -4,7 +4,8 @@ class, and milliseconds per image for barcodes, OCR and quality.
 
 Usage: python bench/pipeline.py [--products 200] [--workers 2] [--worker-class dotted.path]
 
-Runs in a throw-away instance folder (SQLite, embedded Redis); prints figures, asserts nothing.
+Runs in a throw-away instance folder (SQLite, or a scratch PostgreSQL database when DATABASE_URL
+points at a server; embedded Redis unless REDIS_URL is set); prints figures, asserts nothing.
 The organisation's review threshold is set to 0 so that every product goes through all four
 phases (how many were identified with confidence ≥ 80 is printed separately).
 """
@@ -93,6 +94,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from flask_migrate import upgrade
+    from scratch import scratch_database
 
     from app import create_app
     from app.analysis.barcodes import read_barcodes
@@ -102,7 +104,9 @@ def main() -> None:
     from app.extensions import db
     from app.inventory.services import item_build
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{WORK / 'bench.db'}",
+    url, drop = scratch_database(WORK)  # SQLite, or a scratch PostgreSQL database with DATABASE_URL
+    atexit.register(drop)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url,
                       "REDIS_NAMESPACE": "bench" + uuid.uuid4().hex[:8], "UPLOAD_DIR": str(WORK / "uploads")})
     with app.app_context():
         upgrade(revision="heads")

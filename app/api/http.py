@@ -30,7 +30,8 @@ def json_response(payload: dict, status: int = 200, headers: dict | None = None)
 
 def decode_cursor(cursor: str | None) -> int | None:
     """The id after which a page starts (the query model already checked its form)."""
-    return int(cursor) if cursor else None
+    # Ids are 32-bit on PostgreSQL: a larger cursor means "from the newest", never a database error.
+    return min(int(cursor), 2**31 - 1) if cursor else None
 
 
 def page(query: Select, id_column, *, cursor: str | None, limit: int,

@@ -76,6 +76,9 @@ def test_lists_page_with_cursors(api, org):
     bad = api.get("/api/v1/inventory/items?cursor=!!!")
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "cursor"
     assert api.get("/api/v1/inventory/items?limit=1000").status_code == 422
+    # Past the largest id (32 bits on PostgreSQL): the list from the newest, not a database error.
+    huge = api.get("/api/v1/inventory/items?limit=2&cursor=2963449410546").get_json()
+    assert [i["sku"] for i in huge["data"]] == ["SKU-4", "SKU-3"]
 
 
 def test_reads_carry_an_etag_and_answer_304_until_something_changes(api, org):

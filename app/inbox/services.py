@@ -274,14 +274,27 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None)
         raise InvalidInput("Write a reply first.", field="body")
     if len(text) > 4000:
         raise InvalidInput("A reply is limited to 4,000 characters.", field="body")
+    conversation = reply_conversation(org_id, conversation_id)
+    _check_whatsapp_window(conversation)
+    return reply_queue(conversation, text, by=by)
+
+
+def reply_conversation(org_id: int, conversation_id: int) -> Conversation:
+    """The conversation a reply goes to; Conflict when its customer's contact details were erased."""
     conversation = _conversation(org_id, conversation_id)
     if conversation.address in ("", "erased"):
         raise Conflict("This customer's contact details were erased; a reply cannot be sent.")
-    _check_whatsapp_window(conversation)
+    return conversation
+
+
+def reply_queue(conversation: Conversation, text: str, *, by: User | None, template: dict | None = None,
+                channel_id: int | None = None) -> Message:
+    """Store a checked reply as queued and hand it to a job after the commit."""
+    org_id = conversation.organisation_id
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.OUT,
-                      channel=conversation.channel, channel_id=conversation.channel_id, sender="", body=text,
+                      channel=conversation.channel, channel_id=channel_id or conversation.channel_id, sender="", body=text,
                       pii=pii.find(text), processed=True, delivery_status=ReplyStatus.QUEUED,
-                      status_at=utcnow(), sent_by_id=user_id_of(by))
+                      status_at=utcnow(), sent_by_id=user_id_of(by), template=template)
     db.session.add(message)
     conversation.last_message_at = utcnow()
     db.session.flush()
@@ -313,8 +326,8 @@ def _check_whatsapp_window(conversation: Conversation) -> None:
     if reply_channel(conversation.organisation_id, conversation.channel, conversation.channel_id) is None:
         return  # no provider: the reply stays in the outbox anyway
     raise Conflict("WhatsApp accepts a free-form reply only within 24 hours of the customer's last message, and "
-                   "that window has closed. Outside it only a message template approved by Meta can be sent, "
-                   "which Stockroom does not send yet: reach the customer another way, or wait for them to write.")
+                   "that window has closed. Outside it only a message template approved by Meta can be sent: "
+                   "pick one under Send a template (an admin registers them on the channel settings page).")
 
 
 # --- customers and privacy ----------------------------------------------------------------------

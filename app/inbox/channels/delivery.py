@@ -34,6 +34,9 @@ def provider_send(conf: ChannelConf, out: Outgoing) -> Sent:
     """Hand one message to the channel's provider (no database work here)."""
     config = current_app.config
     timeout = config["CHANNELS_TIMEOUT_SECONDS"]
+    if out.template and conf.provider != Provider.META.value:
+        raise SendFailed(f"{conf.name} is not a WhatsApp Cloud API channel: message templates are sent only "
+                         "through one")
     if conf.provider == Provider.TWILIO.value:
         status_url = _status_url(conf, out.message_id)
         return twilio.send(conf, out, api_url=config["CHANNELS_TWILIO_API_URL"], status_url=status_url,
@@ -60,7 +63,8 @@ def _outgoing(message: Message) -> Outgoing:
         subject = f"Re: {last.subject}" if last is not None and last.subject else "Your order"
         in_reply_to = (last.external_id or "") if last is not None and "@" in (last.external_id or "") else ""
     return Outgoing(org_id=message.organisation_id, message_id=message.id, kind=message.channel.value,
-                    recipient=conversation.address, subject=subject, body=message.body, in_reply_to=in_reply_to)
+                    recipient=conversation.address, subject=subject, body=message.body, in_reply_to=in_reply_to,
+                    template=dict(message.template) if message.template else None)
 
 
 def reply_attempt(*, message_id: int) -> None:

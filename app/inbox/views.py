@@ -316,8 +316,9 @@ def customers():
 def customer(customer_id: int):
     get_or_404(Customer, customer_id)
     row = _write(services.customer_view, org_id=_org(), customer_id=customer_id, by=current_user)
+    merged = selectors.merges_into(_org(), row.id)
     return render_template("inbox/customer.html", customer=row, profile=selectors.profile_of(row.id),
-                           merges=selectors.merges_into(_org(), row.id),
+                           merges=merged, origins=selectors.order_origins(merged),
                            candidates=selectors.merge_candidates(_org(), row.id),
                            orders=selectors.customer_orders(_org(), row.id), flags=services.CUSTOMER_FLAGS,
                            conversations=selectors.customer_conversations(_org(), row.id))

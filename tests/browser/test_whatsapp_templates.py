@@ -15,9 +15,8 @@ from app.core.database import write_intent
 from app.core.models import utcnow
 from app.extensions import db
 from app.inbox import services
-from app.inbox.channels import meta
+from app.inbox.channels import meta, templates
 from app.inbox.channels import services as channel_services
-from app.inbox.channels import templates
 from app.inbox.models import Channel, Message
 from tests.browser.conftest import sign_in, wait_until
 from tests.inbox.standins import HTTPStandIn

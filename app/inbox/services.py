@@ -143,8 +143,12 @@ def _customer_for(org_id: int, channel: Channel, address: str, name: str) -> Cus
 
 def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, external_id: str | None,
                     subject: str = "", sender_name: str = "", attachments: list | None = None,
-                    received_at: datetime | None = None, channel_id: int | None = None) -> tuple[Message, bool]:
-    """Store an inbound message (once per external id) in the sender's open conversation; (message, new)."""
+                    received_at: datetime | None = None, channel_id: int | None = None,
+                    receipt_digest: str | None = None) -> tuple[Message, bool]:
+    """Store an inbound message (once per external id, and once per signed body when `receipt_digest`
+    is given) in the sender's open conversation; (message, new)."""
+    from app.inbox.channels import services as channel_services  # that package imports this module
+
     address = normalise_address(channel, sender)
     if not address:
         raise InvalidInput("The message has no sender.")
@@ -156,11 +160,15 @@ def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, ex
     try:
         message = _store_inbound(org_id, channel, address, body, external_id, subject, sender_name,
                                  attachments or [], received_at or utcnow(), channel_id)
+        if receipt_digest:  # in the same transaction: the receipt's unique key lets one request store it
+            channel_services.receipt_claim(org_id=org_id, digest=receipt_digest, message=message)
         logged = (message.id, pii.mask(message.body[:200]))  # read before the commit expires the row
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # the same message arrived twice at once: the other request stored it
         existing = _by_external_id(org_id, channel, external_id) if external_id else None
+        if existing is None and receipt_digest:
+            existing = channel_services.replayed_message(org_id=org_id, digest=receipt_digest) or None
         if existing is None:
             raise
         return existing, False

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy import update as sa_update
 
 from app.core import leases
 from app.core.models import utcnow
@@ -78,3 +79,37 @@ def test_retention_never_undercuts_the_replay_window_and_the_command_prunes_too(
     _receipts(org.id, [10])
     output = app.test_cli_runner().invoke(args=["inbox", "sweep"]).output
     assert "replay receipts deleted: 1" in output, output
+
+
+def test_a_status_report_that_comes_in_during_the_send_is_not_overwritten(app, org, staff):
+    from app.inbox.channels import delivery
+    from app.inbox.channels.base import SendFailed, Sent
+
+    received, _ = services.message_receive(org_id=org.id, channel=Channel.SMS, sender="+15550104", body="hi",
+                                           external_id="race-1")
+    replies = [services.reply_send(org_id=org.id, conversation_id=received.conversation_id, body=f"reply {n}",
+                                   by=staff).id for n in (1, 2)]
+    for reply_id in replies:  # the provider's report lands while the job is still in its call
+        db.session.execute(sa_update(Message).where(Message.id == reply_id).values(delivery_status="delivered"))
+    db.session.commit()
+    delivery._record_sent(replies[0], Sent(external_id="SM-race"))
+    delivery._record_failure(replies[1], SendFailed("timed out", retryable=True))
+    db.session.expire_all()
+    sent, failed = (db.session.get(Message, i) for i in replies)
+    assert (sent.delivery_status, sent.external_id, sent.attempts) == ("delivered", "SM-race", 1)
+    assert (failed.delivery_status, failed.delivery_error, failed.next_attempt_at) == ("delivered", "", None)
+
+
+def test_of_two_download_tries_at_once_the_first_to_finish_is_kept(app, org):
+    from app.inbox.channels import attachments
+    from app.inbox.models import MessageAttachment
+
+    message, _ = services.message_receive(
+        org_id=org.id, channel=Channel.EMAIL, sender="files@example.com", body="form", external_id="race-2",
+        attachments=[{"filename": "form.pdf", "content_type": "application/pdf", "content": b"%PDF-1.4\n%%EOF\n"}])
+    attachment_id = message.attachments[0].id
+    attachments._record(attachment_id, attachments.STORED, reason="", mime="application/pdf")
+    attachments._record(attachment_id, attachments.REFUSED, reason="late try")
+    db.session.expire_all()
+    row = db.session.get(MessageAttachment, attachment_id)
+    assert (row.status, row.reason, row.attempts) == ("stored", "", 1)

@@ -102,30 +102,44 @@ def _keep_in_outbox(message: Message) -> None:
     _finish(message, ReplyStatus.OUTBOX)
 
 
+def _move(message: Message, status: ReplyStatus, error: str = "", **values) -> bool:
+    """Set a try's outcome in one statement, only while the reply is still queued: a status callback that
+    came in during the call (delivered, read) has the provider's later word and is not overwritten."""
+    moved = db.session.execute(update(Message).where(
+        Message.id == message.id, Message.delivery_status == ReplyStatus.QUEUED)
+        .values(delivery_status=status, delivery_error=error[:1000], status_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved:
+        publish_after_commit(message.organisation_id, CONVERSATION_EVENT, {"conversation_id": message.conversation_id})
+    return bool(moved)
+
+
+def _tried(message_id: int, **values) -> Message:
+    db.session.execute(update(Message).where(Message.id == message_id)
+                       .values(attempts=Message.attempts + 1, next_attempt_at=None, **values)
+                       .execution_options(synchronize_session=False))
+    return db.session.get(Message, message_id, populate_existing=True)
+
+
 def _record_sent(message_id: int, sent: Sent) -> None:
-    message = db.session.get(Message, message_id)
-    message.attempts += 1
-    if sent.external_id:
-        message.external_id = sent.external_id
-    message.next_attempt_at = None
-    if message.delivery_status == ReplyStatus.QUEUED:  # a status callback may already have moved it on
-        _finish(message, sent.status)
-    else:
-        db.session.commit()
+    message = _tried(message_id, **({"external_id": sent.external_id} if sent.external_id else {}))
+    _move(message, sent.status)
+    db.session.commit()
 
 
 def _record_failure(message_id: int, failure: SendFailed) -> None:
-    message = db.session.get(Message, message_id)
-    message.attempts += 1
+    message = _tried(message_id)
     if not failure.retryable or message.attempts >= current_app.config["CHANNELS_MAX_ATTEMPTS"]:
-        message.next_attempt_at = None
-        _finish(message, ReplyStatus.FAILED, failure.message)
+        _move(message, ReplyStatus.FAILED, failure.message)
+        db.session.commit()
         return
     delay = current_app.config["CHANNELS_RETRY_BASE_SECONDS"] * 2 ** (message.attempts - 1)
-    message.next_attempt_at = utcnow() + timedelta(seconds=delay)
     org_id = message.organisation_id
-    _finish(message, ReplyStatus.QUEUED, f"Try {message.attempts} failed: {failure.message}. Trying again.")
-    _schedule(message_id, org_id, delay)
+    again = _move(message, ReplyStatus.QUEUED, f"Try {message.attempts} failed: {failure.message}. Trying again.",
+                  next_attempt_at=utcnow() + timedelta(seconds=delay))
+    db.session.commit()
+    if again:
+        _schedule(message_id, org_id, delay)
 
 
 def _schedule(message_id: int, org_id: int, delay: float) -> None:

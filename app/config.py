@@ -261,6 +261,8 @@ CHANNEL_INT_SETTINGS = {
     "CHANNELS_ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     "CHANNELS_REPLAY_WINDOW_SECONDS": 7 * 24 * 3600,  # a signed body seen again within this is a replay
     "CHANNELS_SIGNATURE_MAX_AGE_SECONDS": 15 * 60,  # Mailgun's signed timestamp may be this old
+    # Replay receipts older than this are deleted by the periodic sweep (never within the replay window).
+    "CHANNELS_RECEIPT_RETENTION_DAYS": 30,
 }
 
 

@@ -10,7 +10,7 @@ inbox_cli = AppGroup("inbox", help="Inbox: read messages offline, re-queue lost 
 @inbox_cli.command("sweep")
 def sweep_command() -> None:
     """Queue extraction for inbound messages never read, and webhook deliveries, reply tries and attachment
-    downloads that are due."""
+    downloads that are due; delete replay receipts past their retention."""
     from sqlalchemy import select
 
     from app.core.queue import enqueue
@@ -18,6 +18,7 @@ def sweep_command() -> None:
     from app.inbox import tasks
     from app.inbox.channels.attachments import downloads_due
     from app.inbox.channels.delivery import replies_due
+    from app.inbox.channels.services import receipts_prune
     from app.inbox.channels.tasks import attachment_download, reply_deliver
     from app.inbox.models import Direction, Message
     from app.inbox.webhooks_out import deliveries_due
@@ -35,8 +36,10 @@ def sweep_command() -> None:
     downloads = downloads_due()
     for attachment_id, org_id in downloads:
         enqueue(attachment_download, attachment_id, org_id=org_id)
+    pruned = receipts_prune()
     click.echo(f"messages queued for extraction: {len(unread)}, webhook deliveries queued: {len(due)}, "
-               f"reply tries queued: {len(replies)}, attachment downloads queued: {len(downloads)}")
+               f"reply tries queued: {len(replies)}, attachment downloads queued: {len(downloads)}, "
+               f"replay receipts deleted: {pruned}")
 
 
 @inbox_cli.command("demo")

@@ -153,9 +153,10 @@ def _email_channel(token: str, provider: Provider):
     return row
 
 
-def _store_email(row, read) -> tuple:
+def _store_email(row, read, receipt_digest: str | None = None) -> tuple:
     try:
-        message, new = channel_services.inbound_receive(channel_id=row.id, message=read())
+        message, new = channel_services.inbound_receive(channel_id=row.id, message=read(),
+                                                        receipt_digest=receipt_digest)
     except (BadPayload, InvalidInput) as exc:
         return jsonify(error=getattr(exc, "reason", None) or exc.message), 400
     return jsonify(message_id=message.id, duplicate=not new), 201 if new else 200
@@ -172,11 +173,7 @@ def mailgun_hook(token: str):
     digest = channel_services.body_digest(b"mailgun:" + request.form["token"].encode())
     if channel_services.replayed_message(org_id=row.organisation_id, digest=digest) is not False:
         return jsonify(duplicate=True), 200
-    response = _store_email(row, lambda: email_in.mailgun_inbound(request.form, request.files))
-    if response[1] == 201:
-        channel_services.receipt_record(org_id=row.organisation_id, digest=digest,
-                                        message_id=response[0].get_json()["message_id"])
-    return response
+    return _store_email(row, lambda: email_in.mailgun_inbound(request.form, request.files), receipt_digest=digest)
 
 
 @bp.post("/ch/<token>/postmark")
@@ -271,9 +268,7 @@ def json_hook(token: str):
         if earlier is not False:
             return jsonify(message_id=earlier.id if earlier else None, duplicate=True), 200
     try:
-        message, new = services.message_receive(org_id=org_id, **fields)
+        message, new = services.message_receive(org_id=org_id, receipt_digest=digest, **fields)
     except InvalidInput as exc:
         return jsonify(error=exc.message), 400
-    if digest and new:
-        channel_services.receipt_record(org_id=org_id, digest=digest, message_id=message.id)
     return jsonify(message_id=message.id, duplicate=not new), 200 if not new else 201

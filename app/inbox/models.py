@@ -139,6 +139,8 @@ class Message(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a queued reply is not sent before
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when delivery_status last changed
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A WhatsApp template reply: {"name", "language", "params"}; the body is its preview filled in.
+    template: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -127,6 +127,11 @@ def merges_into(org_id: int, customer_id: int) -> list[CustomerMerge]:
         CustomerMerge.split_at.is_(None)).order_by(CustomerMerge.id)))
 
 
+def order_origins(merges: list[CustomerMerge]) -> dict[int, CustomerMerge]:
+    """Order id -> the merge that brought it to this customer (its source is where it came from)."""
+    return {order_id: m for m in merges for order_id in (m.moved or {}).get("orders", [])}
+
+
 def merge_candidates(org_id: int, customer_id: int, limit: int = 200) -> list[Customer]:
     """Other customers of the organisation that could be merged into this one (bounded list)."""
     return list(db.session.scalars(customers_query(org_id).where(Customer.id != customer_id).limit(limit)))

@@ -143,8 +143,12 @@ def _customer_for(org_id: int, channel: Channel, address: str, name: str) -> Cus
 
 def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, external_id: str | None,
                     subject: str = "", sender_name: str = "", attachments: list | None = None,
-                    received_at: datetime | None = None, channel_id: int | None = None) -> tuple[Message, bool]:
-    """Store an inbound message (once per external id) in the sender's open conversation; (message, new)."""
+                    received_at: datetime | None = None, channel_id: int | None = None,
+                    receipt_digest: str | None = None) -> tuple[Message, bool]:
+    """Store an inbound message (once per external id, and once per signed body when `receipt_digest`
+    is given) in the sender's open conversation; (message, new)."""
+    from app.inbox.channels import services as channel_services  # that package imports this module
+
     address = normalise_address(channel, sender)
     if not address:
         raise InvalidInput("The message has no sender.")
@@ -156,11 +160,15 @@ def message_receive(*, org_id: int, channel: Channel, sender: str, body: str, ex
     try:
         message = _store_inbound(org_id, channel, address, body, external_id, subject, sender_name,
                                  attachments or [], received_at or utcnow(), channel_id)
+        if receipt_digest:  # in the same transaction: the receipt's unique key lets one request store it
+            channel_services.receipt_claim(org_id=org_id, digest=receipt_digest, message=message)
         logged = (message.id, pii.mask(message.body[:200]))  # read before the commit expires the row
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # the same message arrived twice at once: the other request stored it
         existing = _by_external_id(org_id, channel, external_id) if external_id else None
+        if existing is None and receipt_digest:
+            existing = channel_services.replayed_message(org_id=org_id, digest=receipt_digest) or None
         if existing is None:
             raise
         return existing, False
@@ -274,14 +282,27 @@ def reply_send(*, org_id: int, conversation_id: int, body: str, by: User | None)
         raise InvalidInput("Write a reply first.", field="body")
     if len(text) > 4000:
         raise InvalidInput("A reply is limited to 4,000 characters.", field="body")
+    conversation = reply_conversation(org_id, conversation_id)
+    _check_whatsapp_window(conversation)
+    return reply_queue(conversation, text, by=by)
+
+
+def reply_conversation(org_id: int, conversation_id: int) -> Conversation:
+    """The conversation a reply goes to; Conflict when its customer's contact details were erased."""
     conversation = _conversation(org_id, conversation_id)
     if conversation.address in ("", "erased"):
         raise Conflict("This customer's contact details were erased; a reply cannot be sent.")
-    _check_whatsapp_window(conversation)
+    return conversation
+
+
+def reply_queue(conversation: Conversation, text: str, *, by: User | None, template: dict | None = None,
+                channel_id: int | None = None) -> Message:
+    """Store a checked reply as queued and hand it to a job after the commit."""
+    org_id = conversation.organisation_id
     message = Message(organisation_id=org_id, conversation=conversation, direction=Direction.OUT,
-                      channel=conversation.channel, channel_id=conversation.channel_id, sender="", body=text,
+                      channel=conversation.channel, channel_id=channel_id or conversation.channel_id, sender="", body=text,
                       pii=pii.find(text), processed=True, delivery_status=ReplyStatus.QUEUED,
-                      status_at=utcnow(), sent_by_id=user_id_of(by))
+                      status_at=utcnow(), sent_by_id=user_id_of(by), template=template)
     db.session.add(message)
     conversation.last_message_at = utcnow()
     db.session.flush()
@@ -313,8 +334,8 @@ def _check_whatsapp_window(conversation: Conversation) -> None:
     if reply_channel(conversation.organisation_id, conversation.channel, conversation.channel_id) is None:
         return  # no provider: the reply stays in the outbox anyway
     raise Conflict("WhatsApp accepts a free-form reply only within 24 hours of the customer's last message, and "
-                   "that window has closed. Outside it only a message template approved by Meta can be sent, "
-                   "which Stockroom does not send yet: reach the customer another way, or wait for them to write.")
+                   "that window has closed. Outside it only a message template approved by Meta can be sent: "
+                   "pick one under Send a template (an admin registers them on the channel settings page).")
 
 
 # --- customers and privacy ----------------------------------------------------------------------

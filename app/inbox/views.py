@@ -18,7 +18,7 @@ from app.core.pagination import paginate
 from app.core.tenancy import get_or_404
 from app.extensions import db
 from app.inbox import hooks, merges, models, pii, review, review_models, selectors, services, text_model, usage, webhooks_out
-from app.inbox.channels import delivery
+from app.inbox.channels import delivery, templates
 from app.inbox.channels import models as channel_models
 from app.inbox.channels import views as channel_views
 from app.inbox.models import Conversation, CustomerMerge, Message
@@ -111,6 +111,7 @@ def _thread_context(conversation: Conversation) -> dict:
     staff = core_selectors.users(_org(), active_only=True)
     return {"conversation": conversation, "thread": selectors.thread(conversation), "staff": staff,
             "retryable": ReplyStatus.group("retryable"), "window": services.whatsapp_window(conversation),
+            "templates": templates.templates_for(conversation),
             "retryable_files": AttachmentStatus.group("retryable")}
 
 
@@ -145,6 +146,17 @@ def reply(conversation_id: int):
     get_or_404(Conversation, conversation_id)
     services.reply_send(org_id=_org(), conversation_id=conversation_id, body=request.form.get("body", ""),
                         by=current_user)
+    return _back_to(conversation_id)
+
+
+@bp.post("/c/<int:conversation_id>/template")
+@login_required
+def template_reply(conversation_id: int):
+    get_or_404(Conversation, conversation_id)
+    form = request.form
+    templates.template_reply_send(org_id=_org(), conversation_id=conversation_id, template_id=form.get("template_id"),
+                                  params=[form.get(f"param-{n}", "") for n in range(1, templates.MAX_PARAMS + 1)],
+                                  by=current_user)
     return _back_to(conversation_id)
 
 
@@ -304,8 +316,9 @@ def customers():
 def customer(customer_id: int):
     get_or_404(Customer, customer_id)
     row = _write(services.customer_view, org_id=_org(), customer_id=customer_id, by=current_user)
+    merged = selectors.merges_into(_org(), row.id)
     return render_template("inbox/customer.html", customer=row, profile=selectors.profile_of(row.id),
-                           merges=selectors.merges_into(_org(), row.id),
+                           merges=merged, origins=selectors.order_origins(merged),
                            candidates=selectors.merge_candidates(_org(), row.id),
                            orders=selectors.customer_orders(_org(), row.id), flags=services.CUSTOMER_FLAGS,
                            conversations=selectors.customer_conversations(_org(), row.id))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.inbox import merges, services, webhooks_out
-from app.inbox.channels import attachments
+from app.inbox.channels import attachments, templates
+from app.inbox.channels import services as channel_services
 from app.inbox.models import Channel
 from app.inbox.review_models import ExtractedLine, Extraction, ExtractionStatus
 from tests.inbox.helpers import twilio_channel
@@ -32,7 +33,14 @@ def inbox_rows(org, user) -> dict:
         org_id=org.id, channel=Channel.EMAIL, sender="files@example.com", body="the form", external_id=f"walk-pdf-{org.id}",
         attachments=[{"filename": "form.pdf", "content_type": "application/pdf", "content": b"%PDF-1.4\n%%EOF\n"}])
     attachment_id = with_file.attachments[0].id
+    cloud = channel_services.channel_create(
+        org_id=org.id, kind="whatsapp", provider="meta", name="Cloud", address="+15550783881",
+        settings={"phone_number_id": "1065"}, secrets={"access_token": "token", "app_secret": "secret"},
+        hook_url_for=lambda token, provider: f"http://localhost/hooks/ch/{token}/{provider}", by=None)
+    template = templates.template_add(org_id=org.id, channel_id=cloud.id, name="order_ready", language="en",
+                                      body_params=0, preview="Your order is ready.", by=user)
     attachments.attachment_download(attachment_id=attachment_id)  # the bytes came with the message: no network
     return {"conversation_id": message.conversation_id, "extraction_id": extraction.id, "line_id": line.id,
             "customer_id": message.conversation.customer_id, "endpoint_id": endpoint.id, "channel_id": number.id,
-            "message_id": reply.id, "attachment_id": attachment_id, "merge_id": merge.id}
+            "message_id": reply.id, "attachment_id": attachment_id, "merge_id": merge.id,
+            "template_id": template.id}

@@ -125,14 +125,15 @@ def _received_bytes(sha256: str) -> bytes:
 
 
 def _record(attachment_id: int, status: AttachmentStatus, **values) -> None:
-    row = db.session.get(MessageAttachment, attachment_id)
-    if row is None or row.status != PENDING:  # another try finished first
+    # One statement guarded by the state: of two tries that ran at once, the first to finish is kept.
+    moved = db.session.execute(update(MessageAttachment).where(
+        MessageAttachment.id == attachment_id, MessageAttachment.status == PENDING)
+        .values(attempts=MessageAttachment.attempts + 1, status=status, status_at=utcnow(),
+                **{"next_attempt_at": None, **values}).execution_options(synchronize_session=False)).rowcount
+    if not moved:  # another try finished first
         db.session.rollback()
         return
-    row.attempts += 1
-    for name, value in {"next_attempt_at": None, **values}.items():
-        setattr(row, name, value)
-    row.status, row.status_at = status, utcnow()
+    row = db.session.get(MessageAttachment, attachment_id, populate_existing=True)
     publish_after_commit(row.organisation_id, CONVERSATION_EVENT, {"conversation_id": row.message.conversation_id})
     db.session.commit()
 

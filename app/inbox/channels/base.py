@@ -76,6 +76,7 @@ class Outgoing:
     body: str
     subject: str = ""
     in_reply_to: str = ""  # the customer's Message-ID (e-mail threading)
+    template: dict | None = None  # a WhatsApp template: {"name", "language", "params"}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ def provider_send(conf: ChannelConf, out: Outgoing) -> Sent:
     """Hand one message to the channel's provider (no database work here)."""
     config = current_app.config
     timeout = config["CHANNELS_TIMEOUT_SECONDS"]
+    if out.template and conf.provider != Provider.META.value:
+        raise SendFailed(f"{conf.name} is not a WhatsApp Cloud API channel: message templates are sent only "
+                         "through one")
     if conf.provider == Provider.TWILIO.value:
         status_url = _status_url(conf, out.message_id)
         return twilio.send(conf, out, api_url=config["CHANNELS_TWILIO_API_URL"], status_url=status_url,
@@ -60,7 +63,8 @@ def _outgoing(message: Message) -> Outgoing:
         subject = f"Re: {last.subject}" if last is not None and last.subject else "Your order"
         in_reply_to = (last.external_id or "") if last is not None and "@" in (last.external_id or "") else ""
     return Outgoing(org_id=message.organisation_id, message_id=message.id, kind=message.channel.value,
-                    recipient=conversation.address, subject=subject, body=message.body, in_reply_to=in_reply_to)
+                    recipient=conversation.address, subject=subject, body=message.body, in_reply_to=in_reply_to,
+                    template=dict(message.template) if message.template else None)
 
 
 def reply_attempt(*, message_id: int) -> None:
@@ -98,30 +102,44 @@ def _keep_in_outbox(message: Message) -> None:
     _finish(message, ReplyStatus.OUTBOX)
 
 
+def _move(message: Message, status: ReplyStatus, error: str = "", **values) -> bool:
+    """Set a try's outcome in one statement, only while the reply is still queued: a status callback that
+    came in during the call (delivered, read) has the provider's later word and is not overwritten."""
+    moved = db.session.execute(update(Message).where(
+        Message.id == message.id, Message.delivery_status == ReplyStatus.QUEUED)
+        .values(delivery_status=status, delivery_error=error[:1000], status_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved:
+        publish_after_commit(message.organisation_id, CONVERSATION_EVENT, {"conversation_id": message.conversation_id})
+    return bool(moved)
+
+
+def _tried(message_id: int, **values) -> Message:
+    db.session.execute(update(Message).where(Message.id == message_id)
+                       .values(attempts=Message.attempts + 1, next_attempt_at=None, **values)
+                       .execution_options(synchronize_session=False))
+    return db.session.get(Message, message_id, populate_existing=True)
+
+
 def _record_sent(message_id: int, sent: Sent) -> None:
-    message = db.session.get(Message, message_id)
-    message.attempts += 1
-    if sent.external_id:
-        message.external_id = sent.external_id
-    message.next_attempt_at = None
-    if message.delivery_status == ReplyStatus.QUEUED:  # a status callback may already have moved it on
-        _finish(message, sent.status)
-    else:
-        db.session.commit()
+    message = _tried(message_id, **({"external_id": sent.external_id} if sent.external_id else {}))
+    _move(message, sent.status)
+    db.session.commit()
 
 
 def _record_failure(message_id: int, failure: SendFailed) -> None:
-    message = db.session.get(Message, message_id)
-    message.attempts += 1
+    message = _tried(message_id)
     if not failure.retryable or message.attempts >= current_app.config["CHANNELS_MAX_ATTEMPTS"]:
-        message.next_attempt_at = None
-        _finish(message, ReplyStatus.FAILED, failure.message)
+        _move(message, ReplyStatus.FAILED, failure.message)
+        db.session.commit()
         return
     delay = current_app.config["CHANNELS_RETRY_BASE_SECONDS"] * 2 ** (message.attempts - 1)
-    message.next_attempt_at = utcnow() + timedelta(seconds=delay)
     org_id = message.organisation_id
-    _finish(message, ReplyStatus.QUEUED, f"Try {message.attempts} failed: {failure.message}. Trying again.")
-    _schedule(message_id, org_id, delay)
+    again = _move(message, ReplyStatus.QUEUED, f"Try {message.attempts} failed: {failure.message}. Trying again.",
+                  next_attempt_at=utcnow() + timedelta(seconds=delay))
+    db.session.commit()
+    if again:
+        _schedule(message_id, org_id, delay)
 
 
 def _schedule(message_id: int, org_id: int, delay: float) -> None:

@@ -1,6 +1,6 @@
 """The channel form: one form for every provider; the fields a provider does not use are ignored."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from app.inbox.channels.models import KIND_PROVIDERS, PROVIDER_FIELDS
@@ -45,3 +45,12 @@ class ChannelForm(FlaskForm):
 
 class TestMessageForm(FlaskForm):
     to = StringField("Send a test message to", validators=[Length(max=254)], filters=[_strip])
+
+
+class TemplateForm(FlaskForm):
+    """A WhatsApp template as approved at Meta; the service checks the values against Meta's rules."""
+
+    name = StringField("Template name", validators=[Length(max=512)], filters=[_strip])
+    language = StringField("Language code", validators=[Length(max=15)], filters=[_strip])
+    body_params = StringField("Body parameters", validators=[Length(max=3)], filters=[_strip], default="0")
+    preview = TextAreaField("Body text", validators=[Length(max=4000)])

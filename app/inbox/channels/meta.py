@@ -34,6 +34,17 @@ STATUSES = {"sent": ReplyStatus.SENT, "delivered": ReplyStatus.DELIVERED, "read"
 # WhatsApp's customer-service window: free-form replies only this long after the customer's last message.
 WINDOW = timedelta(hours=24)
 OUTSIDE_WINDOW_CODES = {131047, 470}  # Meta's "re-engagement message" errors
+# Meta's template errors, said so that staff know what to change (and where).
+TEMPLATE_HINTS = {
+    132000: "the number of parameters does not match the template approved at Meta",
+    132001: "Meta has no approved template of this name in this language: check the name and language "
+            "code on the channel settings page against WhatsApp Manager",
+    132005: "the text with its parameters filled in is too long",
+    132007: "the text with its parameters filled in breaks WhatsApp's policy",
+    132012: "a parameter is not in the format the template expects",
+    132015: "the template is paused at Meta (low quality)",
+    132016: "the template is disabled at Meta",
+}
 
 
 def signature(app_secret: str, body: bytes) -> str:
@@ -120,11 +131,25 @@ def window_open(last_inbound: datetime | None, now: datetime | None = None) -> t
     return (now or datetime.now(UTC)) < until, until
 
 
+def template_payload(template: dict) -> dict:
+    """Meta's `template` object: name, language code, and the body's parameters as text, in order."""
+    payload = {"name": template["name"], "language": {"code": template["language"]}}
+    params = template.get("params") or []
+    if params:
+        payload["components"] = [{"type": "body",
+                                  "parameters": [{"type": "text", "text": str(p)} for p in params]}]
+    return payload
+
+
 def send(conf: ChannelConf, out: Outgoing, *, api_url: str, timeout: float) -> Sent:
-    """A text message through the Graph API's messages endpoint; Sent with the wamid, or SendFailed in Meta's words."""
+    """A text message, or a template one when `out.template` is set, through the Graph API's messages
+    endpoint; Sent with the wamid, or SendFailed in Meta's words."""
     url = f"{api_url.rstrip('/')}/{conf.setting('phone_number_id')}/messages"
-    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": out.recipient.lstrip("+"),
-               "type": "text", "text": {"preview_url": False, "body": out.body}}
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": out.recipient.lstrip("+")}
+    if out.template:
+        payload.update(type="template", template=template_payload(out.template))
+    else:
+        payload.update(type="text", text={"preview_url": False, "body": out.body})
     try:
         answer = http.request("POST", url, json=payload, bearer=conf.secret("access_token"), timeout=timeout,
                               max_bytes=65536, truncate=True)
@@ -135,8 +160,13 @@ def send(conf: ChannelConf, out: Outgoing, *, api_url: str, timeout: float) -> S
         error = data.get("error") if isinstance(data.get("error"), dict) else {}
         code = error.get("code")
         words = error.get("message") or answer.body.decode("utf-8", "replace")[:200]
+        details = error.get("error_data", {}).get("details") if isinstance(error.get("error_data"), dict) else None
+        if isinstance(details, str) and details and details not in words:
+            words += f": {details[:300]}"
         if code in OUTSIDE_WINDOW_CODES:
             words += " (outside the 24-hour window: only an approved template can be sent)"
+        elif code in TEMPLATE_HINTS:
+            words += f" ({TEMPLATE_HINTS[code]})"
         raise SendFailed(f"WhatsApp answered HTTP {answer.status}: {words}" + (f" (error {code})" if code else ""),
                          retryable=answer.status in http.RETRY_STATUSES)
     ids = [m.get("id") for m in data.get("messages") or [] if isinstance(m, dict)]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.crypto import EncryptedJSON
 from app.core.enums import LabelledEnum, db_enum, set_labels
@@ -67,9 +67,43 @@ class InboxChannel(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    templates: Mapped[list[WhatsAppTemplate]] = relationship(
+        back_populates="channel", order_by="(WhatsAppTemplate.name, WhatsAppTemplate.language)",
+        cascade="all, delete-orphan")
+
     @property
     def label(self) -> str:
         return f"{self.name} ({self.kind.label} · {self.provider.label})"
+
+    @property
+    def takes_templates(self) -> bool:
+        """Message templates are sent through the WhatsApp Cloud API (Meta) only."""
+        return self.kind == Channel.WHATSAPP and self.provider == Provider.META
+
+
+class WhatsAppTemplate(db.Model):
+    """A message template the organisation had approved by Meta, as an admin registered it here.
+
+    Meta knows the template by name and language; the preview is our copy of its body, with {{1}}…
+    where the parameters go, so staff see what the customer will read."""
+
+    __tablename__ = "whatsapp_templates"
+    __table_args__ = (UniqueConstraint("channel_id", "name", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("inbox_channels.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(15))
+    body_params: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    preview: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    channel: Mapped[InboxChannel] = relationship(back_populates="templates")
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.language})"
 
 
 class HookReceipt(db.Model):

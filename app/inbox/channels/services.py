@@ -6,16 +6,16 @@ field on an edit keeps the stored one, so nothing secret ever has to be shown ba
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets as token_source
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 
-from app.core import audit
+from app.core import audit, leases
 from app.core.errors import InvalidInput, NotFound
 from app.core.events import publish_after_commit
 from app.core.models import User, user_id_of, utcnow
@@ -35,6 +35,8 @@ from app.inbox.models import Channel, Direction, Message
 from app.inbox.statuses import REPLY_RANK, ReplyStatus
 
 CHANNEL_EVENT = "channel-changed"
+RECEIPT_PRUNE_SECONDS = 3600
+log = logging.getLogger(__name__)
 PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -209,13 +211,13 @@ def reply_channel(org_id: int, kind: Channel, channel_id: int | None) -> InboxCh
 
 # --- what providers send -----------------------------------------------------------------------
 
-def inbound_receive(*, channel_id: int, message: Inbound) -> tuple[Message, bool]:
+def inbound_receive(*, channel_id: int, message: Inbound, receipt_digest: str | None = None) -> tuple[Message, bool]:
     """Store a customer's message that arrived on one of the organisation's channels; (message, new)."""
     row = db.session.get(InboxChannel, channel_id)
     return inbox_services.message_receive(
         org_id=row.organisation_id, channel=row.kind, channel_id=row.id, sender=message.sender, body=message.body,
         external_id=message.external_id, subject=message.subject, sender_name=message.sender_name,
-        attachments=message.attachments)
+        attachments=message.attachments, receipt_digest=receipt_digest)
 
 
 def status_apply(*, channel_id: int, report: StatusReport) -> bool:
@@ -258,24 +260,55 @@ def body_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def _replay_cutoff() -> datetime:
+    return utcnow() - timedelta(seconds=current_app.config["CHANNELS_REPLAY_WINDOW_SECONDS"])
+
+
 def replayed_message(*, org_id: int, digest: str) -> Message | None | bool:
     """The message a signed body already made within the replay window; False when it is new."""
-    window = timedelta(seconds=current_app.config["CHANNELS_REPLAY_WINDOW_SECONDS"])
     receipt = db.session.scalar(select(HookReceipt).where(HookReceipt.organisation_id == org_id,
                                                           HookReceipt.digest == digest))
-    if receipt is None or receipt.created_at < utcnow() - window:
+    if receipt is None or receipt.created_at < _replay_cutoff():
         return False
     return db.session.get(Message, receipt.message_id) if receipt.message_id else None
 
 
-def receipt_record(*, org_id: int, digest: str, message_id: int) -> None:
-    """Remember a signed body (a receipt older than the window is renewed)."""
-    moved = db.session.execute(update(HookReceipt).where(
-        HookReceipt.organisation_id == org_id, HookReceipt.digest == digest)
-        .values(message_id=message_id, created_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-    if not moved:
-        db.session.add(HookReceipt(organisation_id=org_id, digest=digest, message_id=message_id))
-    try:
+def receipt_claim(*, org_id: int, digest: str, message: Message) -> None:
+    """Remember a signed body with the message it made, in the caller's transaction; a receipt older
+    than the replay window gives way. The same body taken at once by two requests: the unique
+    (organisation, digest) key fails the second one's flush, and it stores nothing."""
+    db.session.execute(delete(HookReceipt).where(
+        HookReceipt.organisation_id == org_id, HookReceipt.digest == digest, HookReceipt.created_at < _replay_cutoff())
+        .execution_options(synchronize_session=False))
+    db.session.add(HookReceipt(organisation_id=org_id, digest=digest, message_id=message.id))
+    db.session.flush()
+
+
+def receipts_prune(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Delete replay receipts past their retention (never within the replay window); how many went."""
+    config = current_app.config
+    keep = max(timedelta(days=config["CHANNELS_RECEIPT_RETENTION_DAYS"]),
+               timedelta(seconds=config["CHANNELS_REPLAY_WINDOW_SECONDS"]))
+    cutoff, removed = (now or utcnow()) - keep, 0
+    while True:  # in bounded batches, so no delete holds the write lock for long
+        ids = select(HookReceipt.id).where(HookReceipt.created_at < cutoff).order_by(HookReceipt.id).limit(batch)
+        done = db.session.execute(delete(HookReceipt).where(HookReceipt.id.in_(ids.scalar_subquery()))
+                                  .execution_options(synchronize_session=False)).rowcount
         db.session.commit()
-    except IntegrityError:  # the same body arrived twice at once; the other request's receipt stands
-        db.session.rollback()
+        removed += done
+        if done < batch:
+            return removed
+
+
+def receipts_sweep() -> bool:
+    """The periodic sweep's part: prune receipts at most once an hour per installation; never busy."""
+    from app.core.queue import get_redis, key
+
+    if get_redis().set(key("inbox", "receipts-pruned"), "1", nx=True, ex=RECEIPT_PRUNE_SECONDS):
+        removed = receipts_prune()
+        if removed:
+            log.info("inbox: %s hook receipts past retention deleted", removed)
+    return False
+
+
+leases.register_sweeper("hook-receipts", receipts_sweep, every=lambda: float(RECEIPT_PRUNE_SECONDS))

@@ -10,9 +10,9 @@ from app.core.errors import DomainError
 from app.core.htmx import is_htmx
 from app.core.tenancy import get_or_404
 from app.inbox import services as inbox_services
-from app.inbox.channels import selectors, services
-from app.inbox.channels.forms import ChannelForm, TestMessageForm
-from app.inbox.channels.models import PROVIDER_FIELDS, InboxChannel
+from app.inbox.channels import selectors, services, templates
+from app.inbox.channels.forms import ChannelForm, TemplateForm, TestMessageForm
+from app.inbox.channels.models import PROVIDER_FIELDS, InboxChannel, WhatsAppTemplate
 from app.inbox.statuses import ReplyStatus
 
 bp = Blueprint("inbox_channels", __name__, url_prefix="/inbox/settings/channels")
@@ -49,12 +49,13 @@ def _hook_url(token: str, provider: str) -> str:
     return url_for(endpoint, token=token, _external=True) if endpoint else ""
 
 
-def _page(form: ChannelForm | None = None, *, show_secret: bool = False, status: int = 200):
+def _page(form: ChannelForm | None = None, *, show_secret: bool = False, status: int = 200,
+          template_forms: dict | None = None):
     config = inbox_services.config_by_org(_org())
     json_url = url_for("inbox_hooks.json_hook", token=config.hook_token, _external=True) if config else ""
     return render_template("inbox/channels.html", channels=selectors.channels(_org()), form=form or ChannelForm(),
                            config=config, json_url=json_url, show_secret=show_secret, fields=PROVIDER_FIELDS,
-                           cards=_cards_context()), status
+                           cards=_cards_context(), template_forms=template_forms or {}), status
 
 
 def _cards_context() -> dict:
@@ -62,16 +63,19 @@ def _cards_context() -> dict:
 
 
 def _card(row: InboxChannel, form: ChannelForm | None = None, test_form: TestMessageForm | None = None,
-          status: int = 200):
+          status: int = 200, template_form: TemplateForm | None = None):
     if not is_htmx():
+        if template_form is not None and status >= 400:  # the whole page, with what was typed and why not
+            return _page(status=status, template_forms={row.id: template_form})
         if status >= 400:
             for f in (form, test_form):
                 for errors in (f.errors.values() if f else []):
                     for error in errors:
                         flash(error, "error")
-        return redirect(url_for("inbox_channels.page"))
+        return redirect(url_for("inbox_channels.page") + f"#channel-{row.id}")
     return render_template("inbox/_channel.html", channel=row, edit_form=form, test_form=test_form or TestMessageForm(),
-                           deliveries=selectors.recent_deliveries(_org(), row.id), fields=PROVIDER_FIELDS), status
+                           template_form=template_form, deliveries=selectors.recent_deliveries(_org(), row.id),
+                           fields=PROVIDER_FIELDS), status
 
 
 def _field_error(form, exc: DomainError) -> None:
@@ -143,6 +147,29 @@ def test_message(channel_id: int):
         _field_error(form, exc)
         return _card(row, test_form=form, status=422)
     return _card(row)
+
+
+@bp.post("/<int:channel_id>/templates")
+@admin_required
+def template_add(channel_id: int):
+    row = get_or_404(InboxChannel, channel_id)
+    form = TemplateForm()
+    if not form.validate():
+        return _card(row, template_form=form, status=422)
+    try:
+        templates.template_add(org_id=_org(), channel_id=row.id, name=form.name.data, language=form.language.data,
+                               body_params=form.body_params.data, preview=form.preview.data or "", by=current_user)
+    except DomainError as exc:
+        _field_error(form, exc)
+        return _card(row, template_form=form, status=exc.status)
+    return _card(row)
+
+
+@bp.post("/templates/<int:template_id>/remove")
+@admin_required
+def template_remove(template_id: int):
+    template = get_or_404(WhatsAppTemplate, template_id)
+    return _card(templates.template_remove(org_id=_org(), template_id=template.id, by=current_user))
 
 
 @bp.post("/json/rotate")

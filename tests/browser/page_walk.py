@@ -146,5 +146,17 @@ MAIN_HTML = """() => {
   return main.outerHTML;
 }"""
 
+# The rules axe runs by default (experimental ones are not) that can report a serious or critical
+# violation: a rule's impact is the highest of its failing checks', so one whose checks are all minor or
+# moderate cannot fail the walk and is not run.
+SERIOUS_RULES = """() => {
+  const rank = {minor: 1, moderate: 2, serious: 3, critical: 4}, audit = axe._audit;
+  const byDefault = rule => rule.enabled && !rule.tags.some(tag => audit.tagExclude.includes(tag));
+  return audit.rules.filter(rule => byDefault(rule) && [...rule.any, ...rule.all, ...rule.none].some(check => {
+    const data = audit.data.checks[typeof check === 'string' ? check : check.id];
+    return data && rank[data.impact] >= 3;
+  })).map(rule => rule.id);
+}"""
+
 # Settled: htmx has loaded and no request it started is still out.
 SETTLED = "() => !!window.htmx && !document.querySelector('.htmx-request')"

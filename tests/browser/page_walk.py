@@ -118,19 +118,20 @@ LAYOUT_CHECK = """() => {
 # Keyboard: every visible control is in the Tab order, and every visible form can be sent from the keyboard
 # (a submit button, or a control that sends it as it changes).
 KEYBOARD_CHECK = """() => {
-  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.name ? '[name=' + el.name + ']' : '')
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (el.getAttribute('name') ? '[name=' + el.getAttribute('name') + ']' : '')
     + (el.getAttribute('action') ? '[action=' + el.getAttribute('action') + ']' : '')
     + ' "' + (el.innerText || el.value || '').trim().slice(0, 30) + '"';
   const shown = el => el.checkVisibility({visibilityProperty: true}) && el.getClientRects().length > 0;
   const problems = [];
   for (const el of document.querySelectorAll('a, button, input:not([type=hidden]), select, textarea, summary')) {
-    if (!shown(el) || el.disabled) continue;
+    if (!shown(el) || el.matches(':disabled')) continue;
     if (el.tabIndex < 0 || (el.tagName === 'A' && !el.hasAttribute('href'))) problems.push('not reachable with Tab: ' + name(el));
   }
   const submits = 'button:not([type]), button[type=submit], input[type=submit], input[type=image]';
   for (const form of document.forms) {
     if (!shown(form)) continue;
-    const controls = [...form.elements].filter(el => shown(el) && !el.disabled);
+    const controls = [...form.elements].filter(el => shown(el) && !el.matches(':disabled, fieldset'));
     const sends = controls.some(el => el.matches(submits))
       || form.matches('[hx-trigger*=change], [hx-trigger*=input]')
       || controls.some(el => el.matches('[hx-trigger*=change], [hx-trigger*=input], [data-autosubmit]'));

@@ -2,7 +2,8 @@
 and 768 px, no control covered by another element, every control in the Tab order and every form
 sendable from the keyboard, and no serious or critical axe-core violation (at 1366 px).
 
-Screenshots of every page at 1366 px, as the admin sees them, go to the test's temporary folder.
+The pages' ids are rows of the demo warehouse (plus a saved design and a price list, which the demo has
+not). Screenshots of every page at 1366 px, as the admin sees them, go to the test's temporary folder.
 """
 from __future__ import annotations
 
@@ -13,9 +14,14 @@ from collections import Counter
 from contextlib import contextmanager
 
 from axe_playwright_python.sync_playwright import Axe
+from sqlalchemy import select
 
 from app.core.models import Role
 from app.demo import seed_demo_warehouse
+from app.extensions import db
+from app.inventory.models import Item
+from app.listings.price_lists import price_list_import
+from app.orders.designs import design_create
 from tests.browser.conftest import sign_in
 from tests.browser.page_walk import KEYBOARD_CHECK, LAYOUT_CHECK, MAIN_HTML, SERIOUS_RULES, SETTLED, demo_ids, page_routes
 
@@ -88,11 +94,23 @@ def _node(node: dict) -> str:
     return f"{node['target'][0]} ({why})"
 
 
+def _rows_the_demo_lacks(org, manager) -> None:
+    """A saved design and a price list, made as a person would, so their pages are walked too."""
+    first, second = db.session.scalars(select(Item).where(Item.organisation_id == org.id)
+                                       .order_by(Item.id).limit(2)).all()
+    design_create(org_id=org.id, name="Charm bracelet with initials", product_item_id=first.id,
+                  component_item_ids=[second.id], options={}, by=manager)
+    price_list_import(org_id=org.id, by=manager, filename="supplier-msrp.csv", currency="USD",
+                      data=b"gtin,msrp\n4006381333931,10.00\n")
+    db.session.commit()
+
+
 def test_every_page_as_every_role_fits_and_passes_axe(browser, live_server, app, org, admin, manager, staff,
                                                        run_jobs, tmp_path):
     started = time.monotonic()
     seed_demo_warehouse(org_id=org.id, manager=manager, staff=staff)
     run_jobs()
+    _rows_the_demo_lacks(org, manager)
     routes, missing = page_routes(app, demo_ids(org.id))
     seeded = time.monotonic()
     walk = PageWalk(tmp_path)

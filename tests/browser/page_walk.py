@@ -27,7 +27,7 @@ from app.techfiles.models import Collection, TechFile
 # Not pages: the event stream, the JSON API, signed or emailed links, and the health probe.
 NOT_PAGES = ("/api/", "/events", "/hooks/", "/share/", "/s/", "/static/", "/healthz", "/account/invite/")
 # Files rather than pages: exports, PDFs and images answer with a download or a picture.
-DOWNLOAD = re.compile(r"(\.(csv|pdf|json)$|/images?/|/thumb$|/image$|/export$|/pdf$)")
+DOWNLOAD = re.compile(r"(\.(csv|pdf|json)$|/images?/|/attachments/|/thumb$|/image$|/export$|/pdf$)")
 # Anyone may open these; the walk visits them signed out.
 SIGNED_OUT = ("/login", "/account/reset/")
 # HTMX fragments that answer only with the query a page's control adds (a new order line for an item).

@@ -60,6 +60,14 @@ class Batch(db.Model):
         return int(100 * self.processed_rows / self.total_rows)
 
     @property
+    def average_rows_per_min(self) -> float | None:
+        """Rows per minute over the whole run of a finished batch (its live rate ends with it)."""
+        if self.status not in FINISHED_STATUSES or not (self.started_at and self.finished_at and self.processed_rows):
+            return None
+        minutes = max((self.finished_at - self.started_at).total_seconds(), 1.0) / 60
+        return round(self.processed_rows / minutes, 1)
+
+    @property
     def eta_minutes(self) -> float | None:
         if self.status != BatchStatus.PROCESSING or not self.rate_rows_per_min:
             return None

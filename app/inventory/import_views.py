@@ -108,7 +108,7 @@ def import_confirm(import_id: int):
         db.session.rollback()
         return render("inventory/import.html", "inventory/_import_status.html", record=record,
                       confirm_error=exc.message, valid_only=valid_only), exc.status
-    flash("The import is running; this page follows its progress.", "success")
+    # No flash: the running banner is part of the live status block, so it goes when the import ends.
     return redirect(url_for("inventory.import_page", import_id=record.id))
 
 

@@ -31,7 +31,7 @@ lint: install
 
 # The benchmarks, in the order `make bench` runs them (bench/make_*.py build fixtures; they are not benchmarks).
 BENCHES = warm_worker pipeline batches events inventory memory analysis identify inbox attention orders \
-	listings techfiles backup refdata recovery
+	listings techfiles backup refdata recovery pages
 
 bench: install
 	@results=$$(mktemp); started=$$(date +%s); trap 'rm -f "$$results"' EXIT; \

@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_infrastructure(app: Flask) -> None:
-    from app.core import database
+    from app.core import database, timing
     from app.core.queue import redis_client, resolve_redis_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,6 +55,7 @@ def register_infrastructure(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.session_interface = _SessionInterface()
     database.init_app(app)
+    timing.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

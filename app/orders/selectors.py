@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from app.core.models import utcnow
+from app.core.pagination import Page
 from app.extensions import db
 from app.inventory.models import Category, Item
 from app.orders.models import Customer, Design, Order, OrderItem
@@ -155,15 +156,34 @@ class LineToAct:
         return self.order.due_date is not None and self.order.due_date < utcnow().date()
 
 
-def lines_to_act_on(org_id: int, *, limit: int = 300) -> list[LineToAct]:
+def lines_to_act_on(org_id: int, *, limit: int = 300, offset: int = 0) -> list[LineToAct]:
     """Lines of confirmed, in-production and partly shipped orders not packed or not fully shipped:
     the earliest due date first, orders without one after them, then oldest first."""
     query = (select(OrderItem, Order).join(Order, OrderItem.order_id == Order.id)
-             .where(Order.organisation_id == org_id, Order.status.in_(list(IN_WORK)),
-                    OrderItem.shipped_quantity < OrderItem.quantity)
+             .where(*_waiting_lines(org_id))
+             .options(load_only(OrderItem.id, OrderItem.order_id, OrderItem.sku, OrderItem.title, OrderItem.quantity,
+                                OrderItem.shipped_quantity, OrderItem.production_status, OrderItem.customisation),
+                      load_only(Order.id, Order.number, Order.status, Order.due_date, Order.created_at,
+                                Order.customer_name))
              .order_by(Order.due_date.is_(None), Order.due_date, Order.created_at, Order.id, OrderItem.id)
-             .limit(limit))
+             .limit(limit).offset(offset))
     return [LineToAct(line, order) for line, order in db.session.execute(query)]
+
+
+def lines_to_act_on_page(org_id: int, page, per_page: int = 100) -> Page:
+    """One page of `lines_to_act_on`, with how many lines wait in all."""
+    try:
+        page = max(1, int(page))
+    except (TypeError, ValueError):
+        page = 1
+    total = db.session.scalar(select(func.count(OrderItem.id)).join(Order, OrderItem.order_id == Order.id)
+                              .where(*_waiting_lines(org_id))) or 0
+    return Page(lines_to_act_on(org_id, limit=per_page, offset=(page - 1) * per_page), page, per_page, total)
+
+
+def _waiting_lines(org_id: int) -> tuple:
+    return (Order.organisation_id == org_id, Order.status.in_(list(IN_WORK)),
+            OrderItem.shipped_quantity < OrderItem.quantity)
 
 
 def drafts_waiting(org_id: int, *, now: datetime | None = None, limit: int = 100) -> list[Order]:

@@ -69,7 +69,8 @@ def index():
 @bp.get("/today")
 @staff_required
 def today():
-    return render("orders/today.html", "orders/_today_rows.html", lines=selectors.lines_to_act_on(_org()),
+    return render("orders/today.html", "orders/_today_rows.html",
+                  lines=selectors.lines_to_act_on_page(_org(), request.args.get("page", 1)),
                   drafts=selectors.drafts_waiting(_org()))
 
 

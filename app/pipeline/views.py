@@ -43,7 +43,8 @@ def board():
     filters = {"q": request.args.get("q", ""), "status": request.args.get("status", ""),
                "mine": request.args.get("mine") == "1", "archived": request.args.get("archived") == "1"}
     data = selectors.board(current_user.organisation_id, q=filters["q"], status=filters["status"],
-                           mine_id=current_user.id if filters["mine"] else None, archived=filters["archived"])
+                           mine_id=current_user.id if filters["mine"] else None, archived=filters["archived"],
+                           page=request.args.get("page", 1))
     return render("pipeline/board.html", "pipeline/_board.html", filters=filters, statuses=BOARD_STATUSES,
                   product_event=PRODUCT_EVENT, **data)
 

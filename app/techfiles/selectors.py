@@ -158,17 +158,39 @@ def collections_for(org_id: int, product_id: int | None = None, limit: int = 50)
     return list(db.session.scalars(query.order_by(Collection.id.desc()).limit(limit)))
 
 
+@dataclass(frozen=True)
+class ProductLine:
+    """A product as the tech-file lists name it: number, title and how many photos it has."""
+
+    id: int
+    name: str | None
+    hint_name: str | None
+    photos: int = 0
+
+    title = Product.title
+
+
 def products_with_files(org_id: int) -> list[dict]:
-    rows = db.session.execute(select(Product, func.count(TechFile.id), func.coalesce(func.sum(TechFile.credits), 0))
-                              .join(TechFile, TechFile.product_id == Product.id)
-                              .where(Product.organisation_id == org_id, TechFile.organisation_id == org_id)
-                              .group_by(Product.id).order_by(Product.id.desc()).limit(200))
-    return [{"product": p, "files": n, "credits": Decimal(c)} for p, n, c in rows]
+    """The 200 newest products that have tech files, with their file count and credits spent."""
+    per_product = (select(TechFile.product_id, func.count(TechFile.id).label("files"),
+                          func.coalesce(func.sum(TechFile.credits), 0).label("credits"))
+                   .where(TechFile.organisation_id == org_id).group_by(TechFile.product_id).subquery())
+    rows = db.session.execute(select(Product.id, Product.name, Product.hint_name, per_product.c.files,
+                                     per_product.c.credits)
+                              .join(per_product, per_product.c.product_id == Product.id)
+                              .where(Product.organisation_id == org_id).order_by(Product.id.desc()).limit(200))
+    return [{"product": ProductLine(i, name, hint), "files": n, "credits": Decimal(c)} for i, name, hint, n, c in rows]
 
 
-def products_for_select(org_id: int) -> list[Product]:
-    return list(db.session.scalars(select(Product).where(Product.organisation_id == org_id)
-                                   .order_by(Product.id.desc()).limit(300)))
+def products_for_select(org_id: int) -> list[ProductLine]:
+    """The 300 newest products to generate tech files for, with their photo counts."""
+    newest = (select(Product.id, Product.name, Product.hint_name).where(Product.organisation_id == org_id)
+              .order_by(Product.id.desc()).limit(300).subquery())
+    photos = (select(func.count(ProductImage.id)).where(ProductImage.product_id == newest.c.id)
+              .correlate(newest).scalar_subquery())
+    rows = db.session.execute(select(newest.c.id, newest.c.name, newest.c.hint_name, photos)
+                              .order_by(newest.c.id.desc()))
+    return [ProductLine(*row) for row in rows]
 
 
 # --- credits ------------------------------------------------------------------------------------

@@ -208,3 +208,19 @@ def test_dashboard_card_counts_open_orders_by_status(staff_client, org, chain):
     assert 'data-testid="open-orders-draft">1<' in card and 'data-testid="open-orders-confirmed">1<' in card
     assert 'data-testid="open-orders-shipped">0<' in card
     assert 'id="card-orders"' in staff_client.get("/").get_data(as_text=True)
+
+
+def test_today_pages_its_lines_with_the_total(staff_client, org, chain, monkeypatch):
+    from app.orders import selectors
+
+    real = selectors.lines_to_act_on_page
+    monkeypatch.setattr(selectors, "lines_to_act_on_page", lambda org_id, page: real(org_id, page, per_page=2))
+    orders = [make_order(org.id, [(chain, 1)]) for _ in range(3)]
+    for order in orders:
+        services.order_confirm(org_id=org.id, order_id=order.id, by=None)
+    first = staff_client.get("/orders/today").get_data(as_text=True)
+    assert orders[0].number in first and orders[1].number in first and orders[2].number not in first
+    assert "Page 1 of 2 · 3 rows" in first and "/orders/today?page=2" in first
+    second = staff_client.get("/orders/today?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert orders[2].number in second and orders[0].number not in second
+    assert 'hx-get="/orders/today?page=2"' in second  # a live update keeps the page

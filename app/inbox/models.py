@@ -173,6 +173,7 @@ class MessageAttachment(db.Model):
     thumb_sha256: Mapped[str | None] = mapped_column(String(64))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     mime: Mapped[str] = mapped_column(String(100), default="", server_default="")  # found from the content
+    preview: Mapped[str] = mapped_column(Text, default="", server_default="")  # a PDF's first page as text
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the sweep re-queues a lost try after
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -291,3 +291,31 @@ def test_a_customers_files_are_in_their_export_and_go_when_they_are_erased(app, 
         {"filename": "", "type": "image/webp", "size": len(PHOTO), "status": "stored"}]
     assert manager_client.post(f"/inbox/customers/{customer_id}/erase").status_code == 302
     assert _files() == []
+
+
+def _order_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(0, 10, "Purchase order PO-4471")
+    pdf.ln()
+    pdf.cell(0, 10, "3 x sterling silver chain 45 cm")
+    return bytes(pdf.output())
+
+
+def test_a_pdf_shows_its_first_page_as_text_on_the_conversation(app, org, client, staff_client, run_jobs):
+    data = _order_pdf()
+    row = _email_channel(org.id, "mailgun", {"signing_key": "key-mailgun"})
+    form = _mailgun_form(**{"attachment-1": (io.BytesIO(data), "po.pdf", "application/pdf"),
+                            "attachment-2": (io.BytesIO(PDF), "empty.pdf", "application/pdf")})
+    assert client.post(row.hook_url, data=form, csrf=False, content_type="multipart/form-data").status_code == 201
+    run_jobs()
+    order, empty = _files()
+    _assert_stored(order, data, "application/pdf")
+    assert order.preview == "Purchase order PO-4471 3 x sterling silver chain 45 cm"
+    assert empty.status == "stored" and empty.preview == ""  # no text: a link only, nothing invented
+    page = staff_client.get(f"/inbox/c/{order.message.conversation_id}").get_data(as_text=True)
+    assert f'data-testid="attachment-preview-{order.id}">Purchase order PO-4471' in page
+    assert f"attachment-preview-{empty.id}" not in page

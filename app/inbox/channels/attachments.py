@@ -114,7 +114,7 @@ def attachment_download(*, attachment_id: int) -> None:
     original = storage.save_bytes(data)
     thumb = storage.save_bytes(checked.thumbnail).sha256 if checked.thumbnail else None
     _record(attachment_id, STORED, reason="", sha256=original.sha256, thumb_sha256=thumb, size_bytes=original.size,
-            mime=checked.mime, next_attempt_at=None)
+            mime=checked.mime, preview=checked.preview, next_attempt_at=None)
 
 
 def _received_bytes(sha256: str) -> bytes:

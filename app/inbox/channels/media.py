@@ -13,6 +13,7 @@ No database and no Flask request here.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -66,6 +67,26 @@ class Endpoints:
 class Checked:
     mime: str
     thumbnail: bytes | None  # a small JPEG of an image; None for a PDF
+    preview: str = ""  # a PDF's first page as text, shown on the conversation
+
+
+PREVIEW_CHARS = 600
+
+
+def pdf_preview(data: bytes) -> str:
+    """The first page's text (whitespace folded, cut at PREVIEW_CHARS); "" when it has none or cannot be read.
+
+    A purchase order or a price list sent as a PDF is mostly text: its first lines tell staff what
+    it is without opening it. Drawing the page would need a PDF renderer the app does not ship."""
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(data))
+        text = reader.pages[0].extract_text() if reader.pages else ""
+    except Exception:  # noqa: BLE001 - a damaged or encrypted PDF simply has no preview
+        return ""
+    words = " ".join((text or "").split())
+    return words if len(words) <= PREVIEW_CHARS else words[:PREVIEW_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 def size_words(n: int) -> str:
@@ -143,7 +164,7 @@ def check(data: bytes, limit: int) -> Checked:
     if len(data) > limit:
         raise Refused(too_large(limit))
     if data.startswith(PDF_MAGIC):
-        return Checked(mime="application/pdf", thumbnail=None)
+        return Checked(mime="application/pdf", thumbnail=None, preview=pdf_preview(data))
     try:
         image = uploads.check_bytes("", data)
     except ImageRejected as exc:

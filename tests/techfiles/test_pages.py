@@ -105,6 +105,10 @@ def test_gallery_file_history_and_compare_pages(pack, org, manager, manager_clie
     v2 = db.session.scalar(select(TechFile).where(TechFile.parent_id == front.id))
     page = manager_client.get(f"/techfiles/files/{v2.id}").get_data(as_text=True)
     assert "roomier" in page and "Regenerated" in page and "Generated" in page
+    # Parameters and analysis data as labelled fields, the raw JSON one click away.
+    parameters = page.split('data-testid="parameters">')[1].split("</td>")[0]
+    assert '<dl class="fields">' in parameters and "<dt>Margin</dt><dd>0.2</dd>" in parameters
+    assert '<details class="raw">' in parameters and "&#34;margin&#34;: 0.2" in parameters.split("<details")[1]
     compare = manager_client.get(f"/techfiles/files/{v2.id}/compare?with={front.id}").get_data(as_text=True)
     assert "margin" in compare and "changed" in compare and "crop_box" in compare
     image = manager_client.get(f"/techfiles/files/{v2.id}/image")

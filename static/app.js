@@ -102,6 +102,40 @@
   }
   filterLiveEvents(document);
   document.addEventListener("htmx:afterSettle", function (e) { filterLiveEvents(e.target); });
+  // A live element that its own refresh replaces (hx-swap="outerHTML") would lose an event arriving
+  // while that refresh is in flight: HTMX queues it on the old element, which is gone by the time it
+  // would run. Such an event is remembered by the element's id and replayed on the new element once
+  // it has settled, so the element always ends on the last state.
+  var inFlight = new Set(), missed = {}, watchedEvents = {};
+  document.addEventListener("htmx:beforeRequest", function (e) { if (e.detail && e.detail.elt) inFlight.add(e.detail.elt); });
+  document.addEventListener("htmx:afterRequest", function (e) { if (e.detail && e.detail.elt) inFlight.delete(e.detail.elt); });
+  function replacedByItsRefresh(el) {
+    return el && el.id && el.hasAttribute && el.hasAttribute("data-live") &&
+      (el.getAttribute("hx-swap") || "").indexOf("outerHTML") === 0;
+  }
+  function watchLiveEvents(root) {
+    (root || document).querySelectorAll("[data-live][id]").forEach(function (el) {
+      (el.getAttribute("hx-trigger") || "").split(",").forEach(function (part) {
+        var m = part.trim().match(/^(sse:[\w-]+)/);
+        if (!m || watchedEvents[m[1]]) return;
+        watchedEvents[m[1]] = true;
+        document.addEventListener(m[1], function (e) {  // bubbling: after the capture-phase filter above
+          if (replacedByItsRefresh(e.target) && inFlight.has(e.target)) missed[e.target.id] = { type: e.type, detail: e.detail };
+        });
+      });
+    });
+  }
+  watchLiveEvents(document);
+  document.addEventListener("htmx:afterSettle", function (e) {
+    watchLiveEvents(e.target);
+    Object.keys(missed).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el) { delete missed[id]; return; }
+      if (inFlight.has(el)) return;
+      var event = missed[id]; delete missed[id];
+      htmx.trigger(el, event.type, event.detail);
+    });
+  });
   // A network failure (server down) must not look like nothing happened.
   document.addEventListener("htmx:sendError", function () {
     var box = document.getElementById("toasts"); if (!box) return;

@@ -60,6 +60,7 @@ class AppJob(Job):
                 if not database_lost(error) or reruns >= app.config["WORKER_DATABASE_RERUNS"]:
                     raise
                 reruns += 1
+                self.database_reruns = reruns  # what the job may find half done is its own (see app.pipeline.tasks)
                 self._forget_connections()
                 waited = wait_for_database(app, float(app.config["WORKER_RECONNECT_MAX_SECONDS"]))
                 log.warning("job %s lost the database (%s); it answered again after %.1f s: running the job "

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq import Callback
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.core import database, leases
 from app.core.events import publish_after_commit
@@ -101,13 +101,13 @@ class Unavailable(PhaseOutcome):
 
 # --- running ---------------------------------------------------------------------------------
 
-def run_phase(phase_id: int, job_id: str | None) -> str:
+def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str:
     """Claim the phase for this job, run it and record the outcome; returns what happened.
 
     Two write transactions per phase: the claim (with the "started" log line) and the finish
     (with the outcome and every log line the phase wrote while it ran, kept in memory until then:
     a line per transaction cost more than many phases' own work, and held SQLite's write lock)."""
-    if not _claim(phase_id, job_id, commit=False):
+    if not _claim(phase_id, job_id, commit=False) and not (rerun and _still_ours(phase_id, job_id)):
         db.session.rollback()
         return "not claimed"
     phase = db.session.get(ProductPhase, phase_id)
@@ -121,6 +121,18 @@ def run_phase(phase_id: int, job_id: str | None) -> str:
         outcome = _run_module(ctx)
     return _finish(phase_id, job_id, ctx, outcome, pending_logs,
                    run_ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+def _still_ours(phase_id: int, job_id: str | None) -> bool:
+    """The same job, run again after the database went away, finds its phase running under its own id
+    (it had claimed it; the attempt is not charged twice). Its lease is renewed for the new run."""
+    if job_id is None:
+        return False
+    renewed = db.session.execute(update(ProductPhase).where(
+        ProductPhase.id == phase_id, ProductPhase.status == PhaseStatus.RUNNING, ProductPhase.rq_job_id == job_id)
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds()), heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    return renewed == 1
 
 
 def _claim(phase_id: int, job_id: str | None, *, commit: bool = True) -> bool:

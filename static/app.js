@@ -119,9 +119,11 @@
         var m = part.trim().match(/^(sse:[\w-]+)/);
         if (!m || watchedEvents[m[1]]) return;
         watchedEvents[m[1]] = true;
-        document.addEventListener(m[1], function (e) {  // bubbling: after the capture-phase filter above
+        // Capture phase: the element's state is read before HTMX handles the event (which may start a
+        // request at once). An event the filter above would drop is dropped again when replayed.
+        document.addEventListener(m[1], function (e) {
           if (replacedByItsRefresh(e.target) && inFlight.has(e.target)) missed[e.target.id] = { type: e.type, detail: e.detail };
-        });
+        }, true);
       });
     });
   }

@@ -183,3 +183,27 @@ def remove_if_stale(listed: Listed, older_than: float) -> bool:
         return False
     aside.unlink()
     return True
+
+
+def send_private(path: Path, mimetype: str, **options):
+    """A stored file as a response only this browser may cache: files are stored by content, so the
+    bytes behind an address never change, but they belong to one organisation."""
+    from flask import send_file
+
+    response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True, **options)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def send_stored(sha256: str | None, mimetype: str, **options):
+    """The stored file with this hash (see send_private); 404 when there is none."""
+    from flask import abort
+
+    try:
+        path = open_path(sha256) if sha256 else None
+    except (FileNotFoundError, ValueError):
+        path = None
+    if path is None:
+        abort(404)
+    return send_private(path, mimetype, **options)

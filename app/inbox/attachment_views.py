@@ -3,9 +3,10 @@ served only to the organisation that received them, a retry of a failed download
 that sends an image to the product pipeline."""
 from __future__ import annotations
 
-from flask import abort, send_file
+from flask import abort
 from flask_login import current_user, login_required
 
+from app.core import storage
 from app.core.tenancy import get_or_404
 from app.inbox.channels import attachments
 from app.inbox.models import MessageAttachment
@@ -19,13 +20,8 @@ def _send(row: MessageAttachment, *, thumbnail: bool):
     path, mimetype = found
     # A PDF is downloaded rather than opened in the app's origin; an image is shown as it is.
     download = not thumbnail and not mimetype.startswith("image/")
-    response = send_file(path, mimetype=mimetype, as_attachment=download,
-                         download_name=(row.filename or f"attachment-{row.id}.pdf") if download else None,
-                         max_age=3600, conditional=True)
-    # Stored by content hash, so the bytes behind this address never change; only this browser keeps them.
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return storage.send_private(path, mimetype, as_attachment=download,
+                                download_name=(row.filename or f"attachment-{row.id}.pdf") if download else None)
 
 
 @bp.get("/attachments/<int:attachment_id>")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core import storage
@@ -161,15 +161,8 @@ def item_image(item_id: int, image_id: int):
     row = get_or_404(Item, item_id)
     image = next((i for i in item_details.item_images(_org(), row.id) if i.id == image_id), None) or abort(404)
     thumb = request.args.get("size") == "thumb"
-    try:
-        path = storage.open_path(image.thumb_sha256 if thumb else image.sha256)
-    except (FileNotFoundError, ValueError):
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg" if thumb else f"image/{image.format.lower()}", max_age=3600,
-                         conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return storage.send_stored(image.thumb_sha256 if thumb else image.sha256,
+                               "image/jpeg" if thumb else f"image/{image.format.lower()}")
 
 
 @bp.get("/items/<int:item_id>/holds")

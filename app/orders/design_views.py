@@ -1,7 +1,7 @@
 """Design pages: a design's owner, pictures, versions and "order this design" (on the orders blueprint)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core import storage
@@ -129,15 +129,8 @@ def design_image(design_id: int, image_id: int):
     design = design_services.design_load(_org(), design_id, current_user)
     image = next((i for i in design.images if i.id == image_id), None) or abort(404)
     thumb = request.args.get("size") == "thumb"
-    try:
-        path = storage.open_path(image.thumb_sha256 if thumb else image.sha256)
-    except (FileNotFoundError, ValueError):
-        abort(404)
-    mimetype = "image/jpeg" if thumb else f"image/{image.format.lower()}"
-    response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return storage.send_stored(image.thumb_sha256 if thumb else image.sha256,
+                               "image/jpeg" if thumb else f"image/{image.format.lower()}")
 
 
 @bp.post("/designs/<int:design_id>/delete")

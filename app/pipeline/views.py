@@ -1,7 +1,7 @@
 """Pipeline pages: the board, upload, the product page with live log, the review queue, images."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.core import storage
@@ -164,14 +164,7 @@ def image_move(product_id: int, image_id: int):
 def _send(sha: str | None, mimetype: str, filename: str | None = None):
     if not sha:
         abort(404)
-    try:
-        path = storage.open_path(sha)
-    except (FileNotFoundError, ValueError):
-        abort(404)
-    response = send_file(path, mimetype=mimetype, download_name=filename, max_age=3600, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return storage.send_stored(sha, mimetype, download_name=filename)
 
 
 @bp.get("/images/<int:image_id>")

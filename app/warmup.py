@@ -2,10 +2,11 @@
 
 RQ's forking worker runs each job in a fresh child. Whatever the child has to import or build
 first is paid again for every job: configuring the SQLAlchemy mappers, importing the task and
-phase modules, loading the OCR models and the image-hash library (scipy). Done here, in the
+phase modules, compiling the SQL a phase job runs first, loading the OCR models and the
+image-hash library (scipy). Done here, in the
 parent, the children inherit it through copy-on-write memory and start with the work itself.
 The OCR engine (onnxruntime sessions) keeps working in forked children; nothing here opens a
-database connection or a socket, so no child inherits one.
+database connection or a socket that stays open, so no child inherits one.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def warm_up(app: Flask) -> dict[str, float]:
         step("mappers", configure_mappers)
         step("task modules", lambda: [importlib.import_module(name) for name in TASK_MODULES])
         step("phase modules", _import_phases)
+        step("phase statements", _compile_phase_statements)
         step("image hashing", _hash_once)
         step("OCR engine", _load_ocr)
     log.info("worker warmed up: %s", ", ".join(f"{name} {seconds:.2f} s" for name, seconds in took.items()))
@@ -48,6 +50,14 @@ def _import_phases() -> None:
     from app.pipeline.phases import built_in_phases
 
     built_in_phases()
+
+
+def _compile_phase_statements() -> None:
+    from app.extensions import db
+    from app.pipeline.runner import warm_statements
+
+    warm_statements()
+    db.engine.dispose()  # no connection is left open for the children to inherit
 
 
 def _hash_once() -> None:
@@ -65,3 +75,4 @@ def _load_ocr() -> None:
     ok, detail = ocr_available()
     if not ok:
         log.warning("%s", detail)
+

@@ -11,14 +11,13 @@ from PIL import Image
 
 from app.analysis.images import ImageInput, load_image
 
-# Labels stay legible at this size while detection time stays near one second on 2 cores.
+# The size the text detector sees, by the photo's long side: phone photos are brought down to
+# OCR_MAX_SIDE (labels stay legible, detection stays under a second and a few hundred MB), small
+# pictures up to OCR_MIN_SIDE (printed digits under a barcode need it). Only the long side is
+# used: RapidOCR's default, scaling the short side up to 736 px, made a 544×68 strip 5888×736
+# (seconds of CPU and 400 MB for one line of text).
 OCR_MAX_SIDE = 1600
-# RapidOCR's detector scales every image until its short side is 736 px. A thin strip (544×68)
-# would become 5888×736: seconds of CPU and hundreds of MB for one line of text. Strips are padded
-# on the short side so that scaling stops at a long side of DETECTOR_LONG_SIDE; the text is still
-# enlarged several times, well above what the recogniser needs.
-DETECTOR_SHORT_SIDE = 736
-DETECTOR_LONG_SIDE = 2000
+OCR_MIN_SIDE = 960
 
 _engine: Any = None
 _engine_error: str | None = None
@@ -69,7 +68,8 @@ def _get_engine() -> Any:
                 # Imported here so that importing this module stays cheap for the web process.
                 from rapidocr_onnxruntime import RapidOCR
 
-                _engine = RapidOCR()
+                # limit_type "max": the detector never enlarges what _for_ocr sized.
+                _engine = RapidOCR(det_limit_type="max", det_limit_side_len=OCR_MAX_SIDE)
             except Exception as exc:
                 _engine_error = f"{type(exc).__name__}: {exc}"
                 raise RuntimeError(_engine_error) from exc
@@ -77,26 +77,14 @@ def _get_engine() -> Any:
 
 
 def _for_ocr(image: Image.Image) -> tuple[Image.Image, float]:
+    """The image scaled for the detector, and the factor back to the photo's coordinates."""
     longest = max(image.size)
-    if longest <= OCR_MAX_SIDE:
-        return _pad_thin_strip(image), 1.0
-    factor = longest / OCR_MAX_SIDE
-    size = (round(image.width / factor), round(image.height / factor))
-    return _pad_thin_strip(image.resize(size, Image.Resampling.LANCZOS)), factor
-
-
-def _pad_thin_strip(image: Image.Image) -> Image.Image:
-    """Pad the short side (right or bottom, so box coordinates stay put) with the edge colour."""
-    width, height = image.size
-    short_wanted = -(-max(width, height) * DETECTOR_SHORT_SIDE // DETECTOR_LONG_SIDE)
-    if min(width, height) >= short_wanted:
-        return image
-    rgb = image.convert("RGB")
-    edge = rgb.getpixel((width - 1, height - 1))
-    size = (width, short_wanted) if width >= height else (short_wanted, height)
-    padded = Image.new("RGB", size, edge)
-    padded.paste(rgb, (0, 0))
-    return padded
+    target = min(max(longest, OCR_MIN_SIDE), OCR_MAX_SIDE)
+    if target == longest:
+        return image, 1.0
+    factor = longest / target
+    size = (max(1, round(image.width / factor)), max(1, round(image.height / factor)))
+    return image.resize(size, Image.Resampling.LANCZOS), factor
 
 
 def _to_bgr(image: Image.Image) -> np.ndarray:

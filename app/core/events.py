@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from redis import Redis
 
 from app.core.queue import REDIS_DOWN, get_redis, key
-from app.core.transactions import after_commit
+from app.core.transactions import after_commit_collect
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,25 @@ RESYNC = json.dumps({"event": "resync", "data": {}})  # "re-fetch every live car
 
 def publish(org_id: int, event: str, data: dict | None = None) -> None:
     """Publish now (use publish_after_commit inside a transaction); a Redis outage loses only the signal."""
+    publish_all([(org_id, event, data)])
+
+
+def publish_all(events: list[tuple[int, str, dict | None]]) -> None:
+    """Publish several events in one round trip to Redis, in order."""
+    if not events:
+        return
     pipe = get_redis().pipeline(transaction=False)
-    pipe.publish(channel(org_id), json.dumps({"event": event, "data": data or {}}))
-    pipe.set(last_event_key(org_id), int(time.time() * 1000), ex=LAST_EVENT_TTL)
+    for org_id, event, data in events:
+        pipe.publish(channel(org_id), json.dumps({"event": event, "data": data or {}}))
+    for org_id in {org_id for org_id, _, _ in events}:
+        pipe.set(last_event_key(org_id), int(time.time() * 1000), ex=LAST_EVENT_TTL)
     try:
         pipe.execute()
     except REDIS_DOWN as exc:
         # The write this announces is committed and stands. Open pages are told to re-fetch
         # everything when the broker gets Redis back (see Broker._listen), so none stays stale.
-        log.warning("event %s for organisation %s not published: Redis is not reachable (%s)", event, org_id, exc)
+        log.warning("%d event(s) (%s) not published: Redis is not reachable (%s)", len(events),
+                    ", ".join(sorted({event for _, event, _ in events})), exc)
 
 
 def now_ms() -> int:
@@ -61,14 +71,14 @@ def now_ms() -> int:
 
 
 def publish_after_commit(org_id: int, event: str, data: dict | None = None) -> None:
-    """Publish once the current transaction commits."""
+    """Publish once the current transaction commits (all of a transaction's events in one round trip)."""
     app = current_app._get_current_object()
 
-    def _go() -> None:
+    def _send(events: list) -> None:
         with app.app_context():
-            publish(org_id, event, data)
+            publish_all(events)
 
-    after_commit(_go)
+    after_commit_collect("live events", _send).append((org_id, event, data))
 
 
 class Broker:

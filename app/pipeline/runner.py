@@ -123,6 +123,27 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str:
                    run_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
+def warm_statements() -> None:
+    """Compile, once in the worker parent, the statements every phase job runs first.
+
+    SQLAlchemy keeps compiled SQL in a per-engine cache that forked work horses inherit; compiled
+    here (against rows that do not exist, in a transaction rolled back) each horse skips it."""
+    from sqlalchemy.orm import make_transient_to_detached
+
+    try:
+        _claim(-1, "warm-up", commit=False)
+        _still_ours(-1, "warm-up")
+        db.session.get(ProductPhase, -1)
+        db.session.get(Organisation, -1)
+        product = Product(id=-1)
+        make_transient_to_detached(product)
+        db.session.add(product)
+        _ = product.phases, product.images
+    finally:
+        db.session.rollback()
+        db.session.remove()
+
+
 def _still_ours(phase_id: int, job_id: str | None) -> bool:
     """The same job, run again after the database went away, finds its phase running under its own id
     (it had claimed it; the attempt is not charged twice). Its lease is renewed for the new run."""

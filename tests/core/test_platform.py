@@ -127,3 +127,19 @@ def test_the_health_check_of_ocr_does_not_load_the_models_into_the_web_process()
              "sorted(m for m in ('onnxruntime', 'rapidocr_onnxruntime', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.stdout.strip() == "ok []", out.stderr[-2000:]
+
+
+def test_a_transactions_events_leave_together_after_its_commit(app, admin, monkeypatch):
+    round_trips = []
+    monkeypatch.setattr(events, "publish_all", lambda batch: round_trips.append(list(batch)))
+    events.publish_after_commit(admin.organisation_id, "product-changed", {"product_id": 1})
+    events.publish_after_commit(admin.organisation_id, "pipeline-log", {"product_id": 1})
+    assert round_trips == []
+    db.session.commit()
+    assert round_trips == [[(admin.organisation_id, "product-changed", {"product_id": 1}),
+                            (admin.organisation_id, "pipeline-log", {"product_id": 1})]]
+    events.publish_after_commit(admin.organisation_id, "product-changed", {"product_id": 2})
+    db.session.rollback()
+    events.publish_after_commit(admin.organisation_id, "product-changed", {"product_id": 3})
+    db.session.commit()
+    assert round_trips[1:] == [[(admin.organisation_id, "product-changed", {"product_id": 3})]]

@@ -123,7 +123,7 @@ def test_events_are_published_after_commit_only(app, org, monkeypatch):
     from app.core import events
 
     sent = []
-    monkeypatch.setattr(events, "publish", lambda org_id, event, data=None: sent.append((org_id, event, data)))
+    monkeypatch.setattr(events, "publish_all", sent.extend)
     a = make_item(org, sku="ABC-1", on_hand=2)
     sent.clear()
     stock_reserve(org_id=org.id, lines=[(a.id, 1)], reference="SO", by=None)

@@ -197,7 +197,7 @@ def test_totals_change_only_on_drafts(org, chain):
 
 def test_order_changed_is_published_after_commit(app, org, chain, monkeypatch):
     seen = []
-    monkeypatch.setattr("app.core.events.publish", lambda org_id, event, data=None: seen.append((event, data)))
+    monkeypatch.setattr("app.core.events.publish_all", lambda events: seen.extend((e, d) for _, e, d in events))
     order = make_order(org.id, [(chain, 1)])
     services.order_confirm(org_id=org.id, order_id=order.id, by=None)
     assert ("order-changed", {"order_id": order.id}) in seen

@@ -170,7 +170,7 @@ def lines_to_act_on(org_id: int, *, limit: int = 300, offset: int = 0) -> list[L
     return [LineToAct(line, order) for line, order in db.session.execute(query)]
 
 
-def lines_to_act_on_page(org_id: int, page, per_page: int = 100) -> Page:
+def lines_to_act_on_page(org_id: int, page, per_page: int = 50) -> Page:
     """One page of `lines_to_act_on`, with how many lines wait in all."""
     try:
         page = max(1, int(page))

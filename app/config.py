@@ -168,6 +168,7 @@ BATCH_SETTINGS = {
     "BATCH_MAX_ROWS": 200_000,
     "BATCH_MAX_CONCURRENT_JOBS": 2,  # chunk jobs per batch
     "BATCH_CHUNK_SIZE": 20,  # rows a chunk job claims at once
+    "BATCH_JOB_SECONDS": 5,  # a chunk job claims further chunks until it has run this long (0: one chunk)
     "BATCH_LEASE_SECONDS": 30,  # a killed worker's chunk goes back to the queue after this
     "BATCH_RETRY_BASE_SECONDS": 10,  # a failed row waits 1×, 2×, 4× this before its next attempt
     "BATCH_USER_CONCURRENT": 2,  # batches one person may have processing at once

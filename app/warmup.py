@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
+import weakref
 
 from flask import Flask
 from sqlalchemy.orm import configure_mappers
@@ -52,12 +53,24 @@ def _import_phases() -> None:
     built_in_phases()
 
 
+_compiled_for: weakref.WeakSet = weakref.WeakSet()  # engines whose cache holds them (a fork inherits it)
+
+
 def _compile_phase_statements() -> None:
+    from sqlalchemy.exc import DBAPIError
+
     from app.extensions import db
     from app.pipeline.runner import warm_statements
 
-    warm_statements()
-    db.engine.dispose()  # no connection is left open for the children to inherit
+    if db.engine in _compiled_for:
+        return
+    try:
+        warm_statements()
+        _compiled_for.add(db.engine)
+    except DBAPIError as exc:  # e.g. a database not migrated yet: each job compiles its own, as before
+        log.info("phase statements not compiled ahead: %s", str(exc.orig).splitlines()[0])
+    finally:
+        db.engine.dispose()  # no connection is left open for the children to inherit
 
 
 def _hash_once() -> None:

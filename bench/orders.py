@@ -51,7 +51,7 @@ def seed(org_id: int, count: int) -> list[int]:
     db.session.add_all(items)
     db.session.commit()
     for item in items:
-        stock_adjust(org_id=org_id, item_id=item.id, delta=count * 10, reason="bench stock", by_user_id=None)
+        stock_adjust(org_id=org_id, item_id=item.id, delta=count * 10, reason="bench stock", by=None)
     ids = [i.id for i in items]
     orders = []
     for n in range(count):
@@ -59,7 +59,7 @@ def seed(org_id: int, count: int) -> list[int]:
                   "customisation": {"chain_length_cm": "45", "charm_ids": [ids[10 + n % 10]]}},
                  {"item_id": ids[(n + 3) % 10], "quantity": 2}]
         orders.append(services.order_create(org_id=org_id, customer={"name": f"Bench {n}"}, lines=lines,
-                                            by_user_id=None).id)
+                                            by=None).id)
     return orders
 
 
@@ -71,7 +71,7 @@ def confirm_all(app, org_id: int, order_ids: list[int], threads: int) -> tuple[f
         with app.app_context(), write_intent():
             for order_id in chunk:
                 started = time.perf_counter()
-                services.order_confirm(org_id=org_id, order_id=order_id, by_user_id=None)
+                services.order_confirm(org_id=org_id, order_id=order_id, by=None)
                 with lock:
                     latencies.append((time.perf_counter() - started) * 1000)
             db.session.remove()

@@ -174,9 +174,13 @@ def batch_recovery(workers: Workers, run: int, user) -> tuple[float, int, int]:
     """Seconds from the kill until another worker works on the killed chunk's rows; calls cut short, repeats."""
     batch = _batch(user, 30)
     victim = workers.start(f"victim-b{run}")
+    # Rows stay "claimed" while their chunk is computed (results are written per chunk): the victim is
+    # in the middle of its work once a model call of the batch is on its way.
     held = wait_for(lambda: db.session.scalars(select(BatchRow.id).where(
         BatchRow.batch_id == batch.id, BatchRow.claimed_by.like(f"victim-b{run}%"),
-        BatchRow.status == "processing")).all())
+        BatchRow.status.in_(("claimed", "processing")))).all())
+    wait_for(lambda: db.session.scalar(select(func.count()).select_from(AICall).where(
+        AICall.parent_type == "batch", AICall.parent_id == batch.id, AICall.finished.is_(False))))
     time.sleep(IMAGE_DELAY / 2)  # in the middle of a model call
     orphans = db.session.scalars(select(BatchRow.id).where(
         BatchRow.batch_id == batch.id, BatchRow.claimed_by.like(f"victim-b{run}%"),

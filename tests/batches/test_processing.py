@@ -154,6 +154,7 @@ def test_failing_rows_are_retried_by_the_jobs_and_can_be_retried_again(app, mana
 
 def test_cancel_stops_claiming_and_resume_finishes(manager_client, run_jobs, app):
     app.config["BATCH_CHUNK_SIZE"] = 5
+    app.config["BATCH_JOB_SECONDS"] = 0  # one chunk per job, so that the cancel lands between two
     batch = upload_and_start(manager_client, products_csv(30), jobs=1)
     run_jobs(max_jobs=1)
     db.session.expire_all()

@@ -111,3 +111,16 @@ def test_empty_pages_say_what_they_are_for_and_offer_the_first_action(manager_cl
         body = manager_client.get(path).get_data(as_text=True)
         for text in expected:
             assert text in body, (path, text)
+
+
+def test_more_empty_pages_say_what_they_are_for(admin_client):
+    pages = {"/techfiles/": ("No collections yet. A collection is one tech pack",),
+             "/alerts": ("No alerts yet. An alert tells you", 'href="/alerts/settings"'),
+             "/inbox/customers": ("No customers yet. A customer is added with the first message",),
+             "/inbox/customers?q=zz-nobody": ("No customer matches “zz-nobody”.",),
+             "/inbox/settings/webhooks": ("No webhooks yet. A webhook sends order and message events",),
+             "/admin/audit?object_type=order": ("Nothing recorded for order yet.",)}
+    for path, expected in pages.items():
+        body = admin_client.get(path).get_data(as_text=True)
+        for text in expected:
+            assert text in body, (path, text)

@@ -270,3 +270,42 @@ def test_a_scheduled_retry_waits_and_the_sweep_picks_it_up_when_due(app, org, cl
         run_jobs()
     db.session.expire_all()
     assert db.session.get(Message, reply.id).delivery_status == "sent" and len(api.requests) == 2
+
+
+def test_two_jobs_holding_one_queued_reply_send_it_once(app, org, client, staff_client, monkeypatch):
+    """A second job for the same reply (a retry click, a sweep) that starts while the first one is in
+    the provider's call finds the try taken and sends nothing."""
+    import threading
+
+    from app.inbox.channels import delivery
+    from app.inbox.channels.base import Sent
+
+    row = twilio_channel(org.id, kind="whatsapp")
+    assert post_twilio(client, row, {**INBOUND, "From": "whatsapp:+447700900123"}).status_code == 200
+    conversation = db.session.scalar(select(Message)).conversation
+    staff_client.post(f"/inbox/c/{conversation.id}/reply", data={"body": "On its way"})
+    reply = db.session.scalar(select(Message).where(Message.direction == "out"))
+    reply_id = reply.id
+    db.session.commit()
+    calls = []
+
+    def second_job() -> None:
+        with app.app_context():
+            delivery.reply_attempt(message_id=reply_id)
+            db.session.remove()
+
+    def provider(conf, out):
+        calls.append(out.message_id)
+        if len(calls) == 1:  # while the first call is "on the wire", the second job runs to its end
+            other = threading.Thread(target=second_job)
+            other.start()
+            other.join(30)
+        return Sent(external_id=f"SM{len(calls)}")
+
+    monkeypatch.setattr(delivery, "provider_send", provider)
+    delivery.reply_attempt(message_id=reply_id)
+    db.session.expire_all()
+    sent = db.session.get(Message, reply_id)
+    assert calls == [reply_id]
+    assert sent.delivery_status == "sent" and sent.attempts == 1 and sent.external_id == "SM1"
+    assert sent.next_attempt_at is None

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app.core import audit
 from app.core.errors import Conflict, NotFound
@@ -79,6 +79,9 @@ def reply_attempt(*, message_id: int) -> None:
         return
     conf, out = channel_services.conf_of(channel), _outgoing(message)
     message.channel_id = channel.id
+    if not _claim_try(message):
+        db.session.rollback()  # another job is trying this reply right now, or its next try is not due
+        return
     db.session.commit()  # no transaction (nor SQLite's write lock) held during the network call
     try:
         sent = provider_send(conf, out)
@@ -87,6 +90,21 @@ def reply_attempt(*, message_id: int) -> None:
         _record_failure(message_id, exc)
         return
     _record_sent(message_id, sent)
+
+
+def _claim_try(message: Message) -> bool:
+    """Take this try in one statement before the network call: of two jobs holding the same queued
+    reply (a retry click beside a scheduled try, a sweep beside a slow job) one sends, the other
+    stops. The try's lease is its next_attempt_at: if the worker dies mid-call, the sweep of due
+    replies tries again once the lease has passed."""
+    now = utcnow()
+    lease = 2 * current_app.config["CHANNELS_TIMEOUT_SECONDS"] + 60
+    return db.session.execute(update(Message).where(
+        Message.id == message.id, Message.delivery_status == ReplyStatus.QUEUED,
+        Message.attempts == message.attempts,
+        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
+        .values(attempts=Message.attempts + 1, next_attempt_at=now + timedelta(seconds=lease))
+        .execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _finish(message: Message, status: ReplyStatus, error: str = "") -> None:
@@ -115,8 +133,9 @@ def _move(message: Message, status: ReplyStatus, error: str = "", **values) -> b
 
 
 def _tried(message_id: int, **values) -> Message:
+    """The try is over (its attempt was counted when it was claimed): its lease ends."""
     db.session.execute(update(Message).where(Message.id == message_id)
-                       .values(attempts=Message.attempts + 1, next_attempt_at=None, **values)
+                       .values(next_attempt_at=None, **values)
                        .execution_options(synchronize_session=False))
     return db.session.get(Message, message_id, populate_existing=True)
 

@@ -53,7 +53,7 @@ def _import_phases() -> None:
     built_in_phases()
 
 
-_compiled_for: weakref.WeakSet = weakref.WeakSet()  # engines whose cache holds them (a fork inherits it)
+_compiled_for: weakref.WeakSet = weakref.WeakSet()  # engines already done (a fork inherits the set)
 
 
 def _compile_phase_statements() -> None:
@@ -64,9 +64,9 @@ def _compile_phase_statements() -> None:
 
     if db.engine in _compiled_for:
         return
+    _compiled_for.add(db.engine)  # tried once per engine, also when it fails
     try:
         warm_statements()
-        _compiled_for.add(db.engine)
     except DBAPIError as exc:  # e.g. a database not migrated yet: each job compiles its own, as before
         log.info("phase statements not compiled ahead: %s", str(exc.orig).splitlines()[0])
     finally:

@@ -80,11 +80,16 @@ def _store_ours(app, user, data: bytes) -> tuple[float, int, int]:
     return time.perf_counter() - t0, stored, batch.id
 
 
-def _store_raw(app, user, data: bytes, params_of: int, *, copy: bool) -> tuple[float, int]:
+def _stored_rows(batch_id: int) -> list:
+    """The rows ours stored, every column, read back once for both raw anchors (each empties the table)."""
+    columns = services._ROW_COLUMNS
+    return db.session.execute(select(*(getattr(BatchRow, c) for c in columns)).where(BatchRow.batch_id == batch_id)).all()
+
+
+def _store_raw(app, user, data: bytes, rows: list, *, copy: bool) -> tuple[float, int]:
     """The same rows, already parsed and serialised, every column ours writes, into an empty table,
     commit included: executemany through the driver, or COPY on PostgreSQL."""
     columns = services._ROW_COLUMNS
-    rows = db.session.execute(select(*(getattr(BatchRow, c) for c in columns)).where(BatchRow.batch_id == params_of)).all()
     other = new_batch(app, user, data)
     params = [(r[0], other.id, r[2], json.dumps(r[3]), *r[4:]) for r in rows]
     db.session.commit()
@@ -114,10 +119,12 @@ def bench_store(app, user, data: bytes, runs: int = 3) -> None:
     for _ in range(runs):  # interleaved, best of each: the machine is shared
         seconds, stored, batch_id = _store_ours(app, user, data)
         ours.append(seconds)
-        raw_seconds, raw_rows = _store_raw(app, user, data, batch_id, copy=False)
+        rows = _stored_rows(batch_id)
+        raw_seconds, raw_rows = _store_raw(app, user, data, rows, copy=False)
         raw.append(raw_seconds)
         if postgres:
-            seconds_copy, _ = _store_raw(app, user, data, batch_id, copy=True)
+            seconds_copy, copied = _store_raw(app, user, data, rows, copy=True)
+            assert copied == raw_rows == stored, (copied, raw_rows, stored)
             copies.append(seconds_copy)
         _empty_rows_table()
     best_ours, best_raw = min(ours), min(raw)

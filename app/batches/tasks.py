@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 FLUSH_SECONDS = 1.0  # results are written at least this often (progress stays live; a crash loses less)
+STATUS_CHECK_SECONDS = 0.25  # a cancel or pause is seen this soon (a query per row cost 15 % of a fast row)
 
 
 def process_chunk(batch_id: int) -> dict:
@@ -61,10 +62,12 @@ def _work_through(batch_id: int, worker: str, ids: list[int], mapping: dict, org
     rows = dict(db.session.execute(select(BatchRow.id, BatchRow.data).where(BatchRow.id.in_(ids))).all())
     db.session.rollback()  # ends the read: nothing is held while the rows are computed
     done: list[proc.RowDone] = []
-    last_flush = time.monotonic()
+    last_flush = last_check = time.monotonic()
     for row_id in ids:
-        if _status(batch_id) != BatchStatus.PROCESSING:
-            break
+        if time.monotonic() - last_check >= STATUS_CHECK_SECONDS:
+            if _status(batch_id) != BatchStatus.PROCESSING:
+                break  # cancelled or paused: the rows not started go back with the claim's release
+            last_check = time.monotonic()
         outcome = _process_one(row_id, dict(rows[row_id]), org_id, batch_id, worker, mapping, templates)
         if outcome is not None:
             done.append(outcome)

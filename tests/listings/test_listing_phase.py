@@ -94,3 +94,22 @@ def test_nothing_identified_gives_an_empty_title_and_a_fallback_slug(app, org):
     results = run_phases(product, "market", "seo", "listing")
     assert results["seo"]["slug"] == f"product-{product.id}"
     assert results["listing"]["missing"] == ["title", "price"]
+
+
+def test_a_free_slug_is_found_among_look_alikes_without_reading_the_whole_catalogue(app, org):
+    from app.listings.phases.seo import taken_slugs
+
+    a, b = make_product(org), make_product(org)
+    for product, slug in ((a, "aurum-curb-chain-bracelet-2"), (b, "aurum-curb-chain-bracelet_x")):
+        db.session.add(Listing(organisation_id=org.id, product_id=product.id, slug=slug, title="x", description="",
+                               attributes={}, image_order=[], seo={}, pricing={}, missing=[]))
+    db.session.commit()
+    # "_" is not a wildcard: only the base and base-N can collide
+    assert taken_slugs(org.id, 0, "aurum-curb-chain-bracelet") == ["aurum-curb-chain-bracelet-2"]
+    c = make_product(org)
+    results = run_phases(c, "market", "seo", "listing")
+    assert results["seo"]["slug"] == "aurum-curb-chain-bracelet"
+    d = make_product(org)
+    run_phases(d, "market", "seo", "listing")
+    slugs = dict(db.session.execute(select(Listing.product_id, Listing.slug)).all())
+    assert slugs[c.id] == "aurum-curb-chain-bracelet" and slugs[d.id] == "aurum-curb-chain-bracelet-3"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.listings.phases.seo import SeoFacts, build_seo, facts_from, unique_slug
+from app.listings.phases.seo import SeoFacts, build_seo, facts_from, taken_slugs, unique_slug
 
 READY_NEEDS = ("title", "price", "images")
 
@@ -55,9 +55,8 @@ def save_listing(*, org_id: int, product_id: int, slug: str, fields: dict):
     from app.listings.models import Listing, ListingStatus
 
     listing = db.session.scalar(select(Listing).where(Listing.product_id == product_id))
-    taken = db.session.scalars(select(Listing.slug).where(Listing.organisation_id == org_id,
-                                                         Listing.product_id != product_id))
-    slug = unique_slug(slug, taken, f"product-{product_id}")
+    slug = slug or f"product-{product_id}"
+    slug = unique_slug(slug, taken_slugs(org_id, product_id, slug), f"product-{product_id}")
     if listing is None:
         listing = Listing(organisation_id=org_id, product_id=product_id, revision=0)
         db.session.add(listing)

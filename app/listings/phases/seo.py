@@ -179,15 +179,18 @@ def facts_from(product, results) -> SeoFacts:
         ocr_text=ocr_lines(product, results))
 
 
-def taken_slugs(org_id: int, product_id: int) -> list[str]:
-    """Slugs of the organisation's other listings."""
-    from sqlalchemy import select
+def taken_slugs(org_id: int, product_id: int, base: str) -> list[str]:
+    """Slugs of the organisation's other listings that `base` could collide with: itself and `base-N`
+    (read through the unique (organisation, slug) index, not the whole catalogue for every product)."""
+    from sqlalchemy import or_, select
 
     from app.extensions import db
     from app.listings.models import Listing
 
-    return list(db.session.scalars(select(Listing.slug).where(Listing.organisation_id == org_id,
-                                                             Listing.product_id != product_id)))
+    pattern = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+    return list(db.session.scalars(select(Listing.slug).where(
+        Listing.organisation_id == org_id, Listing.product_id != product_id,
+        or_(Listing.slug == base, Listing.slug.like(pattern, escape="\\")))))
 
 
 def run(ctx):
@@ -195,7 +198,8 @@ def run(ctx):
     from app.pipeline.contract import PhaseOutcome
 
     seo = build_seo(facts_from(ctx.product, ctx.results))
-    seo["slug"] = unique_slug(seo["slug"], taken_slugs(ctx.org_id, ctx.product_id), f"product-{ctx.product_id}")
+    base = seo["slug"] or f"product-{ctx.product_id}"
+    seo["slug"] = unique_slug(base, taken_slugs(ctx.org_id, ctx.product_id, base), f"product-{ctx.product_id}")
     missing = seo["completeness"]["missing_labels"]
     ctx.log("info", f"completeness {seo['completeness']['score']} %"
             + (f"; missing: {', '.join(missing)}" if missing else ""), keywords=seo["keywords"])

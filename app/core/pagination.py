@@ -35,5 +35,17 @@ def paginate(query: Select, page, per_page: int = 50, *, count: bool = True) -> 
     except (TypeError, ValueError):
         page = 1
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) if count else 0
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(list(items), page, per_page, total or 0)
+    return Page(_page_rows(query, per_page, (page - 1) * per_page), page, per_page, total or 0)
+
+
+DEFERRED_FROM = 1000  # rows skipped before a page is found by its ids first
+
+
+def _page_rows(query: Select, per_page: int, offset: int) -> list:
+    """The page's rows. A deep page skips over ids alone, then loads its own rows: the database does
+    not build (and join, for eager loads) thousands of full rows only to throw them away."""
+    entity = query.column_descriptions[0].get("entity")
+    if offset < DEFERRED_FROM or entity is None or not hasattr(entity, "id"):
+        return list(db.session.scalars(query.limit(per_page).offset(offset)).all())
+    ids = db.session.scalars(query.with_only_columns(entity.id).limit(per_page).offset(offset)).all()
+    return list(db.session.scalars(query.where(entity.id.in_(ids))).all()) if ids else []

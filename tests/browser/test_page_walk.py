@@ -23,7 +23,16 @@ from app.inventory.models import Item
 from app.listings.price_lists import price_list_import
 from app.orders.designs import design_create
 from tests.browser.conftest import sign_in
-from tests.browser.page_walk import KEYBOARD_CHECK, LAYOUT_CHECK, MAIN_HTML, SERIOUS_RULES, SETTLED, demo_ids, page_routes
+from tests.browser.page_walk import (
+    KEYBOARD_CHECK,
+    LAYOUT_CHECK,
+    MAIN_HTML,
+    SERIOUS_RULES,
+    SETTLED,
+    Route,
+    demo_ids,
+    page_routes,
+)
 
 WIDTHS = (1366, 1024, 768)
 HEIGHT = 900
@@ -105,6 +114,22 @@ def _rows_the_demo_lacks(org, manager) -> None:
     db.session.commit()
 
 
+def _link_pages(org, admin, staff) -> list[Route]:
+    """The pages behind an invitation and a password-reset link (signed out), with links made as people would."""
+    from app.accounts.links import invitation_create, reset_request
+    from app.accounts.models import AccountEmail
+
+    _, invite = invitation_create(org_id=org.id, email="new.packer@example.test", name="New Packer", role="staff",
+                                  by=admin)
+    db.session.commit()
+    reset_request(email=staff.email)
+    mail = db.session.scalars(select(AccountEmail).where(AccountEmail.recipient == staff.email.lower())
+                              .order_by(AccountEmail.id.desc())).first()
+    reset = re.search(r"/account/reset/([\w-]+)", mail.body).group(1)
+    return [Route("links.invite_accept", f"/account/invite/{invite}", ()),
+            Route("links.reset", f"/account/reset/{reset}", ())]
+
+
 def test_every_page_as_every_role_fits_and_passes_axe(browser, live_server, app, org, admin, manager, staff,
                                                        run_jobs, tmp_path):
     started = time.monotonic()
@@ -112,6 +137,8 @@ def test_every_page_as_every_role_fits_and_passes_axe(browser, live_server, app,
     run_jobs()
     _rows_the_demo_lacks(org, manager)
     routes, missing = page_routes(app, demo_ids(org.id))
+    routes += _link_pages(org, admin, staff)
+    missing = [m for m in missing if not m.startswith(("/account/invite/", "/account/reset/"))]
     seeded = time.monotonic()
     walk = PageWalk(tmp_path)
     problems: list[str] = []

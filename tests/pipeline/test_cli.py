@@ -16,7 +16,7 @@ def test_json_prints_one_object_per_image_and_continues_after_a_bad_file(app, tm
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["path"] for line in lines] == [str(EAN_PHOTO), str(bad), str(UPC_PHOTO)]
     assert [(b["format"], b["text"], b["source"]) for b in lines[0]["barcodes"]] == [("EAN-13", EAN, "bars")]
-    assert all(isinstance(t, str) for t in lines[0]["ocr"]) and "ISBN" in lines[0]["ocr"]
+    assert all(isinstance(t, str) for t in lines[0]["ocr"]) and any(t.startswith("ISBN") for t in lines[0]["ocr"])
     assert set(lines[0]["quality"]) == {"score", "reasons"}
     assert "not an image" in lines[1]["error"]
     assert lines[2]["barcodes"][0]["text"] == "0075720003259"

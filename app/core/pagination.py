@@ -1,4 +1,4 @@
-"""Pagination of a SELECT, for tables and HTMX "load more"."""
+"""List queries: pages of a SELECT (tables and HTMX "load more"), and LIKE patterns for their searches."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,3 +49,8 @@ def _page_rows(query: Select, per_page: int, offset: int) -> list:
         return list(db.session.scalars(query.limit(per_page).offset(offset)).all())
     ids = db.session.scalars(query.with_only_columns(entity.id).limit(per_page).offset(offset)).all()
     return list(db.session.scalars(query.where(entity.id.in_(ids))).all()) if ids else []
+
+
+def like_escape(text: str) -> str:
+    """`text` inside a LIKE pattern with escape="\\": its %, _ and backslashes match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -7,6 +7,7 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.analysis.matching import CatalogueEntry
+from app.core.pagination import like_escape
 from app.extensions import db
 from app.inventory.category_rules import default_rule_dicts
 from app.inventory.models import Category, CategoryRule, Item, ItemStatus, StockMovement
@@ -65,8 +66,7 @@ def item_list_query(org_id: int, filters: ItemFilters) -> Select:
     """Items of the organisation matching the list page's search, filters and sort."""
     query = select(Item).options(joinedload(Item.category)).where(Item.organisation_id == org_id)
     for word in filters.q.casefold().split()[:5]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Item.search_text.like(f"%{escaped}%", escape="\\"))
+        query = query.where(Item.search_text.like(f"%{like_escape(word)}%", escape="\\"))
     if filters.category_id:
         path = db.session.scalar(select(Category.path).where(Category.id == filters.category_id,
                                                              Category.organisation_id == org_id))

@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import load_only, selectinload
 
 from app.core.models import utcnow
-from app.core.pagination import Page
+from app.core.pagination import Page, like_escape
 from app.extensions import db
 from app.inventory.models import Category, Item
 from app.orders.models import Customer, Design, Order, OrderItem
@@ -26,8 +26,7 @@ class OrderFilters:
 
 
 def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_escape(text.lower())}%"
 
 
 def order_list_query(org_id: int, filters: OrderFilters) -> Select:

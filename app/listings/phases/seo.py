@@ -184,10 +184,11 @@ def taken_slugs(org_id: int, product_id: int, base: str) -> list[str]:
     (read through the unique (organisation, slug) index, not the whole catalogue for every product)."""
     from sqlalchemy import or_, select
 
+    from app.core.pagination import like_escape
     from app.extensions import db
     from app.listings.models import Listing
 
-    pattern = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+    pattern = like_escape(base) + "-%"
     return list(db.session.scalars(select(Listing.slug).where(
         Listing.organisation_id == org_id, Listing.product_id != product_id,
         or_(Listing.slug == base, Listing.slug.like(pattern, escape="\\")))))

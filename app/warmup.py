@@ -3,8 +3,8 @@
 RQ's forking worker runs each job in a fresh child. Whatever the child has to import or build
 first is paid again for every job: configuring the SQLAlchemy mappers, importing the task and
 phase modules, compiling the SQL a phase job runs first, loading the OCR models and the
-image-hash library (scipy). Done here, in the
-parent, the children inherit it through copy-on-write memory and start with the work itself.
+image-hash library (scipy). Done here, in the parent, the children inherit it through
+copy-on-write memory and start with the work itself.
 The OCR engine (onnxruntime sessions) keeps working in forked children; nothing here opens a
 database connection or a socket that stays open, so no child inherits one.
 """

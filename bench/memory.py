@@ -3,7 +3,7 @@ analysis work horse's peak on a 12 MP photo and on a thin strip, and whether `/h
 analyser into the web process. Figures against the goals' limits; nothing asserted.
 
 Each horse is forked from the warmed parent, as RQ forks it, runs every offline analyser on the
-photo (barcodes, OCR, quality, perceptual hash) and exits; its peak resident memory comes from
+photo as the analysis phase does (`analyse_photo`: barcodes, quality, hash, then OCR) and exits; its peak resident memory comes from
 the kernel's accounting of that child (wait4). The photos are drawn here, in a scratch folder
 removed at the end.
 
@@ -57,15 +57,10 @@ def draw_photos() -> dict[str, Path]:
 
 
 def analyse(path: Path) -> None:
-    from app.analysis.barcodes import read_barcodes
-    from app.analysis.duplicates import perceptual_hash
-    from app.analysis.image_quality import assess_quality
-    from app.analysis.ocr import read_text
+    """What the analysis phase does with one photo (every offline reading, in its order)."""
+    from app.pipeline.phases.analysis import analyse_photo
 
-    read_barcodes(path)
-    read_text(path)
-    assess_quality(path)
-    perceptual_hash(path)
+    analyse_photo(path, {"barcodes_ms": 0.0, "ocr_ms": 0.0, "quality_ms": 0.0}, None)
 
 
 def horse_peak_mb(path: Path) -> float:

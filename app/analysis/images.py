@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import warnings
 from pathlib import Path
@@ -79,8 +81,10 @@ def load_image(image_or_path: ImageInput) -> Image.Image:
     if isinstance(image_or_path, Image.Image):
         return image_or_path
     image = open_image_checked(image_or_path)
-    # Phone photos store orientation in EXIF; analysers must see what the user saw.
-    return ImageOps.exif_transpose(image)
+    # Phone photos store orientation in EXIF; analysers must see what the user saw. In place:
+    # the image is ours, and a copy of a 12 MP photo is 36 MB more at the work horse's peak.
+    ImageOps.exif_transpose(image, in_place=True)
+    return image
 
 
 def _is_empty(fp: ImageSource) -> bool:
@@ -130,3 +134,23 @@ def _identify_failure(fp: ImageSource, start: int | None, formats: tuple[str, ..
         if start is not None:
             fp.seek(start)
     return f"unsupported image format {found}; accepted formats: {', '.join(formats)}"
+
+
+def _libc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to call, nothing lost
+        return None
+
+
+_malloc_trim = _libc_trim()
+
+
+def give_back_freed_memory() -> None:
+    """Return the memory of freed images to the system (glibc keeps it for reuse otherwise).
+
+    Called after a full-size photo is let go and before OCR's detector grows: without it the
+    detector's buffers come on top of the photo's old pages (a 12 MP photo's horse: 404 → 385
+    MB peak; the call takes ~5 ms)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)

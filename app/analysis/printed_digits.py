@@ -185,12 +185,16 @@ def _differences(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b))
 
 
-def read_codes(image, ocr_lines: Iterable[tuple[str, float]], *, time_budget: float = 1.5) -> list[ReadCode]:
-    """Barcodes of an already loaded image, settled with the digits OCR read on it."""
+def read_codes(image, ocr_lines: Iterable[tuple[str, float]], *, time_budget: float = 1.5,
+               candidates: list[Candidate] | None = None) -> list[ReadCode]:
+    """Barcodes of an already loaded image, settled with the digits OCR read on it.
+
+    `candidates`: the image's first reading (`read_candidates`), when it was done before OCR."""
     from app.analysis.barcodes import read_candidates
 
     printed = read_printed(ocr_lines)
-    candidates = read_candidates(image, time_budget=time_budget)
+    if candidates is None:
+        candidates = read_candidates(image, time_budget=time_budget)
     if _worth_a_full_read(candidates, printed):
         # The printed digits name a number no reading gave: read every copy, maybe one decodes it.
         candidates = read_candidates(image, time_budget=time_budget, full=True)

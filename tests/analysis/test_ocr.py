@@ -46,3 +46,43 @@ def test_a_phone_photo_is_brought_down_to_the_largest_size_and_boxes_back_to_its
     assert "".join(line.text for line in lines).replace(" ", "").upper() == "SKUCH-4512"
     (x0, y0), *_ = lines[0].box
     assert 300 < x0 < 500 and 1100 < y0 < 1300  # in the photo's own pixels
+
+
+def test_detection_bands_cover_the_photo_within_the_pixel_budget_and_overlap():
+    from app.analysis.ocr import BAND_OVERLAP, OCR_DET_PIXELS, bands
+
+    assert bands(120, 960) == [(0, 120)]  # small pictures are detected whole
+    for height, width in ((1200, 1600), (1600, 1200), (1600, 1600), (433, 960)):
+        spans = bands(height, width)
+        assert spans[0][0] == 0 and spans[-1][1] == height
+        assert all((bottom - top) * width <= OCR_DET_PIXELS for top, bottom in spans)
+        assert all(spans[i][1] - spans[i + 1][0] == BAND_OVERLAP for i in range(len(spans) - 1))
+
+
+def test_a_photo_detected_in_bands_reads_every_line_once_and_whole(monkeypatch):
+    """Lines on a band's edge, inside the overlap of two bands, taller than the overlap, slanted."""
+    from app.analysis import ocr
+    from app.analysis.ocr import bands
+
+    photo = Image.new("RGB", (4000, 3000), "white")
+    draw = ImageDraw.Draw(photo)
+    factor = 4000 / OCR_MAX_SIDE
+    spans = bands(1200, 1600)
+    (_, first_end), (second_start, second_end), (third_start, _) = spans[:3]
+    # A line inside the first overlap (seen whole by two bands); a line taller than the overlap
+    # from above the second overlap to below it (cut by both bands: joined); a slanted line
+    # across the last overlap (cut by both, joined into one turned box).
+    draw.text((300, second_start * factor + 10), "SMALL LINE 42", fill="black", font=ImageFont.load_default(size=100))
+    draw.text((300, (third_start - 60) * factor), "TALL 925", fill="black", font=ImageFont.load_default(size=340))
+    slanted = Image.new("RGB", (2600, 260), "white")
+    ImageDraw.Draw(slanted).text((20, 20), "9784872348880", fill="black", font=ImageFont.load_default(size=200))
+    photo.paste(slanted.rotate(8, expand=True, fillcolor="white"), (700, round(spans[-1][0] * factor) - 300))
+    assert first_end > second_start and second_end > third_start
+    joined = []
+    real_join = ocr._joined_pieces
+    monkeypatch.setattr(ocr, "_joined_pieces", lambda found, count: joined.extend(real_join(found, count)) or joined)
+
+    texts = [line.text.replace(" ", "").upper() for line in read_text(photo)]
+
+    assert texts == ["SMALLLINE42", "TALL925", "9784872348880"]
+    assert len(joined) >= 2  # the tall and the slanted line were each cut by two bands

@@ -17,6 +17,20 @@ from app.core.transactions import after_commit
 
 QUEUE_NAMES = ("high", "default", "low")
 
+
+def _driver_info() -> dict:
+    """redis-py 7 reads its version from the package's metadata for every connection it opens (for
+    CLIENT SETINFO): 3.5 ms in each forked work horse, which opens its own. Read once, here."""
+    try:
+        from redis.driver_info import DriverInfo
+        from redis.utils import get_lib_version
+    except ImportError:  # older redis-py: nothing to save
+        return {}
+    return {"driver_info": DriverInfo(name="redis-py", lib_version=get_lib_version())}
+
+
+_DRIVER = _driver_info()
+
 # What a client raises while Redis is stopped or restarting: callers that can ride it out catch these.
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
@@ -37,9 +51,9 @@ def redis_client(config) -> Redis:
     most = int(config.get("REDIS_MAX_CONNECTIONS") or 0)
     if most > 0:
         pool = redis.BlockingConnectionPool.from_url(config["REDIS_URL"], max_connections=most, timeout=20,
-                                                     health_check_interval=30)
+                                                     health_check_interval=30, **_DRIVER)
         return Redis(connection_pool=pool)
-    return Redis.from_url(config["REDIS_URL"], health_check_interval=30)
+    return Redis.from_url(config["REDIS_URL"], health_check_interval=30, **_DRIVER)
 
 
 def get_redis() -> Redis:

@@ -1,0 +1,42 @@
+"""The worker parent compiles the runner's own SQL once; a phase job's horse compiles none of it."""
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine.default import CACHE_MISS
+
+from app.extensions import db
+from app.pipeline import runner
+from app.pipeline.phases import register_phase, unregister_phase
+from tests.pipeline.helpers import BLANK_PHOTO, Placeholder, create_product
+
+
+def _forget_compiled_sql() -> None:
+    db.engine._compiled_cache.clear()
+    for mapper in db.Model.registry.mappers:
+        mapper._compiled_cache.clear()
+
+
+def test_after_the_warm_up_a_phase_job_compiles_none_of_the_runners_statements(org, manager, later_phases):
+    org.review_threshold = 0
+    db.session.commit()
+    register_phase("analysis", Placeholder())  # a phase that runs no SQL: every statement left is the runner's
+    try:
+        product = create_product(org, manager, BLANK_PHOTO)
+        phase_id, job_id = product.phase("analysis").id, product.phase("analysis").rq_job_id
+        db.session.remove()
+        _forget_compiled_sql()
+        runner.warm_statements()
+        compiled: list[str] = []
+
+        def note_misses(conn, cursor, statement, parameters, context, executemany):
+            if context is not None and context.cache_hit is CACHE_MISS:
+                compiled.append(statement)
+
+        event.listen(db.engine, "after_cursor_execute", note_misses)
+        try:
+            assert runner.run_phase(phase_id, job_id) == "completed"
+        finally:
+            event.remove(db.engine, "after_cursor_execute", note_misses)
+    finally:
+        unregister_phase("analysis")
+    assert compiled == []

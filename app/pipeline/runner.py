@@ -16,6 +16,7 @@ import logging
 import time
 import traceback
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -61,6 +62,10 @@ def lease_seconds() -> int:
 PHASE_LEASE = leases.Leased(ProductPhase, lease_seconds, holder="rq_job_id", lease_until="lease_until",
                             heartbeat="heartbeat_at")
 
+# Inside `run_phases`: where the next phase of the product goes instead of onto the queue (this
+# work horse runs it next, without another job, fork and connection).
+_handed_on: ContextVar[list | None] = ContextVar("pipeline_handed_on", default=None)
+
 
 # --- enqueueing ------------------------------------------------------------------------------
 
@@ -72,6 +77,10 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
     phase.queued_at = utcnow()
     phase.lease_until = None
     phase_id, job_id, queue, org_id = phase.id, phase.rq_job_id, product.queue, product.organisation_id
+    handed_on = _handed_on.get()
+    if handed_on is not None and not delay:
+        after_commit(lambda: handed_on.append((phase_id, job_id, queue, org_id)))
+        return
     app = current_app._get_current_object()
 
     def _go() -> None:
@@ -100,6 +109,36 @@ class Unavailable(PhaseOutcome):
 
 
 # --- running ---------------------------------------------------------------------------------
+
+def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str:
+    """Run a phase, then the product's next phases in this same work horse; returns what the last did.
+
+    A phase that completes queues the next one as always (a fresh job id on the row, committed with
+    its result), but hands it to this process instead of Redis: the next phase is claimed under
+    that id right away, so a product's market, SEO and listing phases cost no job, fork or database
+    connection of their own. Stop and the exactly-once guards work as for a queued job. If this
+    process dies between the commit and the claim, the phase is queued without a job and
+    `requeue_unscheduled` enqueues it after PIPELINE_REQUEUE_GRACE_SECONDS; one that dies while a
+    handed-on phase runs is put back when its lease runs out."""
+    handed_on: list[tuple[int, str, str, int]] = []
+    token = _handed_on.set(handed_on)
+    try:
+        outcome = run_phase(phase_id, job_id, rerun=rerun)
+        while handed_on:
+            next_id, next_job_id, _queue, _org_id = handed_on[0]
+            outcome = run_phase(next_id, next_job_id)
+            handed_on.pop(0)  # only now: a phase whose run raised is still in the list below
+    except BaseException:
+        for next_id, next_job_id, queue, org_id in handed_on:  # committed as queued: on the queue after all
+            try:
+                enqueue_phase_job(next_id, next_job_id, queue=queue, org_id=org_id)
+            except Exception:  # Redis gone too: requeue_unscheduled finds it later
+                log.warning("phase %s could not be enqueued", next_id, exc_info=True)
+        raise
+    finally:
+        _handed_on.reset(token)
+    return outcome
+
 
 def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str:
     """Claim the phase for this job, run it and record the outcome; returns what happened.

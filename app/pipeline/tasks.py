@@ -12,11 +12,11 @@ log = logging.getLogger(__name__)
 
 
 def run_phase(phase_id: int) -> str:
-    """Run one phase of one product (a duplicate or stale delivery does nothing)."""
+    """Run one phase of one product, then its next phases (a duplicate or stale delivery does nothing)."""
     job = get_current_job()
     # Run again after the database went away (app.core.worker.AppJob): the phase may still be ours.
     rerun = bool(getattr(job, "database_reruns", 0))
-    return runner.run_phase(phase_id, job.id if job else None, rerun=rerun)
+    return runner.run_phases(phase_id, job.id if job else None, rerun=rerun)
 
 
 def on_phase_job_failure(job, connection, exc_type, exc_value, tb) -> None:

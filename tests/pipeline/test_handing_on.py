@@ -1,0 +1,91 @@
+"""A phase job's horse runs the product's next phases itself, with the same guards as queued jobs."""
+from __future__ import annotations
+
+import pytest
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import update
+
+from app.core.queue import get_redis
+from app.extensions import db
+from app.pipeline import runner, selectors
+from app.pipeline.models import PHASE_IN_FLIGHT, PhaseStatus, Product, ProductPhase, ProductStatus
+from app.pipeline.phases import PhaseOutcome, register_phase
+from tests.pipeline.helpers import BLANK_PHOTO, Placeholder, create_product
+
+
+def _fresh(product_id: int) -> Product:
+    db.session.expire_all()
+    return db.session.get(Product, product_id)
+
+
+@pytest.fixture
+def approve_all(org):
+    org.review_threshold = 0  # every analysis passes: these tests are about the runner
+    db.session.commit()
+
+
+def test_one_job_runs_all_four_phases_of_a_product(org, manager, run_jobs, later_phases, approve_all):
+    product = create_product(org, manager, BLANK_PHOTO)
+    assert run_jobs() == 1
+    product = _fresh(product.id)
+    assert product.status == ProductStatus.COMPLETED
+    assert [p.status for p in product.phases] == [PhaseStatus.COMPLETED] * 4
+    assert [m.runs for m in later_phases.values()] == [1, 1, 1]
+    for phase in product.phases[1:]:  # queued under their own ids as always, never put on Redis
+        assert phase.rq_job_id and phase.attempts == 1
+        with pytest.raises(NoSuchJobError):
+            Job.fetch(phase.rq_job_id, connection=get_redis())
+    messages = [line.message for line in selectors.log_lines(product.id)]
+    assert sum("started" in m for m in messages) == 4 and sum("completed" in m for m in messages) == 4
+
+
+def test_a_stop_while_a_handed_on_phase_runs_discards_it_and_runs_nothing_after(org, manager, run_jobs,
+                                                                                later_phases, approve_all):
+    class StoppedMeanwhile:
+        def run(self, ctx):
+            with db.engine.begin() as conn:  # the web process stops the product while this phase computes
+                conn.execute(update(ProductPhase).where(ProductPhase.product_id == ctx.product_id,
+                                                        ProductPhase.status.in_(PHASE_IN_FLIGHT))
+                             .values(status=PhaseStatus.STOPPED))
+                conn.execute(update(Product).where(Product.id == ctx.product_id).values(status=ProductStatus.STOPPED))
+            return PhaseOutcome(status="completed", result={"x": 1})
+
+    register_phase("market", StoppedMeanwhile())
+    product = create_product(org, manager, BLANK_PHOTO)
+    run_jobs()
+    product = _fresh(product.id)
+    assert product.status == ProductStatus.STOPPED
+    assert product.phase("market").status == PhaseStatus.STOPPED and product.phase("market").result is None
+    assert product.phase("seo").status == PhaseStatus.PENDING and later_phases["seo"].runs == 0
+
+
+def test_phases_handed_on_but_not_run_go_onto_the_queue_when_the_horse_fails(org, manager, later_phases,
+                                                                              approve_all, monkeypatch):
+    product = create_product(org, manager, BLANK_PHOTO)
+    analysis = product.phase("analysis")
+    real_run_phase = runner.run_phase
+    calls = []
+
+    def database_lost_before_the_second(phase_id, job_id, **kwargs):
+        calls.append(phase_id)
+        if len(calls) == 2:
+            raise ConnectionError("database went away")
+        return real_run_phase(phase_id, job_id, **kwargs)
+
+    monkeypatch.setattr(runner, "run_phase", database_lost_before_the_second)
+    with pytest.raises(ConnectionError):
+        runner.run_phases(analysis.id, analysis.rq_job_id)
+    market = _fresh(product.id).phase("market")
+    assert market.status == PhaseStatus.QUEUED
+    assert Job.fetch(market.rq_job_id, connection=get_redis()).get_status().value == "queued"
+
+
+def test_a_retry_after_a_transient_failure_waits_on_the_queue_not_in_the_horse(org, manager, run_jobs,
+                                                                               later_phases, approve_all):
+    register_phase("market", Placeholder("failed", error="price service timed out", transient=True))
+    product = create_product(org, manager, BLANK_PHOTO)
+    run_jobs()
+    market = _fresh(product.id).phase("market")
+    assert market.status == PhaseStatus.QUEUED and market.attempts == 1
+    assert Job.fetch(market.rq_job_id, connection=get_redis()).get_status().value == "scheduled"

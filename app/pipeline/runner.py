@@ -115,18 +115,18 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str
 
     A phase that completes queues the next one as always (a fresh job id on the row, committed with
     its result), but hands it to this process instead of Redis: the next phase is claimed under
-    that id right away, so a product's market, SEO and listing phases cost no job, fork or database
-    connection of their own. Stop and the exactly-once guards work as for a queued job. If this
-    process dies between the commit and the claim, the phase is queued without a job and
-    `requeue_unscheduled` enqueues it after PIPELINE_REQUEUE_GRACE_SECONDS; one that dies while a
-    handed-on phase runs is put back when its lease runs out."""
+    that id right away and then held under this job's id, so a product's market, SEO and listing
+    phases cost no job, fork or database connection of their own, and Stop, RQ's abandoned-job
+    callback and the exactly-once guards treat them as this job. If this process dies between the
+    commit and the claim, the phase is queued without a job and `requeue_unscheduled` enqueues it
+    after PIPELINE_REQUEUE_GRACE_SECONDS."""
     handed_on: list[tuple[int, str, str, int]] = []
     token = _handed_on.set(handed_on)
     try:
         outcome = run_phase(phase_id, job_id, rerun=rerun)
         while handed_on:
             next_id, next_job_id, _queue, _org_id = handed_on[0]
-            outcome = run_phase(next_id, next_job_id)
+            outcome = run_phase(next_id, next_job_id, taken_over_by=job_id)
             handed_on.pop(0)  # only now: a phase whose run raised is still in the list below
     except BaseException:
         for next_id, next_job_id, queue, org_id in handed_on:  # committed as queued: on the queue after all
@@ -140,15 +140,19 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str
     return outcome
 
 
-def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str:
+def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_over_by: str | None = None) -> str:
     """Claim the phase for this job, run it and record the outcome; returns what happened.
+
+    `taken_over_by`: the job whose horse runs this phase in its place (`run_phases`): the phase is
+    claimed under its own job id and then held under that one.
 
     Two write transactions per phase: the claim (with the "started" log line) and the finish
     (with the outcome and every log line the phase wrote while it ran, kept in memory until then:
     a line per transaction cost more than many phases' own work, and held SQLite's write lock)."""
-    if not _claim(phase_id, job_id, commit=False) and not (rerun and _still_ours(phase_id, job_id)):
+    if not _claim(phase_id, job_id, commit=False, holder=taken_over_by) and not (rerun and _still_ours(phase_id, job_id)):
         db.session.rollback()
         return "not claimed"
+    job_id = taken_over_by or job_id
     phase = db.session.get(ProductPhase, phase_id)
     pending_logs: list[PipelineLog] = []
     ctx = _context(phase, pending_logs)
@@ -171,6 +175,7 @@ def warm_statements() -> None:
 
     try:
         _claim(-1, "warm-up", commit=False)
+        _claim(-1, "warm-up", commit=False, holder="warm-up")
         _still_ours(-1, "warm-up")
         db.session.get(ProductPhase, -1)
         db.session.get(Organisation, -1)
@@ -261,10 +266,11 @@ def _still_ours(phase_id: int, job_id: str | None) -> bool:
     return renewed == 1
 
 
-def _claim(phase_id: int, job_id: str | None, *, commit: bool = True) -> bool:
+def _claim(phase_id: int, job_id: str | None, *, commit: bool = True, holder: str | None = None) -> bool:
+    """Claim the phase queued under `job_id`; held under `holder` when another job's horse takes it."""
     now = utcnow()
     where = [ProductPhase.id == phase_id] + ([ProductPhase.rq_job_id == job_id] if job_id is not None else [])
-    claimed = leases.claim(PHASE_LEASE, holder=None, ready=PhaseStatus.QUEUED, claimed=PhaseStatus.RUNNING,
+    claimed = leases.claim(PHASE_LEASE, holder=holder, ready=PhaseStatus.QUEUED, claimed=PhaseStatus.RUNNING,
                            where=where, now=now, values={
                                "attempts": ProductPhase.attempts + 1, "attempts_total": ProductPhase.attempts_total + 1,
                                "started_at": now, "finished_at": None, "error": None, "updated_at": now})
@@ -421,6 +427,14 @@ def reap_stale(now: datetime | None = None) -> int:
     stale = leases.expired(PHASE_LEASE, held=(PhaseStatus.RUNNING,), now=now or datetime.now(UTC), limit=200)
     db.session.rollback()
     return sum(1 for phase_id, job_id in stale if requeue_lost(phase_id, job_id, reason="lease expired"))
+
+
+def requeue_lost_job(job_id: str, *, reason: str) -> int:
+    """Requeue every phase still running under a job that died (its own, and those its horse took over)."""
+    held = db.session.scalars(select(ProductPhase.id).where(ProductPhase.rq_job_id == job_id,
+                                                           ProductPhase.status == PhaseStatus.RUNNING)).all()
+    db.session.rollback()
+    return sum(1 for phase_id in held if requeue_lost(phase_id, job_id, reason=reason))
 
 
 def requeue_lost(phase_id: int, job_id: str | None, *, reason: str) -> bool:

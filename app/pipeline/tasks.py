@@ -20,10 +20,10 @@ def run_phase(phase_id: int) -> str:
 
 
 def on_phase_job_failure(job, connection, exc_type, exc_value, tb) -> None:
-    """RQ gave up on a phase job (its worker died): requeue the phase now, not at lease expiry."""
+    """RQ gave up on a phase job (its worker died): requeue the phases it held now, not at lease expiry."""
     if job is None or not job.args:
         return
     try:
-        runner.requeue_lost(int(job.args[0]), job.id, reason=f"job {exc_type.__name__ if exc_type else 'lost'}")
+        runner.requeue_lost_job(job.id, reason=f"job {exc_type.__name__ if exc_type else 'lost'}")
     finally:
         db.session.remove()

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from app.core.queue import get_redis
+from app.core.queue import all_queues, get_redis
 from app.extensions import db
 from app.pipeline import runner, selectors
 from app.pipeline.models import PHASE_IN_FLIGHT, PhaseStatus, Product, ProductPhase, ProductStatus
@@ -32,10 +31,10 @@ def test_one_job_runs_all_four_phases_of_a_product(org, manager, run_jobs, later
     assert product.status == ProductStatus.COMPLETED
     assert [p.status for p in product.phases] == [PhaseStatus.COMPLETED] * 4
     assert [m.runs for m in later_phases.values()] == [1, 1, 1]
-    for phase in product.phases[1:]:  # queued under their own ids as always, never put on Redis
-        assert phase.rq_job_id and phase.attempts == 1
-        with pytest.raises(NoSuchJobError):
-            Job.fetch(phase.rq_job_id, connection=get_redis())
+    analysis_job = product.phases[0].rq_job_id
+    # Each was queued under its own id as always, never put on Redis, and run by the analysis job.
+    assert [(p.rq_job_id, p.attempts) for p in product.phases[1:]] == [(analysis_job, 1)] * 3
+    assert all(queue.count == 0 for queue in all_queues())
     messages = [line.message for line in selectors.log_lines(product.id)]
     assert sum("started" in m for m in messages) == 4 and sum("completed" in m for m in messages) == 4
 
@@ -89,3 +88,33 @@ def test_a_retry_after_a_transient_failure_waits_on_the_queue_not_in_the_horse(o
     market = _fresh(product.id).phase("market")
     assert market.status == PhaseStatus.QUEUED and market.attempts == 1
     assert Job.fetch(market.rq_job_id, connection=get_redis()).get_status().value == "scheduled"
+
+
+def test_a_handed_on_phase_is_held_under_the_running_job_which_stop_and_recovery_address(org, manager, later_phases,
+                                                                                         approve_all):
+    holders = []
+
+    class NotesItsHolder:
+        def run(self, ctx):
+            with db.engine.connect() as conn:
+                holders.append(conn.execute(select(ProductPhase.rq_job_id, ProductPhase.status)
+                                            .where(ProductPhase.product_id == ctx.product_id,
+                                                   ProductPhase.name == "market")).one())
+            return PhaseOutcome(status="completed", result={})
+
+    register_phase("market", NotesItsHolder())
+    product = create_product(org, manager, BLANK_PHOTO)
+    analysis = product.phase("analysis")
+    assert runner.run_phases(analysis.id, analysis.rq_job_id) == "completed"
+    # While it ran, the market phase was held under the analysis job: Stop sends that job the kill.
+    assert holders == [(analysis.rq_job_id, PhaseStatus.RUNNING)]
+
+    # A horse that dies holding a taken-over phase: RQ's callback for its job requeues that phase too.
+    seo = _fresh(product.id).phase("seo")
+    db.session.execute(update(ProductPhase).where(ProductPhase.id == seo.id)
+                       .values(status=PhaseStatus.RUNNING, rq_job_id=analysis.rq_job_id))
+    db.session.commit()
+    assert runner.requeue_lost_job(analysis.rq_job_id, reason="job lost") == 1
+    seo = _fresh(product.id).phase("seo")
+    assert seo.status == PhaseStatus.QUEUED and seo.rq_job_id != analysis.rq_job_id
+    assert Job.fetch(seo.rq_job_id, connection=get_redis()).get_status().value == "queued"

@@ -231,7 +231,8 @@ def report(args, base: dict, wall: float) -> None:
     per_phase, per_job, jobs_per_product = [], [], []
     for product_id in ids:
         its = [p for p in phases if p.product_id == product_id]
-        spans = [ms for p in its if (job := jobs.get(p.rq_job_id)) and (ms := job_ms(job, base["spans"]))]
+        its_jobs = {p.rq_job_id for p in its}  # phases a horse took over hold its job id
+        spans = [ms for job_id in its_jobs if (job := jobs.get(job_id)) and (ms := job_ms(job, base["spans"]))]
         runs = [run_ms[(product_id, p.name)] for p in its if (product_id, p.name) in run_ms]
         if not spans or len(runs) < len(its):
             continue

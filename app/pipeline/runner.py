@@ -124,6 +124,9 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str
     token = _handed_on.set(handed_on)
     try:
         outcome = run_phase(phase_id, job_id, rerun=rerun)
+        if rerun and job_id is not None:  # run again after the database went away: a phase this job took over
+            for held_id in _held_by(job_id, besides=phase_id):  # and was running then is still ours too
+                outcome = run_phase(held_id, job_id, rerun=True)
         while handed_on:
             next_id, next_job_id, _queue, _org_id = handed_on[0]
             outcome = run_phase(next_id, next_job_id, taken_over_by=job_id)
@@ -429,12 +432,18 @@ def reap_stale(now: datetime | None = None) -> int:
     return sum(1 for phase_id, job_id in stale if requeue_lost(phase_id, job_id, reason="lease expired"))
 
 
-def requeue_lost_job(job_id: str, *, reason: str) -> int:
-    """Requeue every phase still running under a job that died (its own, and those its horse took over)."""
-    held = db.session.scalars(select(ProductPhase.id).where(ProductPhase.rq_job_id == job_id,
-                                                           ProductPhase.status == PhaseStatus.RUNNING)).all()
+def _held_by(job_id: str, *, besides: int | None = None) -> list[int]:
+    """Phases running under a job: its own, and those its horse took over."""
+    held = db.session.scalars(select(ProductPhase.id).where(
+        ProductPhase.rq_job_id == job_id, ProductPhase.status == PhaseStatus.RUNNING,
+        ProductPhase.id != (besides or 0)).order_by(ProductPhase.id)).all()
     db.session.rollback()
-    return sum(1 for phase_id in held if requeue_lost(phase_id, job_id, reason=reason))
+    return list(held)
+
+
+def requeue_lost_job(job_id: str, *, reason: str) -> int:
+    """Requeue every phase still running under a job that died."""
+    return sum(1 for phase_id in _held_by(job_id) if requeue_lost(phase_id, job_id, reason=reason))
 
 
 def requeue_lost(phase_id: int, job_id: str | None, *, reason: str) -> bool:

@@ -118,3 +118,25 @@ def test_a_handed_on_phase_is_held_under_the_running_job_which_stop_and_recovery
     seo = _fresh(product.id).phase("seo")
     assert seo.status == PhaseStatus.QUEUED and seo.rq_job_id != analysis.rq_job_id
     assert Job.fetch(seo.rq_job_id, connection=get_redis()).get_status().value == "queued"
+
+
+def test_the_job_run_again_after_a_database_outage_resumes_the_phase_it_had_taken_over(org, manager, later_phases,
+                                                                                       approve_all):
+    product = create_product(org, manager, BLANK_PHOTO)
+    analysis = product.phase("analysis")
+    job_id = analysis.rq_job_id
+    assert runner.run_phase(analysis.id, job_id) == "completed"
+    market = _fresh(product.id).phase("market")
+    # The horse had taken the market phase over when the database went away mid-phase.
+    assert runner.run_phase(market.id, market.rq_job_id, taken_over_by="other") == "completed"
+    db.session.execute(update(ProductPhase).where(ProductPhase.id == market.id)
+                       .values(status=PhaseStatus.RUNNING, rq_job_id=job_id, attempts=1))
+    db.session.execute(update(ProductPhase).where(ProductPhase.product_id == product.id, ProductPhase.name != "analysis",
+                                                  ProductPhase.name != "market").values(status=PhaseStatus.PENDING))
+    db.session.commit()
+    later_phases["market"].runs = 0
+
+    assert runner.run_phases(analysis.id, job_id, rerun=True) == "completed"
+    product = _fresh(product.id)
+    assert product.status == ProductStatus.COMPLETED
+    assert product.phase("market").attempts == 1 and later_phases["market"].runs == 1  # not charged twice

@@ -58,9 +58,9 @@ def draw_photos() -> dict[str, Path]:
 
 def analyse(path: Path) -> None:
     """What the analysis phase does with one photo (every offline reading, in its order)."""
-    from app.pipeline.phases.analysis import analyse_photo
+    from app.pipeline.phases.analysis import TIMINGS, analyse_photo
 
-    analyse_photo(path, {"barcodes_ms": 0.0, "ocr_ms": 0.0, "quality_ms": 0.0}, None)
+    analyse_photo(path, dict.fromkeys(TIMINGS, 0.0), None)
 
 
 def horse_peak_mb(path: Path) -> float:

@@ -7,6 +7,7 @@ from redis import Redis
 from rq import Worker
 from sqlalchemy import func, select
 
+from app.core.database import write_intent
 from app.core.queue import all_queues
 from app.extensions import db
 from app.techfiles.collections import collection_start
@@ -30,8 +31,12 @@ def test_killed_worker_collection_is_resumed_by_another(app, org, manager, worke
     victim = start_worker(f"{ns}-victim")
     redis = Redis.from_url(app.config["REDIS_URL"])
     wait_until(lambda: {w.name for q in all_queues() for w in Worker.all(connection=redis, queue=q)}, 60)
-    product = make_product(org, manager, photos=PHOTO_FILES * 4)  # 8 photos × 3 steps + 2: several seconds of work
-    c = collection_start(org_id=org.id, product_id=product.id, by=manager)
+    # Written as the requests that do it write (BEGIN IMMEDIATE): a transaction that reads and then
+    # writes fails at once in SQLite when the running worker committed in between.
+    db.session.rollback()
+    with write_intent():
+        product = make_product(org, manager, photos=PHOTO_FILES * 4)  # 8 photos × 3 steps + 2: seconds of work
+        c = collection_start(org_id=org.id, product_id=product.id, by=manager)
     collection_id = c.id
     wait_until(lambda: (_fresh(select(func.count()).select_from(CollectionItem)
                                .where(CollectionItem.collection_id == collection_id)) or [0])[0] >= 2, 90)

@@ -65,7 +65,7 @@ def _compile_phase_statements() -> None:
     from sqlalchemy.exc import DBAPIError
 
     from app.extensions import db
-    from app.pipeline.runner import warm_statements
+    from app.pipeline.warm_sql import warm_statements
 
     if db.engine in _compiled_for:
         return

@@ -7,6 +7,7 @@ from sqlalchemy.engine.default import CACHE_MISS
 from app.extensions import db
 from app.pipeline import runner
 from app.pipeline.phases import register_phase, unregister_phase
+from app.pipeline.warm_sql import warm_statements
 from tests.pipeline.helpers import BLANK_PHOTO, Placeholder, create_product
 
 
@@ -25,7 +26,7 @@ def test_after_the_warm_up_a_phase_job_compiles_none_of_the_runners_statements(o
         phase_id, job_id = product.phase("analysis").id, product.phase("analysis").rq_job_id
         db.session.remove()
         _forget_compiled_sql()
-        runner.warm_statements()
+        warm_statements()
         compiled: list[str] = []
 
         def note_misses(conn, cursor, statement, parameters, context, executemany):

@@ -1,0 +1,100 @@
+"""The phase runner's SQL, compiled once in the worker parent before it forks.
+
+SQLAlchemy keeps compiled SELECTs in a per-engine cache and the ORM's INSERTs and UPDATEs in a
+per-mapper one; forked work horses inherit both, so a phase job compiles none of the runner's own
+statements (tests/pipeline/test_warm_statements.py). Called by app.warmup.
+"""
+from __future__ import annotations
+
+from app.core.models import Organisation, utcnow
+from app.extensions import db
+from app.pipeline import runner
+from app.pipeline.models import LogLevel, PhaseStatus, PipelineLog, Product, ProductPhase, ProductStatus
+
+
+def warm_statements() -> None:
+    """Compile, once in the worker parent, the statements every phase job runs first.
+
+    SQLAlchemy keeps compiled SQL in a per-engine cache that forked work horses inherit; compiled
+    here (against rows that do not exist, in a transaction rolled back) each horse skips it."""
+    from sqlalchemy.orm import make_transient_to_detached
+
+    try:
+        runner._claim(-1, "warm-up", commit=False)
+        runner._claim(-1, "warm-up", commit=False, holder="warm-up")
+        runner._still_ours(-1, "warm-up")
+        db.session.get(ProductPhase, -1)
+        db.session.get(Organisation, -1)
+        db.session.get(Product, -1)
+        product = Product(id=-1)
+        make_transient_to_detached(product)
+        db.session.add(product)
+        _ = product.phases, product.images
+    finally:
+        db.session.rollback()
+        db.session.remove()
+    _warm_writes()
+
+
+def _warm_writes() -> None:
+    """The runner's own writes, flushed against rows that do not exist and rolled back.
+
+    The ORM keeps its compiled INSERTs and UPDATEs per mapper and per set of changed columns, so
+    these are the runner's exact changes: a phase finished and the next one queued, the product's
+    status, log lines, and the reloads of rows a commit expired. Each fails as it should (no row
+    to update or reload, no organisation -1) after its SQL was compiled; nothing is kept."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import make_transient_to_detached
+    from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+
+    now = utcnow()
+
+    def existing(row):
+        make_transient_to_detached(row)
+        db.session.add(row)
+        return row
+
+    def running_phase() -> ProductPhase:
+        return existing(ProductPhase(id=-1, status=PhaseStatus.RUNNING, rq_job_id="warm-up", queued_at=None,
+                                     finished_at=None, lease_until=now, result=None, error=None))
+
+    def finished() -> None:
+        phase = running_phase()
+        phase.status, phase.finished_at, phase.lease_until, phase.result = PhaseStatus.COMPLETED, now, None, {}
+
+    def queued() -> None:
+        phase = existing(ProductPhase(id=-1, status=PhaseStatus.PENDING, rq_job_id=None, queued_at=None,
+                                      lease_until=None))
+        phase.status, phase.rq_job_id, phase.queued_at = PhaseStatus.QUEUED, "warm-up", now
+
+    def product_status() -> None:
+        existing(Product(id=-1, status=ProductStatus.PROCESSING)).status = ProductStatus.COMPLETED
+
+    def log_lines(phase_lines: int):
+        # As the runner writes them: the lines a phase wrote while it ran (ctx.log), then its own.
+        def write() -> None:
+            db.session.add_all(PipelineLog(organisation_id=-1, product_id=-1, phase="warm-up", level=LogLevel.INFO,
+                                           message="", details=None, created_at=now) for _ in range(phase_lines))
+            runner._log_in_session(existing(Product(id=-1, organisation_id=-1)), "warm-up", "info", "", None)
+        return write
+
+    def reloads() -> None:
+        phase = existing(ProductPhase(id=-1, product_id=-1))
+        _ = phase.product  # the many-to-one lazy load (`_context`)
+        for row in (existing(Product(id=-1)), phase):
+            db.session.expire(row)
+            try:
+                _ = row.organisation_id
+            except ObjectDeletedError:
+                pass
+
+    for write in (finished, queued, product_status, log_lines(0), log_lines(1), log_lines(2), reloads):
+        try:
+            write()
+            db.session.flush()
+        except (StaleDataError, IntegrityError):
+            pass
+        finally:
+            db.session.rollback()
+            db.session.expunge_all()
+    db.session.remove()

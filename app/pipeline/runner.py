@@ -17,6 +17,7 @@ import time
 import traceback
 import uuid
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -62,9 +63,17 @@ def lease_seconds() -> int:
 PHASE_LEASE = leases.Leased(ProductPhase, lease_seconds, holder="rq_job_id", lease_until="lease_until",
                             heartbeat="heartbeat_at")
 
-# Inside `run_phases`: where the next phase of the product goes instead of onto the queue (this
-# work horse runs it next, without another job, fork and connection).
-_handed_on: ContextVar[list | None] = ContextVar("pipeline_handed_on", default=None)
+
+
+@dataclass
+class _HandedOn:
+    """Inside `run_phases`: the product's next phases, claimed for this work horse instead of going
+    onto the queue (it runs them next, without another job, fork, connection or claim transaction)."""
+    holder: str | None  # the running job's id: what Stop kills and RQ's callback requeues
+    claimed: list[int] = field(default_factory=list)
+
+
+_handed_on: ContextVar[_HandedOn | None] = ContextVar("pipeline_handed_on", default=None)
 
 
 # --- enqueueing ------------------------------------------------------------------------------
@@ -78,8 +87,8 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
     phase.lease_until = None
     phase_id, job_id, queue, org_id = phase.id, phase.rq_job_id, product.queue, product.organisation_id
     handed_on = _handed_on.get()
-    if handed_on is not None and not delay:
-        after_commit(lambda: handed_on.append((phase_id, job_id, queue, org_id)))
+    if handed_on is not None and not delay and _take_over(phase, product, handed_on.holder):
+        after_commit(lambda: handed_on.claimed.append(phase_id))
         return
     app = current_app._get_current_object()
 
@@ -89,6 +98,16 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
             leases.ensure_sweeping()
 
     after_commit(_go)
+
+
+def _take_over(phase: ProductPhase, product: Product, holder: str | None) -> bool:
+    """Claim the phase just queued for the running horse, in the transaction that queued it (the
+    previous phase's finish): queued under its own id, then held under `holder` once committed."""
+    db.session.flush()
+    if not _claim(phase.id, phase.rq_job_id, commit=False, holder=holder):
+        return False
+    _log_in_session(product, phase.name, "info", f"{phase.name} started (attempt {phase.attempts_total + 1})", None)
+    return True
 
 
 def enqueue_phase_job(phase_id: int, job_id: str, *, queue: str, org_id: int, delay: int = 0) -> None:
@@ -113,55 +132,87 @@ class Unavailable(PhaseOutcome):
 def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str:
     """Run a phase, then the product's next phases in this same work horse; returns what the last did.
 
-    A phase that completes queues the next one as always (a fresh job id on the row, committed with
-    its result), but hands it to this process instead of Redis: the next phase is claimed under
-    that id right away and then held under this job's id, so a product's market, SEO and listing
-    phases cost no job, fork or database connection of their own, and Stop, RQ's abandoned-job
-    callback and the exactly-once guards treat them as this job. If this process dies between the
-    commit and the claim, the phase is queued without a job and `requeue_unscheduled` enqueues it
-    after PIPELINE_REQUEUE_GRACE_SECONDS."""
-    handed_on: list[tuple[int, str, str, int]] = []
+    A phase that completes queues the next one as always (a fresh job id on its row) and, in the
+    same transaction, claims it for this process instead of putting it on Redis: it is held under
+    this job's id, so a product's market, SEO and listing phases cost no job, fork, connection or
+    claim transaction of their own, and Stop, RQ's abandoned-job callback and the exactly-once
+    guards treat them as this job. A phase claimed so but not run when this job fails goes back
+    onto the queue; if this process dies, RQ's callback (or the lease sweep) requeues it."""
+    handed_on = _HandedOn(holder=job_id)
     token = _handed_on.set(handed_on)
     try:
         outcome = run_phase(phase_id, job_id, rerun=rerun)
         if rerun and job_id is not None:  # run again after the database went away: a phase this job took over
             for held_id in _held_by(job_id, besides=phase_id):  # and was running then is still ours too
                 outcome = run_phase(held_id, job_id, rerun=True)
-        while handed_on:
-            next_id, next_job_id, _queue, _org_id = handed_on[0]
-            outcome = run_phase(next_id, next_job_id, taken_over_by=job_id)
-            handed_on.pop(0)  # only now: a phase whose run raised is still in the list below
+        while handed_on.claimed:
+            outcome = run_phase(handed_on.claimed[0], job_id, claimed=True)
+            handed_on.claimed.pop(0)  # only now: a phase whose run raised is still in the list below
     except BaseException:
-        for next_id, next_job_id, queue, org_id in handed_on:  # committed as queued: on the queue after all
-            try:
-                enqueue_phase_job(next_id, next_job_id, queue=queue, org_id=org_id)
-            except Exception:  # Redis gone too: requeue_unscheduled finds it later
-                log.warning("phase %s could not be enqueued", next_id, exc_info=True)
+        _give_back(handed_on.claimed, job_id)
         raise
     finally:
         _handed_on.reset(token)
     return outcome
 
 
-def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_over_by: str | None = None) -> str:
+def _give_back(phase_ids: list[int], job_id: str | None) -> None:
+    """Phases claimed for this job that it did not run: back onto the queue, their attempt not charged."""
+    token = _handed_on.set(None)  # onto the queue, not to this horse
+    try:
+        for phase_id in phase_ids:
+            try:
+                with database.write_intent():
+                    phase = db.session.get(ProductPhase, phase_id)
+                    if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
+                        db.session.rollback()
+                        continue
+                    phase.attempts, phase.attempts_total = phase.attempts - 1, phase.attempts_total - 1
+                    queue_phase(phase, phase.product)
+                    _log_in_session(phase.product, phase.name, "warning",
+                                    f"{phase.name} back on the queue: the job that was to run it failed first", None)
+                    db.session.commit()
+            except Exception:  # the database or Redis gone too: RQ's callback or the sweep requeues it later
+                db.session.rollback()
+                log.warning("phase %s could not be given back to the queue", phase_id, exc_info=True)
+    finally:
+        _handed_on.reset(token)
+
+
+def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_over_by: str | None = None,
+              claimed: bool = False) -> str:
     """Claim the phase for this job, run it and record the outcome; returns what happened.
 
-    `taken_over_by`: the job whose horse runs this phase in its place (`run_phases`): the phase is
-    claimed under its own job id and then held under that one.
+    `taken_over_by`: the job whose horse runs this phase in its place: the phase is claimed under
+    its own job id and then held under that one. `claimed`: the previous phase's finish claimed it
+    for `job_id` already (`run_phases`).
 
-    Two write transactions per phase: the claim (with the "started" log line) and the finish
-    (with the outcome and every log line the phase wrote while it ran, kept in memory until then:
-    a line per transaction cost more than many phases' own work, and held SQLite's write lock)."""
-    if not _claim(phase_id, job_id, commit=False, holder=taken_over_by) and not (rerun and _still_ours(phase_id, job_id)):
-        db.session.rollback()
-        return "not claimed"
-    job_id = taken_over_by or job_id
-    phase = db.session.get(ProductPhase, phase_id)
+    Two write transactions per phase: the claim (with the "started" log line; for a phase handed
+    on, part of the previous phase's finish) and the finish (with the outcome and every log line
+    the phase wrote while it ran, kept in memory until then: a line per transaction cost more than
+    many phases' own work, and held SQLite's write lock)."""
     pending_logs: list[PipelineLog] = []
-    ctx = _context(phase, pending_logs)
-    _log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
-    publish_after_commit(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
-    db.session.commit()
+    if claimed:
+        token = database._immediate.set(False)  # a read, continued by the phase's own (`_run_module`)
+        try:
+            phase = db.session.get(ProductPhase, phase_id)
+            if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
+                db.session.rollback()
+                return "not claimed"  # stopped between the finish that claimed it and now
+            ctx = _context(phase, pending_logs)
+        finally:
+            database._immediate.reset(token)
+    else:
+        if not _claim(phase_id, job_id, commit=False, holder=taken_over_by) and not (
+                rerun and _still_ours(phase_id, job_id)):
+            db.session.rollback()
+            return "not claimed"
+        job_id = taken_over_by or job_id
+        phase = db.session.get(ProductPhase, phase_id)
+        ctx = _context(phase, pending_logs)
+        _log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
+        publish_after_commit(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
+        db.session.commit()
     started = time.perf_counter()
     with leases.Heartbeat(lambda: _beat(phase_id, job_id), lease_seconds() / 3, name=f"phase-{phase_id}-heartbeat"):
         outcome = _run_module(ctx)
@@ -259,6 +310,8 @@ def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: Phase
     message, level = _advance(product, phase, outcome, new)
     _log_in_session(product, phase.name, level, message,
                     {"status": new.value, "attempt": phase.attempts_total, "error": outcome.error, "run_ms": run_ms})
+    if new in (PhaseStatus.COMPLETED, PhaseStatus.SKIPPED):
+        continue_after(product, phase)  # after this phase's line: the next may start in this transaction
     publish_after_commit(product.organisation_id, PRODUCT_EVENT,
                          {"product_id": product.id, "status": product.status.value})
     db.session.commit()
@@ -290,11 +343,8 @@ def _advance(product: Product, phase: ProductPhase, outcome: PhaseOutcome, new: 
         product.set_status(ProductStatus.NEEDS_REVIEW)
         return f"{phase.name} needs a person to review it", "warning"
     if new == PhaseStatus.SKIPPED:
-        message = f"{phase.name} skipped: {outcome.result['skipped']}"
-    else:
-        message = f"{phase.name} completed"
-    continue_after(product, phase)
-    return message, "info"
+        return f"{phase.name} skipped: {outcome.result['skipped']}", "info"
+    return f"{phase.name} completed", "info"
 
 
 def continue_after(product: Product, phase: ProductPhase) -> None:

@@ -37,6 +37,10 @@ def test_one_job_runs_all_four_phases_of_a_product(org, manager, run_jobs, later
     assert all(queue.count == 0 for queue in all_queues())
     messages = [line.message for line in selectors.log_lines(product.id)]
     assert sum("started" in m for m in messages) == 4 and sum("completed" in m for m in messages) == 4
+    # A phase's start is committed with the previous phase's finish, and logged after it.
+    starts_and_ends = [m.message.split(" (")[0] for m in selectors.log_lines(product.id) if "started" in m.message or "completed" in m.message]
+    assert starts_and_ends == [f"{name} {what}" for name in ("analysis", "market", "seo", "listing")
+                               for what in ("started", "completed")]
 
 
 def test_a_stop_while_a_handed_on_phase_runs_discards_it_and_runs_nothing_after(org, manager, run_jobs,
@@ -76,7 +80,8 @@ def test_phases_handed_on_but_not_run_go_onto_the_queue_when_the_horse_fails(org
     with pytest.raises(ConnectionError):
         runner.run_phases(analysis.id, analysis.rq_job_id)
     market = _fresh(product.id).phase("market")
-    assert market.status == PhaseStatus.QUEUED
+    assert market.status == PhaseStatus.QUEUED and market.attempts == 0  # claimed, never run: not charged
+    assert selectors.log_lines(product.id)[-1].message.endswith("the job that was to run it failed first")
     assert Job.fetch(market.rq_job_id, connection=get_redis()).get_status().value == "queued"
 
 

@@ -38,7 +38,8 @@ def test_one_job_runs_all_four_phases_of_a_product(org, manager, run_jobs, later
     messages = [line.message for line in selectors.log_lines(product.id)]
     assert sum("started" in m for m in messages) == 4 and sum("completed" in m for m in messages) == 4
     # A phase's start is committed with the previous phase's finish, and logged after it.
-    starts_and_ends = [m.message.split(" (")[0] for m in selectors.log_lines(product.id) if "started" in m.message or "completed" in m.message]
+    starts_and_ends = [m.message.split(" (")[0] for m in selectors.log_lines(product.id)
+                       if "started" in m.message or "completed" in m.message]
     assert starts_and_ends == [f"{name} {what}" for name in ("analysis", "market", "seo", "listing")
                                for what in ("started", "completed")]
 

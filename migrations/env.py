@@ -52,6 +52,19 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# Indexes 0030 creates on PostgreSQL only (trigram and partial indexes SQLite cannot use): they are
+# not in the models, so autogenerate must not propose dropping them.
+POSTGRESQL_ONLY_INDEXES = frozenset({
+    "ix_orders_number_trgm", "ix_orders_customer_name_trgm", "ix_orders_customer_email_trgm",
+    "ix_customers_name_trgm", "ix_customers_email_trgm", "ix_customers_phone_trgm",
+    "ix_orders_in_work_due", "ix_order_items_waiting",
+})
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == "index" and reflected and compare_to is None and name in POSTGRESQL_ONLY_INDEXES)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -93,6 +106,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

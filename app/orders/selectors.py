@@ -175,8 +175,8 @@ def lines_to_act_on_page(org_id: int, page, per_page: int = 50) -> Page:
         page = max(1, int(page))
     except (TypeError, ValueError):
         page = 1
-    total = db.session.scalar(select(func.count(OrderItem.id)).join(Order, OrderItem.order_id == Order.id)
-                              .where(*_waiting_lines(org_id))) or 0
+    total = db.session.scalar(select(func.count()).select_from(OrderItem).join(Order, OrderItem.order_id == Order.id)
+                              .where(*_waiting_lines(org_id))) or 0  # count(*): PostgreSQL reads the index only
     return Page(lines_to_act_on(org_id, limit=per_page, offset=(page - 1) * per_page), page, per_page, total)
 
 

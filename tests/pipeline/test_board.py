@@ -70,3 +70,11 @@ def test_a_search_counts_and_shows_only_matches(org, manager_client):
     assert _cards(page, "needs_review") == curb
     assert len(_cards(page, "completed")) == 3
     assert "more." not in page
+
+
+def test_a_search_ignores_case_and_takes_wildcards_literally(org, manager_client):
+    _products(org.id, ProductStatus.NEEDS_REVIEW, 2, name="Silk 50% off")
+    plain = _products(org.id, ProductStatus.NEEDS_REVIEW, 1, name="Silk 50 percent")
+    assert len(_cards(manager_client.get("/products/?q=SILK+50%25").get_data(as_text=True), "needs_review")) == 2
+    assert _cards(manager_client.get("/products/?q=silk+50+p").get_data(as_text=True), "needs_review") == plain
+    assert _cards(manager_client.get("/products/?q=s_lk").get_data(as_text=True), "needs_review") == []

@@ -87,6 +87,14 @@ def job_class(path) -> type:
 class AppWorkerMixin:
     flask_app: Flask | None = None
     lost_redis = False  # set when this worker saw Redis go away (run() then starts a fresh one)
+    stop_before_start: _Stop | None = None  # run()'s own handler, in place while the worker starts
+
+    def _install_signal_handlers(self):
+        super()._install_signal_handlers()
+        # A SIGTERM that came while the worker registered itself reached run()'s handler, not
+        # RQ's: honour it now, or the worker would wait for jobs until a second signal.
+        if self.stop_before_start is not None and self.stop_before_start.requested:
+            self._stop_requested = True
 
     def _redis_gone(self, what: str, exc: Exception) -> None:
         if not self.lost_redis:
@@ -254,6 +262,7 @@ def run(app: Flask, *, burst: bool = False, name: str | None = None, worker_clas
         if not _wait_until_reachable(app, stop, longest):
             return 0
         worker = build_worker(app, worker_class_path=worker_class_path, job_class_path=job_class_path, name=name)
+        worker.stop_before_start = stop
         born = time.monotonic()
         try:
             with app.app_context():

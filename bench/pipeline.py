@@ -40,6 +40,7 @@ os.environ["STOCKROOM_INSTANCE"] = str(WORK / "instance")
 PHOTO_DIRS = ("ean13-1", "upca-2", "ean13-2")
 
 from goals import record  # noqa: E402  (bench/goals.py)
+from ready import wait_for_workers  # noqa: E402  (bench/ready.py)
 
 
 def photos() -> list[Path]:
@@ -70,16 +71,6 @@ def stop(workers: list[subprocess.Popen]) -> None:
         w.terminate()
     for w in workers:
         w.wait(30)
-
-
-def wait_for_workers(n: int) -> None:
-    from rq import Worker
-
-    from app.core.queue import get_queue
-
-    deadline = time.monotonic() + 120
-    while len(Worker.all(queue=get_queue("default"))) < n and time.monotonic() < deadline:
-        time.sleep(0.2)
 
 
 def job_spans() -> dict[str, float]:

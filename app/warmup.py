@@ -44,6 +44,7 @@ def warm_up(app: Flask) -> dict[str, float]:
         step("phase statements", _compile_phase_statements)
         step("image hashing", _hash_once)
         step("lazy imports", _lazy_imports)
+        step("keyword patterns", _keyword_patterns)
         step("OCR engine", _load_ocr)
     # What the warm-up built lives as long as the worker: out of the collector's sight, a work
     # horse's collections no longer walk (and so copy) the parent's pages.
@@ -99,6 +100,26 @@ def _lazy_imports() -> None:
     extract_keywords("warm up keyword extraction")
     for name in ("app.refdata.lookup", "app.refdata.reader", "app.listings.price_provider"):
         importlib.import_module(name)
+
+
+def _keyword_patterns() -> None:
+    # Categorising a product tries every keyword of its organisation's rules: compiled here once
+    # for the built-in rules and every organisation's own, instead of in each analysis job.
+    from sqlalchemy import select
+
+    from app.analysis.matching import keyword_pattern
+    from app.extensions import db
+    from app.inventory.category_rules import default_rule_dicts
+    from app.inventory.models import CategoryRule
+
+    keywords = {k for rule in default_rule_dicts() for k in rule["keywords"]}
+    try:
+        keywords |= {k for ks in db.session.scalars(select(CategoryRule.keywords)).all() for k in ks or ()}
+    finally:
+        db.session.remove()
+        db.engine.dispose()  # no connection is left open for the children to inherit
+    for keyword in keywords:
+        keyword_pattern(keyword)
 
 
 def _load_ocr() -> None:

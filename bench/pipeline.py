@@ -5,12 +5,18 @@ class, and milliseconds per image for decoding, barcodes, OCR, quality and the p
 
 Usage: python bench/pipeline.py [--products 200] [--workers 2] [--worker-class dotted.path]
 
-Phase overhead is what the worker spends on a phase job from forking its work horse to reaping
-it, minus the phases' own `run()`; a phase job runs its phase and then the product's next ones in
-the same horse, so the overhead is given per phase (shared out over the phases a job ran) and per
-job. Its anchor is the same span of a no-op job queued beside each product (bench/timed_worker.py
-records the spans). With another --worker-class the spans are not
-recorded and the jobs' own start-to-end times inside the horse are compared instead.
+Two passes over the same photos, each with --products products:
+- overhead (goal 1): products uploaded and started one by one, a no-op job queued beside each.
+  Phase overhead is what the worker spends on a phase job from forking its work horse to reaping
+  it, minus the phases' own `run()`; a phase job runs its phase and then the product's next ones
+  in the same horse, so the overhead is given per phase (shared out over the phases a job ran) and
+  per job. Its anchor is the same span of the no-op jobs (bench/timed_worker.py records the
+  spans). With another --worker-class the spans are not recorded and the jobs' own start-to-end
+  times inside the horse are compared instead.
+- throughput (goal 2): products uploaded first, then all started; the clock runs from the first
+  start to the last product done, with nothing else on the workers (the first pass's no-op jobs
+  and this process's uploads took turns on the same two cores). Its anchor is the analysers' own
+  time per product in that pass: what two workers would manage if a product cost only that.
 
 Runs in a throw-away instance folder (SQLite, or a scratch PostgreSQL database when DATABASE_URL
 points at a server; embedded Redis unless REDIS_URL is set); prints figures, asserts nothing.
@@ -114,12 +120,7 @@ def main() -> None:
     from scratch import scratch_database
 
     from app import create_app
-    from app.analysis.barcodes import read_barcodes
     from app.core.database import write_intent
-    from app.core.models import Role
-    from app.core.users import organisation_get_or_create, user_create
-    from app.extensions import db
-    from app.inventory.services import item_build
 
     url, drop = scratch_database(WORK)  # SQLite, or a scratch PostgreSQL database with DATABASE_URL
     atexit.register(drop)
@@ -128,25 +129,15 @@ def main() -> None:
     with app.app_context():
         upgrade(revision="heads")
         write_intent().__enter__()  # this script reads then writes, like a POST request
-        org = organisation_get_or_create("Bench Org")
-        org.review_threshold = 0
-        user = user_create(org_id=org.id, email="bench@bench.test", password="bench-password-1", role=Role.MANAGER)
-        pool = photos()
-        known = set()
-        for i, path in enumerate(pool):  # the catalogue knows every GTIN our photos carry
-            for code in read_barcodes(path):
-                if code.text.isdigit() and code.text not in known:
-                    known.add(code.text)
-                    item_build(org_id=org.id, sku=f"SKU-{i}-{len(known)}", title=f"Catalogue item {code.text}",
-                               gtin=code.text, brand="Bench")
-        db.session.commit()
-
-        print(f"pipeline bench: {args.products} products, {args.workers} × {args.worker_class}, "
-              f"{len(pool)} distinct photos, {len(known)} catalogue GTINs")
+        # One organisation a pass: each starts from the same catalogue, none sees the other's products.
+        first, second = bench_organisation("Bench Org"), bench_organisation("Bench Org 2")
+        print(f"pipeline bench: {args.products} products a pass, {args.workers} × {args.worker_class}, "
+              f"{len(photos())} distinct photos, {first[2]} catalogue GTINs")
         procs = start_workers(app, args.workers, args.worker_class)
         try:
             wait_for_workers(args.workers)
-            wall, noop_ids = run_products(args, org, user)
+            wall, noop_ids, first_pass = run_products(args, *first[:2])
+            throughput_wall, second_pass = run_throughput(args, *second[:2])
         finally:
             stop(procs)
         spans = job_spans()
@@ -154,41 +145,102 @@ def main() -> None:
         base = {"job_ms": noop_job_ms(noop_ids, spans), "spans": spans, "measure": measure}
         print(f"  no-op job (one queued beside each product, same queue and workers), {measure}: "
               f"{base['job_ms']:.1f} ms")
-        report(args, base, wall)
+        report_overhead(args, base, wall, first_pass)
+        report_throughput(args, throughput_wall, second_pass)
 
 
-def run_products(args, org, user) -> tuple[float, list[str]]:
-    from sqlalchemy import func, select
+def bench_organisation(name: str):
+    """(organisation, manager, catalogue GTINs): a catalogue that knows every GTIN the photos carry."""
+    from app.analysis.barcodes import read_barcodes
+    from app.core.models import Role
+    from app.core.users import organisation_get_or_create, user_create
+    from app.extensions import db
+    from app.inventory.services import item_build
 
+    org = organisation_get_or_create(name)
+    org.review_threshold = 0
+    user = user_create(org_id=org.id, email=f"bench{org.id}@bench.test", password="bench-password-1",
+                       role=Role.MANAGER)
+    known = set()
+    for i, path in enumerate(photos()):
+        for code in read_barcodes(path):
+            if code.text.isdigit() and code.text not in known:
+                known.add(code.text)
+                item_build(org_id=org.id, sku=f"SKU-{i}-{len(known)}", title=f"Catalogue item {code.text}",
+                           gtin=code.text, brand="Bench")
+    db.session.commit()
+    return org.id, user.id, len(known)
+
+
+def upload(args, org_id: int, user_id: int, *, start: bool, beside=None) -> list[int]:
     from app.core.database import write_intent
-    from app.core.queue import get_queue
+    from app.core.models import User
     from app.extensions import db
     from app.pipeline import services
-    from app.pipeline.models import Product, ProductStatus
 
-    pool = photos()
-    noop_ids = []
-    started = time.perf_counter()
+    pool, ids, user = photos(), [], db.session.get(User, user_id)
     for i in range(args.products):
         path = pool[i % len(pool)]
         with open(path, "rb") as fh, write_intent():
-            services.product_create(org_id=org.id, by=user, files=[(path.name, fh)], start=True)
-        # The anchor runs interleaved with the phases, on the same queue and workers.
-        noop_ids.append(get_queue("default").enqueue("bench.noop_job.noop", result_ttl=3600).id)
-    upload_s = time.perf_counter() - started
-    print(f"  upload: {args.products} products in {upload_s:.1f} s ({upload_s / args.products * 1000:.0f} ms each: "
-          "checks, thumbnails, rows; workers already busy meanwhile)")
+            ids.append(services.product_create(org_id=org_id, by=user, files=[(path.name, fh)], start=start).product.id)
+        if beside is not None:
+            beside()
     db.session.remove()
+    return ids
+
+
+def wait_until_done(ids: list[int]) -> None:
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.pipeline.models import Product, ProductStatus
+
     while True:
         left = db.session.scalar(select(func.count()).select_from(Product).where(
-            Product.status.in_((ProductStatus.UPLOADED, ProductStatus.PROCESSING))))
+            Product.id.in_(ids), Product.status.in_((ProductStatus.UPLOADED, ProductStatus.PROCESSING))))
         db.session.rollback()
         if not left:
-            return time.perf_counter() - started, noop_ids
-        time.sleep(0.5)
+            return
+        time.sleep(0.1)
 
 
-def report(args, base: dict, wall: float) -> None:
+def run_products(args, org_id: int, user_id: int) -> tuple[float, list[str], list[int]]:
+    """The overhead pass: upload and start products one by one, a no-op job beside each."""
+    from app.core.queue import get_queue
+
+    noop_ids = []
+
+    def noop() -> None:  # the anchor runs interleaved with the phases, on the same queue and workers
+        noop_ids.append(get_queue("default").enqueue("bench.noop_job.noop", result_ttl=3600).id)
+
+    started = time.perf_counter()
+    ids = upload(args, org_id, user_id, start=True, beside=noop)
+    upload_s = time.perf_counter() - started
+    print(f"  overhead pass: {args.products} products uploaded in {upload_s:.1f} s "
+          f"({upload_s / args.products * 1000:.0f} ms each: checks, thumbnails, rows; workers already busy meanwhile)")
+    wait_until_done(ids)
+    return time.perf_counter() - started, noop_ids, ids
+
+
+def run_throughput(args, org_id: int, user_id: int) -> tuple[float, list[int]]:
+    """The throughput pass: upload first, then start them all; the clock covers the workers' part."""
+    from app.core.database import write_intent
+    from app.core.models import User
+    from app.extensions import db
+    from app.pipeline import services
+
+    ids = upload(args, org_id, user_id, start=False)
+    user = db.session.get(User, user_id)
+    started = time.perf_counter()
+    for product_id in ids:
+        with write_intent():
+            services.product_start(org_id=org_id, product_id=product_id, by=user)
+    db.session.remove()
+    wait_until_done(ids)
+    return time.perf_counter() - started, ids
+
+
+def report_overhead(args, base: dict, wall: float, ids: list[int]) -> None:
     from rq.job import Job
     from sqlalchemy import select
 
@@ -196,13 +248,12 @@ def report(args, base: dict, wall: float) -> None:
     from app.extensions import db
     from app.pipeline.models import PipelineLog, Product, ProductPhase
 
-    products = db.session.scalars(select(Product)).all()
-    ids = [p.id for p in products]
+    products = db.session.scalars(select(Product).where(Product.id.in_(ids))).all()
     by_status: dict[str, int] = {}
     for p in products:
         by_status[p.status.value] = by_status.get(p.status.value, 0) + 1
     identified = sum(1 for p in products if (p.confidence or 0) >= 80)
-    print(f"  upload + all phases: {wall:.1f} s → {args.products / wall * 60:.1f} products/min "
+    print(f"  overhead pass, upload + all phases: {wall:.1f} s → {args.products / wall * 60:.1f} products/min "
           f"(statuses {by_status}; {identified} identified with confidence ≥ 80)")
 
     run_ms: dict[tuple[int, str], float] = {}
@@ -241,7 +292,18 @@ def report(args, base: dict, wall: float) -> None:
     record(1, f"phase overhead per phase (job span − run(), p50 over products) vs a no-op job ({base['measure']})",
            statistics.median(per_phase), base["job_ms"], "ms", 1.2)
 
+
+def report_throughput(args, wall: float, ids: list[int]) -> None:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.pipeline.models import Product
     from app.pipeline.phases.analysis import TIMINGS
+
+    products = db.session.scalars(select(Product).where(Product.id.in_(ids))).all()
+    done = sum(1 for p in products if p.status.value in ("completed", "needs_review"))
+    print(f"  throughput pass: {args.products} products started together, all phases done in {wall:.1f} s "
+          f"→ {args.products / wall * 60:.1f} products/min ({done} completed or waiting for review)")
 
     per_image: dict[str, list[float]] = {name: [] for name in TIMINGS}
     for p in products:

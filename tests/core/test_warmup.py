@@ -14,7 +14,7 @@ def test_warm_up_loads_what_the_first_analysis_job_would_pay_for(app):
     finally:
         gc.unfreeze()  # this test process is no worker parent: its garbage must stay collectable
     assert set(took) == {"mappers", "task modules", "phase modules", "phase statements", "image hashing",
-                         "lazy imports", "OCR engine"}
+                         "keyword patterns", "lazy imports", "OCR engine"}
     # What the warm-up built is out of the collector's sight: a horse's collections leave those pages shared.
     assert frozen > 0
     # YAKE with networkx (the SEO phase's keywords) cost every SEO job ~160 ms to import.
@@ -26,3 +26,12 @@ def test_warm_up_loads_what_the_first_analysis_job_would_pay_for(app):
     # no connection stays checked out for them to inherit.
     assert len(db.engine._compiled_cache) > compiled_before
     assert db.engine.pool.checkedout() == 0
+    # Every built-in category keyword's pattern is compiled: no analysis job compiles them again.
+    from app.analysis.matching import keyword_pattern
+    from app.inventory.category_rules import default_rule_dicts
+
+    misses = keyword_pattern.cache_info().misses
+    for rule in default_rule_dicts():
+        for keyword in rule["keywords"]:
+            keyword_pattern(keyword)
+    assert keyword_pattern.cache_info().misses == misses

@@ -6,6 +6,8 @@ statements (tests/pipeline/test_warm_statements.py). Called by app.warmup.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.core.models import Organisation, utcnow
 from app.extensions import db
 from app.pipeline import runner
@@ -13,7 +15,8 @@ from app.pipeline.models import LogLevel, PhaseStatus, PipelineLog, Product, Pro
 
 
 def warm_statements() -> None:
-    """Compile, once in the worker parent, the statements every phase job runs first.
+    """Compile, once in the worker parent, the statements every phase job runs: the runner's, then
+    each phase module's own (its `warm()`).
 
     SQLAlchemy keeps compiled SQL in a per-engine cache that forked work horses inherit; compiled
     here (against rows that do not exist, in a transaction rolled back) each horse skips it."""
@@ -34,6 +37,52 @@ def warm_statements() -> None:
         db.session.rollback()
         db.session.remove()
     _warm_writes()
+    _warm_phase_modules()
+
+
+def existing(row):
+    """`row` (built with an id) taken as a loaded row of the session: changing it compiles an UPDATE."""
+    from sqlalchemy.orm import make_transient_to_detached
+
+    make_transient_to_detached(row)
+    db.session.add(row)
+    return row
+
+
+def compile_writes(*writes: Callable[[], None]) -> None:
+    """Run each write (changes to rows that do not exist), flush, roll back: its SQL is compiled.
+
+    Each fails as it should (no row to update or reload, no organisation -1) after its SQL was
+    compiled; nothing is kept."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+
+    for write in writes:
+        try:
+            write()
+            db.session.flush()
+        except (StaleDataError, IntegrityError, ObjectDeletedError):
+            pass
+        finally:
+            db.session.rollback()
+            db.session.expunge_all()
+    db.session.remove()
+
+
+def _warm_phase_modules() -> None:
+    """Each built-in phase module's own SQL (its optional `warm()`): reads for an organisation that
+    does not exist, writes against rows that do not."""
+    from app.pipeline.phases import built_in_phases
+
+    for module in built_in_phases().values():
+        warm = getattr(module, "warm", None)
+        if warm is None:
+            continue
+        try:
+            warm()
+        finally:
+            db.session.rollback()
+            db.session.remove()
 
 
 def _warm_writes() -> None:
@@ -41,18 +90,10 @@ def _warm_writes() -> None:
 
     The ORM keeps its compiled INSERTs and UPDATEs per mapper and per set of changed columns, so
     these are the runner's exact changes: a phase finished and the next one queued, the product's
-    status, log lines, and the reloads of rows a commit expired. Each fails as it should (no row
-    to update or reload, no organisation -1) after its SQL was compiled; nothing is kept."""
-    from sqlalchemy.exc import IntegrityError
-    from sqlalchemy.orm import make_transient_to_detached
-    from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+    status, log lines, and the reloads of rows a commit expired."""
+    from sqlalchemy.orm.exc import ObjectDeletedError
 
     now = utcnow()
-
-    def existing(row):
-        make_transient_to_detached(row)
-        db.session.add(row)
-        return row
 
     def running_phase() -> ProductPhase:
         return existing(ProductPhase(id=-1, status=PhaseStatus.RUNNING, rq_job_id="warm-up", queued_at=None,
@@ -88,13 +129,4 @@ def _warm_writes() -> None:
             except ObjectDeletedError:
                 pass
 
-    for write in (finished, queued, product_status, log_lines(0), log_lines(1), log_lines(2), reloads):
-        try:
-            write()
-            db.session.flush()
-        except (StaleDataError, IntegrityError):
-            pass
-        finally:
-            db.session.rollback()
-            db.session.expunge_all()
-    db.session.remove()
+    compile_writes(finished, queued, product_status, log_lines(0), log_lines(1), log_lines(2), reloads)

@@ -41,3 +41,27 @@ def test_after_the_warm_up_a_phase_job_compiles_none_of_the_runners_statements(o
     finally:
         unregister_phase("analysis")
     assert compiled == []
+
+
+def test_after_the_warm_up_a_product_through_the_built_in_phases_compiles_no_sql(org, manager):
+    """Each phase module's `warm()` compiles its own reads and writes: the whole pipeline runs on
+    statements the worker parent compiled, in any database."""
+    org.review_threshold = 0
+    db.session.commit()
+    product = create_product(org, manager, BLANK_PHOTO)
+    phase_id, job_id = product.phase("analysis").id, product.phase("analysis").rq_job_id
+    db.session.remove()
+    _forget_compiled_sql()
+    warm_statements()
+    compiled: list[str] = []
+
+    def note_misses(conn, cursor, statement, parameters, context, executemany):
+        if context is not None and context.cache_hit is CACHE_MISS:
+            compiled.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", note_misses)
+    try:
+        assert runner.run_phases(phase_id, job_id) == "completed"
+    finally:
+        event.remove(db.engine, "after_cursor_execute", note_misses)
+    assert compiled == []

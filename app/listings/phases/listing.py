@@ -67,6 +67,16 @@ def save_listing(*, org_id: int, product_id: int, slug: str, fields: dict):
     return listing
 
 
+def warm() -> None:
+    """This phase's SQL, compiled in the worker parent before it forks (app.pipeline.warm_sql): the
+    listing written for a product and an organisation that do not exist."""
+    from app.pipeline.models import Product
+    from app.pipeline.warm_sql import compile_writes
+
+    fields = build_listing(facts_from(Product(id=-1), {}), {}, {}, [])
+    compile_writes(lambda: save_listing(org_id=-1, product_id=-1, slug="warm-up", fields=fields))
+
+
 def run(ctx):
     """Build (or rebuild) the product's listing; it is written when the phase completes."""
     from app.pipeline.contract import PhaseOutcome

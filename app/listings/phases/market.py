@@ -89,6 +89,22 @@ def sales_points(org_id: int, row: CatalogueRow | None) -> tuple[list[PricePoint
     return points, None
 
 
+def warm() -> None:
+    """This phase's SQL, compiled in the worker parent before it forks (app.pipeline.warm_sql): its
+    reads for an organisation that does not exist."""
+    from types import SimpleNamespace
+
+    from app.core.tenancy import get_scoped
+    from app.inventory.models import Item
+    from app.listings.price_lists import price_points_for
+
+    get_scoped(Item, -1, -1)
+    catalogue_row(-1, SimpleNamespace(evidence=None, name=None, gtin="0" * 14))
+    price_points_for(org_id=-1, gtin="0" * 14, sku="warm-up")
+    price_points_for(org_id=-1, gtin="0" * 14)
+    sales_points(-1, CatalogueRow(-1, "warm-up", None, None, None))
+
+
 def run(ctx):
     """Market research for one product (see the module doc for the rule)."""
     from app.core.ai import Served

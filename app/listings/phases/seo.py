@@ -194,6 +194,11 @@ def taken_slugs(org_id: int, product_id: int, base: str) -> list[str]:
         or_(Listing.slug == base, Listing.slug.like(pattern, escape="\\")))))
 
 
+def warm() -> None:
+    """This phase's SQL, compiled in the worker parent before it forks (app.pipeline.warm_sql)."""
+    taken_slugs(-1, -1, "warm-up")
+
+
 def run(ctx):
     """SEO for one product: keywords, titles, meta description, slug, completeness."""
     from app.pipeline.contract import PhaseOutcome

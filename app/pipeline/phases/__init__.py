@@ -32,6 +32,10 @@ everything around it:
   with backoff (at most MAX_ATTEMPTS attempts in all), otherwise the phase fails with `error`
   shown to the user next to a Retry button. An exception raised by `run` counts as a
   transient failure (a bug shows up as three attempts, then "failed" with the exception).
+* Optionally `warm()`: the worker parent calls it once before forking (app.pipeline.warm_sql)
+  so that the module's SQL is compiled there and no job compiles it again. It runs the module's
+  reads for an organisation that does not exist and its writes against rows that do not
+  (`warm_sql.compile_writes`); it must not call anything outside the database.
 * The phases are listed in `built_in_phases` (plain imports: grep and the import graph show
   the wiring). A phase that is not available is marked "skipped" (with the reason in the log),
   never faked: the product completes when the remaining phases are done or skipped.

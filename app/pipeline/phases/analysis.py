@@ -84,6 +84,37 @@ def run(ctx: PhaseContext) -> PhaseOutcome:
                             "confidence_source": "analysis", "evidence": evidence, "phash": primary_hash})
 
 
+def warm() -> None:
+    """This phase's SQL, compiled in the worker parent before it forks (app.pipeline.warm_sql): its
+    reads for an organisation that does not exist, its writes against rows that do not."""
+    from app.pipeline.warm_sql import compile_writes, existing
+    from app.refdata import lookup
+
+    catalogue_for(-1, exclude_product=-1)
+    keyword_rules(-1)
+    lookup.find(["0" * 14])
+    lookup.brands_among(["warm-up"])
+    _near_duplicates(-1, -1, "0" * 16)
+    db.session.get(ProductImage, -1)  # `write()` loads each image
+    db.session.rollback()
+
+    def identified(fields: tuple[str, ...]):
+        def write() -> None:  # as the runner applies `PhaseOutcome.product`: only the values that changed
+            product = existing(Product(id=-1))
+            for name in fields:
+                setattr(product, name, "0")
+            if fields:  # a field filled in changes where the product's fields came from
+                product.field_sources = {}
+            product.suggestions, product.review_reasons = [], []
+            product.confidence, product.confidence_source, product.evidence, product.phash = 0, "analysis", {}, "0"
+        return write
+
+    def image_analysis() -> None:
+        existing(ProductImage(id=-1)).analysis = {}
+
+    compile_writes(identified(()), identified(("name", "brand", "gtin")), identified(FIELDS), image_analysis)
+
+
 def _analyse_one(sha: str, filename: str, timings: dict, ocr_error: str | None) -> tuple[dict, str | None]:
     try:
         return analyse_photo(storage.open_path(sha), timings, ocr_error)

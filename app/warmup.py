@@ -60,6 +60,7 @@ def _import_phases() -> None:
 
 
 _compiled_for: weakref.WeakSet = weakref.WeakSet()  # engines already done (a fork inherits the set)
+_patterns_for: weakref.WeakSet = weakref.WeakSet()
 
 
 def _compile_phase_statements() -> None:
@@ -106,6 +107,7 @@ def _keyword_patterns() -> None:
     # Categorising a product tries every keyword of its organisation's rules: compiled here once
     # for the built-in rules and every organisation's own, instead of in each analysis job.
     from sqlalchemy import select
+    from sqlalchemy.exc import DBAPIError
 
     from app.analysis.matching import keyword_pattern
     from app.extensions import db
@@ -113,11 +115,15 @@ def _keyword_patterns() -> None:
     from app.inventory.models import CategoryRule
 
     keywords = {k for rule in default_rule_dicts() for k in rule["keywords"]}
-    try:
-        keywords |= {k for ks in db.session.scalars(select(CategoryRule.keywords)).all() for k in ks or ()}
-    finally:
-        db.session.remove()
-        db.engine.dispose()  # no connection is left open for the children to inherit
+    if db.engine not in _patterns_for:  # the organisations' own rules: read once per engine (a fork inherits the set)
+        _patterns_for.add(db.engine)
+        try:
+            keywords |= {k for ks in db.session.scalars(select(CategoryRule.keywords)).all() for k in ks or ()}
+        except DBAPIError as exc:  # e.g. a database not migrated yet: the built-in rules are compiled all the same
+            log.info("organisations' keyword rules not compiled ahead: %s", str(exc.orig).splitlines()[0])
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # no connection is left open for the children to inherit
     for keyword in keywords:
         keyword_pattern(keyword)
 

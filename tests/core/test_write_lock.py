@@ -1,5 +1,5 @@
 """The worst uploads never hold SQLite's write lock for long: while one is processed, another
-organisation's writes all go through within a second each."""
+organisation's writes all go through within LIMIT_SECONDS each."""
 from __future__ import annotations
 
 import base64
@@ -23,7 +23,10 @@ from tests.conftest import FIXTURES
 from tests.write_lock import WriteLockWatch
 
 WRITES = 50
-LIMIT_SECONDS = 1.0
+# Shorter than the slowest thing a hold must never contain (one image-model call, SlowImageModel.delay;
+# an upload's checks took 5.9 s). Not 1.0: on a busy 2-core machine a thread of this test's process
+# that held the lock was seen starved of the GIL by the others for 1.16-1.30 s.
+LIMIT_SECONDS = 1.5
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from PIL import Image
 
 from app.analysis.images import ImageInput, open_image_checked
+from app.core.deferred import DeferredModule
+
+np = DeferredModule("numpy")  # loaded on first use: not in the web process
 
 # Sharpness depends on scale, so it is always measured with the longest side at this size.
 ANALYSIS_SIDE = 1000

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from app.analysis.images import ImageInput, load_image
+from app.core.deferred import DeferredModule
+
+np = DeferredModule("numpy")  # loaded on first use: not in the web process
 
 # The size the text detector sees, by the photo's long side: phone photos are brought down to
 # OCR_MAX_SIDE (labels stay legible, detection stays under a second and a few hundred MB), small

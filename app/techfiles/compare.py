@@ -4,13 +4,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import numpy as np
 from PIL import Image
 
 from app.core import storage
+from app.core.deferred import DeferredModule
 from app.core.errors import InvalidInput
 from app.techfiles.models import TechFile
 from app.techfiles.versions import load_file
+
+np = DeferredModule("numpy")  # loaded on first use: not in the web process
 
 
 @dataclass

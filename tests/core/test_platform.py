@@ -129,6 +129,27 @@ def test_the_health_check_of_ocr_does_not_load_the_models_into_the_web_process()
     assert out.stdout.strip() == "ok []", out.stderr[-2000:]
 
 
+def test_the_web_process_does_not_load_numpy_for_its_pages():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    # numpy is for the analysers and generators, which run in workers: about 14 MB of every web
+    # process otherwise. A fresh interpreter, as gunicorn's would be.
+    probe = ("import sys; from app import create_app; create_app(); "
+             "import app.techfiles.views, app.pipeline.views, app.analysis.ocr; print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_a_deferred_module_is_the_module_once_used():
+    from app.core.deferred import DeferredModule
+
+    deferred = DeferredModule("json")
+    assert deferred.dumps([1]) == "[1]" and "json" in repr(deferred)
+
+
 def test_a_transactions_events_leave_together_after_its_commit(app, admin, monkeypatch):
     round_trips = []
     monkeypatch.setattr(events, "publish_all", lambda batch: round_trips.append(list(batch)))

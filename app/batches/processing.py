@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import distinct, exists, func, or_, select, update
+from sqlalchemy import bindparam, distinct, exists, func, or_, select, update
 
 from app.batches.models import (
     ACTIVE_STATUSES,
@@ -169,22 +169,14 @@ def rows_complete(*, batch_id: int, worker: str, done: list[RowDone], heartbeat_
 
     Warnings (e.g. an image model replaced by a local card) go to the batch log in the same
     transaction. Returns how many rows were written."""
-    now, written = utcnow(), 0
-    held = (RowStatus.CLAIMED.value, RowStatus.PROCESSING.value)
+    now = utcnow()
     with write_intent():
+        # Rows without warnings (nearly all) in one executemany: on PostgreSQL one pipelined round
+        # trip instead of one per row (a row's UPDATE cost 1.9 ms of a worker's 10 ms per row).
+        written = _write_results(worker, [row for row in done if not row.warnings], now)
         for row in done:
-            values = dict(status=RowStatus.COMPLETED.value, results=row.results, finished_at=now, error=None,
-                          error_kind=None, lease_expires_at=None, duration_ms=row.duration_ms)
-            if row.started_at is not None:
-                values["started_at"] = row.started_at
-            res = db.session.execute(
-                update(BatchRow).where(BatchRow.id == row.row_id, BatchRow.status.in_(held),
-                                       BatchRow.claimed_by == worker).values(**values),
-                execution_options={"synchronize_session": False})
-            if res.rowcount != 1:
-                continue
-            written += 1
-            if row.warnings:
+            if row.warnings and _write_results(worker, [row], now):
+                written += 1
                 number, org_id = db.session.execute(select(BatchRow.row_number, BatchRow.organisation_id)
                                                     .where(BatchRow.id == row.row_id)).one()
                 for message in row.warnings:
@@ -196,6 +188,27 @@ def rows_complete(*, batch_id: int, worker: str, done: list[RowDone], heartbeat_
             _heartbeat(worker, batch_id, now, jobs=heartbeat_jobs, processed=written)
         db.session.commit()
     return written
+
+
+def _write_results(worker: str, done: list[RowDone], now: datetime) -> int:
+    """completed, with its results, for each of `done` that `worker` still holds; how many were."""
+    if not done:
+        return 0
+    rows = BatchRow.__table__
+    statement = (update(rows)
+                 .where(rows.c.id == bindparam("done_id"),
+                        # not IN (...): an expanding parameter cannot go into an executemany
+                        or_(rows.c.status == RowStatus.CLAIMED.value, rows.c.status == RowStatus.PROCESSING.value),
+                        rows.c.claimed_by == worker)
+                 .values(status=RowStatus.COMPLETED.value, results=bindparam("done_results", type_=rows.c.results.type),
+                         finished_at=now, error=None, error_kind=None, lease_expires_at=None,
+                         duration_ms=bindparam("done_ms"),
+                         # None: keep the start written when the row was started on its own
+                         started_at=func.coalesce(bindparam("done_started", type_=rows.c.started_at.type),
+                                                  rows.c.started_at)))
+    params = [{"done_id": row.row_id, "done_results": row.results, "done_ms": row.duration_ms,
+               "done_started": row.started_at} for row in done]
+    return db.session.execute(statement, params).rowcount
 
 
 def row_complete(*, row_id: int, batch_id: int, worker: str, results: dict, started: float,

@@ -39,6 +39,7 @@ from app.pipeline.models import (
     ProductPhase,
     ProductStatus,
 )
+from app.pipeline.next_job import take_next_phase_job
 from app.pipeline.phases import (
     MAX_ATTEMPTS,
     PhaseContext,
@@ -137,22 +138,37 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str
     this job's id, so a product's market, SEO and listing phases cost no job, fork, connection or
     claim transaction of their own, and Stop, RQ's abandoned-job callback and the exactly-once
     guards treat them as this job. A phase claimed so but not run when this job fails goes back
-    onto the queue; if this process dies, RQ's callback (or the lease sweep) requeues it."""
+    onto the queue; if this process dies, RQ's callback (or the lease sweep) requeues it.
+    Then, while the job is younger than PIPELINE_JOB_SECONDS, the next products' phase jobs waiting
+    at the head of the queues are taken off them and run here the same way (app.pipeline.next_job)."""
     handed_on = _HandedOn(holder=job_id)
     token = _handed_on.set(handed_on)
+    started = time.monotonic()
     try:
         outcome = run_phase(phase_id, job_id, rerun=rerun)
         if rerun and job_id is not None:  # run again after the database went away: a phase this job took over
             for held_id in _held_by(job_id, besides=phase_id):  # and was running then is still ours too
                 outcome = run_phase(held_id, job_id, rerun=True)
-        while handed_on.claimed:
-            outcome = run_phase(handed_on.claimed[0], job_id, claimed=True)
-            handed_on.claimed.pop(0)  # only now: a phase whose run raised is still in the list below
+        outcome = _run_handed_on(handed_on, job_id, outcome)
+        # Then the next products' phase jobs, taken off the queue, while this job is young (next_job)
+        while job_id is not None and time.monotonic() - started < setting("PIPELINE_JOB_SECONDS"):
+            taken = take_next_phase_job(besides=job_id)
+            if taken is None:
+                break
+            taken_outcome = _run_handed_on(handed_on, job_id, run_phase(*taken, taken_over_by=job_id))
+            outcome = outcome if taken_outcome == "not claimed" else taken_outcome
     except BaseException:
         _give_back(handed_on.claimed, job_id)
         raise
     finally:
         _handed_on.reset(token)
+    return outcome
+
+
+def _run_handed_on(handed_on: _HandedOn, job_id: str | None, outcome: str) -> str:
+    while handed_on.claimed:
+        outcome = run_phase(handed_on.claimed[0], job_id, claimed=True)
+        handed_on.claimed.pop(0)  # only now: a phase whose run raised is still in the list (given back)
     return outcome
 
 

@@ -9,6 +9,7 @@ from tests.pipeline.helpers import BLANK_PHOTO, create_product
 
 def test_a_single_item_overtakes_a_big_upload(app, org, manager, make_user, run_jobs, later_phases):
     app.config["PIPELINE_FAIR_SHARE"] = 2
+    app.config["PIPELINE_JOB_SECONDS"] = 0  # one product per job: the order is seen job by job
     org.review_threshold = 0
     db.session.commit()
     other = make_user(org, Role.MANAGER, "other@acme.test")

@@ -3,6 +3,7 @@ DATABASE_URL is set), a real Redis (embedded, or REDIS_URL) isolated per test by
 jobs run by a real RQ worker in burst mode, and logged-in clients that send CSRF tokens."""
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
 import re
@@ -20,6 +21,7 @@ SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
 
 # Nothing a test does may write into the project's own instance folder.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="stockroom-tests-"))
+atexit.register(shutil.rmtree, _SESSION_DIR, True)  # also when no test used `infra` (first registered: runs last)
 os.environ["STOCKROOM_INSTANCE"] = str(_SESSION_DIR / "instance")
 
 from flask import has_app_context  # noqa: E402

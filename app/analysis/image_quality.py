@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from app.analysis.images import ImageInput, open_image_checked
-from app.core.deferred import DeferredModule
-
-np = DeferredModule("numpy")  # loaded on first use: not in the web process
+from app.core.deferred import numpy as np  # loaded on first use: not in the web process
 
 # Sharpness depends on scale, so it is always measured with the longest side at this size.
 ANALYSIS_SIDE = 1000

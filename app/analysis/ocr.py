@@ -11,9 +11,7 @@ from typing import Any
 from PIL import Image
 
 from app.analysis.images import ImageInput, load_image
-from app.core.deferred import DeferredModule
-
-np = DeferredModule("numpy")  # loaded on first use: not in the web process
+from app.core.deferred import numpy as np  # loaded on first use: not in the web process
 
 # The size the text detector sees, by the photo's long side: phone photos are brought down to
 # OCR_MAX_SIDE (labels stay legible, detection stays under a second and a few hundred MB), small

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from app.core import storage
-from app.core.deferred import DeferredModule
+from app.core.deferred import numpy as np  # loaded on first use: not in the web process
 from app.core.errors import InvalidInput
 from app.techfiles.models import TechFile
 from app.techfiles.versions import load_file
-
-np = DeferredModule("numpy")  # loaded on first use: not in the web process
 
 
 @dataclass

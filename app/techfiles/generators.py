@@ -12,10 +12,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from app.analysis.image_quality import assess_quality
 from app.core import fonts
-from app.core.deferred import DeferredModule
+from app.core.deferred import numpy as np  # loaded on first use: not in the web process
 from app.techfiles.measurements import position_name, unique_names
-
-np = DeferredModule("numpy")  # loaded on first use: not in the web process
 
 GENERATOR_VERSION = "offline-2"  # 2: close-ups named by position, sketches measured
 BASE_SIZES = (1000, 2000)

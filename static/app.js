@@ -102,40 +102,94 @@
   }
   filterLiveEvents(document);
   document.addEventListener("htmx:afterSettle", function (e) { filterLiveEvents(e.target); });
-  // A live element that its own refresh replaces (hx-swap="outerHTML") would lose an event arriving
-  // while that refresh is in flight: HTMX queues it on the old element, which is gone by the time it
-  // would run. Such an event is remembered by the element's id and replayed on the new element once
-  // it has settled, so the element always ends on the last state.
-  var inFlight = new Set(), missed = {}, watchedEvents = {};
-  document.addEventListener("htmx:beforeRequest", function (e) { if (e.detail && e.detail.elt) inFlight.add(e.detail.elt); });
-  document.addEventListener("htmx:afterRequest", function (e) { if (e.detail && e.detail.elt) inFlight.delete(e.detail.elt); });
-  function replacedByItsRefresh(el) {
-    return el && el.id && el.hasAttribute && el.hasAttribute("data-live") &&
-      (el.getAttribute("hx-swap") || "").indexOf("outerHTML") === 0;
+  // A live element must end on the last state even when an event comes while it is being replaced
+  // (hx-swap="outerHTML", by its own refresh or by a button inside it). Two such events would be
+  // lost: one arriving while the element's own refresh is in flight (HTMX queues the next refresh
+  // on the old element, gone by the time it would run), and one arriving from the swap until the
+  // new element has settled (HTMX's settle delay): it lands on the old, detached element, which
+  // asks for nothing, while the new one does not listen yet. Either way the element that replaced
+  // it (same id) is refreshed once it has settled.
+  var refreshing = new Set(), owed = {};
+  function isLive(el) { return !!(el && el.id && el.hasAttribute && el.hasAttribute("data-live")); }
+  function replacedByItsRefresh(el) { return isLive(el) && (el.getAttribute("hx-swap") || "").indexOf("outerHTML") === 0; }
+  function lost(el) {
+    if (el.isConnected) return refreshing.has(el);
+    var replacement = document.getElementById(el.id);
+    return !!replacement && !replacement.__stockroomSettled;  // a settled replacement heard it itself
   }
-  function watchLiveEvents(root) {
-    (root || document).querySelectorAll("[data-live][id]").forEach(function (el) {
-      (el.getAttribute("hx-trigger") || "").split(",").forEach(function (part) {
-        var m = part.trim().match(/^(sse:[\w-]+)/);
-        if (!m || watchedEvents[m[1]]) return;
-        watchedEvents[m[1]] = true;
-        // Capture phase: the element's state is read before HTMX handles the event (which may start a
-        // request at once). An event the filter above would drop is dropped again when replayed.
-        document.addEventListener(m[1], function (e) {
-          if (replacedByItsRefresh(e.target) && inFlight.has(e.target)) missed[e.target.id] = { type: e.type, detail: e.detail };
-        }, true);
-      });
+  function listenWhileReplaced(el) {
+    if (el.__stockroomListens) return;
+    el.__stockroomListens = true;
+    (el.getAttribute("hx-trigger") || "").split(",").forEach(function (part) {
+      var m = part.trim().match(/^(sse:[\w-]+)/);
+      // On the element itself (a detached element's events never reach the document), in the capture
+      // phase: before HTMX's own listener starts the refresh this event asks for. The filter above
+      // (data-sse-key) runs earlier still, on the document, and may have stopped the event.
+      if (m) el.addEventListener(m[1], function () { if (lost(el)) owed[el.id] = true; }, true);
     });
   }
-  watchLiveEvents(document);
+  function settled(root) {
+    if (isLive(root)) { root.__stockroomSettled = true; listenWhileReplaced(root); }
+    if (root.querySelectorAll) root.querySelectorAll("[data-live][id]").forEach(function (el) { el.__stockroomSettled = true; listenWhileReplaced(el); });
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var d = e.detail || {}, el = d.elt;
+    if (!d.xhr || !replacedByItsRefresh(el)) return;
+    refreshing.add(el);
+    // Not on htmx:afterRequest: HTMX reports the end of a request whose element it replaced on an
+    // ancestor, not on the element.
+    d.xhr.addEventListener("loadend", function () { refreshing.delete(el); });
+  });
   document.addEventListener("htmx:afterSettle", function (e) {
-    watchLiveEvents(e.target);
-    Object.keys(missed).forEach(function (id) {
+    settled(e.target);
+    Object.keys(owed).forEach(function (id) {
       var el = document.getElementById(id);
-      if (!el) { delete missed[id]; return; }
-      if (inFlight.has(el)) return;
-      var event = missed[id]; delete missed[id];
-      htmx.trigger(el, event.type, event.detail);
+      if (!el) { delete owed[id]; return; }
+      if (!el.__stockroomSettled || refreshing.has(el)) return;
+      delete owed[id];
+      htmx.trigger(el, "stockroom:resync");
+    });
+  });
+  settled(document);
+  document.addEventListener("DOMContentLoaded", function () { settled(document); });
+  // A live element's refresh keeps what the person was typing in it: a field they changed (and the
+  // field they were in) is carried over to the same field of the new element, so news from others
+  // never wipes a half-filled form. A person's own submit is not such a refresh: its answer wins.
+  var typed = {};
+  function changedFields(root) {
+    var found = [];
+    root.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (f) {
+      if (f.type === "hidden" || f.type === "file" || f.type === "submit") return;
+      var changed = f.type === "checkbox" || f.type === "radio" ? f.checked !== f.defaultChecked
+        : f.tagName === "SELECT" ? Array.prototype.some.call(f.options, function (o) { return o.selected !== o.defaultSelected; })
+        : f.value !== f.defaultValue;
+      if (changed || f === document.activeElement) found.push(f);
+    });
+    return found;
+  }
+  function fieldKey(f) { return (f.form ? f.form.getAttribute("hx-post") || f.form.getAttribute("action") || "" : "") + "|" + f.name + "|" + (f.type === "radio" || f.type === "checkbox" ? f.value : ""); }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var d = e.detail || {}, target = d.target;
+    if (!isLive(target) || d.elt !== target) return;
+    var fields = changedFields(target);
+    if (!fields.length) return;
+    typed[target.id] = fields.map(function (f) {
+      return { key: fieldKey(f), value: f.value, checked: f.checked, focused: f === document.activeElement,
+               selected: f.tagName === "SELECT" ? Array.prototype.map.call(f.selectedOptions, function (o) { return o.value; }) : null };
+    });
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var root = e.target, saved = root && root.id && typed[root.id];
+    if (!saved) return;
+    delete typed[root.id];
+    var byKey = {};
+    root.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (f) { byKey[fieldKey(f)] = f; });
+    saved.forEach(function (s) {
+      var f = byKey[s.key]; if (!f || f.disabled) return;
+      if (s.selected) Array.prototype.forEach.call(f.options, function (o) { o.selected = s.selected.indexOf(o.value) >= 0; });
+      else if (f.type === "checkbox" || f.type === "radio") f.checked = s.checked;
+      else f.value = s.value;
+      if (s.focused) f.focus();
     });
   });
   // A network failure (server down) must not look like nothing happened.

@@ -105,6 +105,9 @@ def start_worker(worker_env, tmp_path, app):
     yield _start
     for worker in started:
         worker.stop()
+        # Shown with a failing test's report (pytest keeps the output of passing tests to itself).
+        lines = Path(worker.log_path).read_text(errors="replace").splitlines()
+        print(f"--- last lines of {Path(worker.log_path).name} ---", *lines[-40:], sep="\n")
 
 
 @pytest.fixture

@@ -65,6 +65,27 @@ def test_a_refused_parcel_is_explained_in_the_form(context, org, staff):
     expect(page.get_by_test_id("order-status")).to_contain_text("Confirmed")
 
 
+
+def test_news_from_others_keeps_what_is_being_typed_in_the_ship_form(context, org, staff):
+    item = make_item(org.id, "TYP-1", price="5.00", stock=3)
+    order = make_order(org.id, [(item, 2)])
+    services.order_confirm(org_id=org.id, order_id=order.id, by=staff)
+    page = context.new_page()
+    sign_in(page, staff)
+    page.goto(f"/orders/{order.id}")
+    expect(page.locator("#live-dot.on")).to_be_visible(timeout=30_000)
+    form = page.get_by_test_id("ship-form")
+    form.get_by_label("Carrier").fill("DHL")
+    form.get_by_label("Tracking number").fill("HALF-TYPED")
+    page.evaluate("document.getElementById('order-live').dataset.before = '1'")
+    page.evaluate("htmx.trigger('#order-live', 'stockroom:resync')")  # what another person's change does
+    expect(page.locator("#order-live:not([data-before])")).to_have_count(1)  # the refreshed element
+    form = page.locator("#order-live:not([data-before])").get_by_test_id("ship-form")
+    expect(form.get_by_label("Carrier")).to_have_value("DHL")
+    expect(form.get_by_label("Tracking number")).to_have_value("HALF-TYPED")
+    expect(form.get_by_label("Tracking number")).to_be_focused()
+
+
 def test_a_design_with_a_picture_is_ordered_from_its_page(context, org, staff, tmp_path):
     chain = make_item(org.id, "CH-50", price="14.00", stock=4, title="Gold chain 50 cm")
     picture = tmp_path / "heart.png"

@@ -158,7 +158,10 @@ class Broker:
         while not self._stopping.is_set():
             pubsub = None
             try:
-                pubsub = Redis.from_url(self.redis_url).pubsub(ignore_subscribe_messages=True)
+                # Timeouts: a Redis that accepts the connection but never answers (a restart under
+                # load) must fail this attempt, not leave every open page without events for good.
+                pubsub = Redis.from_url(self.redis_url, socket_connect_timeout=5, socket_timeout=10,
+                                        health_check_interval=30).pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(self.pattern)
                 self.ready.set()
                 backoff = 0.5
@@ -182,7 +185,7 @@ class Broker:
                     except ValueError:
                         continue
                     self._deliver(org_id, msg["data"].decode())
-            except Exception:
+            except Exception as exc:  # noqa: BLE001 - whatever broke the subscription, start it again
                 self.ready.clear()
                 lost_redis = True
                 if pubsub is not None:
@@ -190,7 +193,7 @@ class Broker:
                         pubsub.close()
                 if self._stopping.is_set():
                     return
-                log.warning("event broker lost Redis; reconnecting in %.1f s", backoff)
+                log.warning("event broker lost Redis (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 10)
 

@@ -50,13 +50,19 @@ def test_make_a_line_ship_part_and_see_partly_shipped_live(context, org, staff):
     assert db.session.get(Order, order_id).status.value == "partly_shipped"
 
 
-def test_a_refused_parcel_is_explained_in_the_form(context, org, staff):
-    item = make_item(org.id, "ONE-1", price="5.00", stock=3)
-    order = make_order(org.id, [(item, 1)])
+def _confirmed_order_page(context, org, staff, sku: str, quantity: int):
+    """A confirmed order of `quantity` × a new item, open on its page."""
+    item = make_item(org.id, sku, price="5.00", stock=3)
+    order = make_order(org.id, [(item, quantity)])
     services.order_confirm(org_id=org.id, order_id=order.id, by=staff)
     page = context.new_page()
     sign_in(page, staff)
     page.goto(f"/orders/{order.id}")
+    return page
+
+
+def test_a_refused_parcel_is_explained_in_the_form(context, org, staff):
+    page = _confirmed_order_page(context, org, staff, "ONE-1", 1)
     form = page.get_by_test_id("ship-form")
     form.get_by_label("Tracking number").fill("KEEP-1")
     form.get_by_role("button", name="Ship parcel").click()
@@ -65,14 +71,8 @@ def test_a_refused_parcel_is_explained_in_the_form(context, org, staff):
     expect(page.get_by_test_id("order-status")).to_contain_text("Confirmed")
 
 
-
 def test_news_from_others_keeps_what_is_being_typed_in_the_ship_form(context, org, staff):
-    item = make_item(org.id, "TYP-1", price="5.00", stock=3)
-    order = make_order(org.id, [(item, 2)])
-    services.order_confirm(org_id=org.id, order_id=order.id, by=staff)
-    page = context.new_page()
-    sign_in(page, staff)
-    page.goto(f"/orders/{order.id}")
+    page = _confirmed_order_page(context, org, staff, "TYP-1", 2)
     expect(page.locator("#live-dot.on")).to_be_visible(timeout=30_000)
     form = page.get_by_test_id("ship-form")
     form.get_by_label("Carrier").fill("DHL")

@@ -90,7 +90,8 @@ def warm() -> None:
     from app.pipeline.warm_sql import compile_writes, existing
     from app.refdata import lookup
 
-    catalogue_for(-1, exclude_product=-1)
+    _catalogue_version(-1)
+    _read_catalogue(-1)  # not through catalogue_for: its cache may already hold organisation -1
     keyword_rules(-1)
     lookup.find(["0" * 14])
     lookup.brands_among(["warm-up"])

@@ -16,6 +16,7 @@ import logging
 import time
 import traceback
 import uuid
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,20 +27,19 @@ from sqlalchemy import func, select, update
 
 from app.core import database, leases
 from app.core.events import publish_after_commit
-from app.core.models import Organisation, utcnow
+from app.core.models import utcnow
 from app.core.queue import get_queue, get_redis
 from app.core.transactions import after_commit
 from app.extensions import db
 from app.pipeline.models import (
     PHASE_DONE,
-    LogLevel,
     PhaseStatus,
-    PipelineLog,
     Product,
     ProductPhase,
     ProductStatus,
 )
 from app.pipeline.next_job import take_next_phase_job
+from app.pipeline.phase_rows import load_phase, phase_context
 from app.pipeline.phases import (
     MAX_ATTEMPTS,
     PhaseContext,
@@ -47,12 +47,12 @@ from app.pipeline.phases import (
     PhaseUnavailable,
     phase_module,
 )
+from app.pipeline.run_log import LOG_EVENT, log_batch, log_in_session, write_log_rows
 from app.pipeline.settings import setting
 
 log = logging.getLogger(__name__)
 
 PRODUCT_EVENT = "product-changed"
-LOG_EVENT = "pipeline-log"
 BACKOFF_SECONDS = (5, 30, 120)
 
 
@@ -107,7 +107,7 @@ def _take_over(phase: ProductPhase, product: Product, holder: str | None) -> boo
     db.session.flush()
     if not _claim(phase.id, phase.rq_job_id, commit=False, holder=holder):
         return False
-    _log_in_session(product, phase.name, "info", f"{phase.name} started (attempt {phase.attempts_total + 1})", None)
+    log_in_session(product, phase.name, "info", f"{phase.name} started (attempt {phase.attempts_total + 1})", None)
     return True
 
 
@@ -145,18 +145,20 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str
     token = _handed_on.set(handed_on)
     started = time.monotonic()
     try:
-        outcome = run_phase(phase_id, job_id, rerun=rerun)
-        if rerun and job_id is not None:  # run again after the database went away: a phase this job took over
-            for held_id in _held_by(job_id, besides=phase_id):  # and was running then is still ours too
-                outcome = run_phase(held_id, job_id, rerun=True)
-        outcome = _run_handed_on(handed_on, job_id, outcome)
-        # Then the next products' phase jobs, taken off the queue, while this job is young (next_job)
-        while job_id is not None and time.monotonic() - started < setting("PIPELINE_JOB_SECONDS"):
-            taken = take_next_phase_job(besides=job_id)
-            if taken is None:
-                break
-            taken_outcome = _run_handed_on(handed_on, job_id, run_phase(*taken, taken_over_by=job_id))
-            outcome = outcome if taken_outcome == "not claimed" else taken_outcome
+        # One heartbeat for the whole job (every phase it holds): a thread per phase cost more than a light phase.
+        with _heartbeat(None, job_id):
+            outcome = run_phase(phase_id, job_id, rerun=rerun)
+            if rerun and job_id is not None:  # run again after the database went away: a phase this job took over
+                for held_id in _held_by(job_id, besides=phase_id):  # and was running then is still ours too
+                    outcome = run_phase(held_id, job_id, rerun=True)
+            outcome = _run_handed_on(handed_on, job_id, outcome)
+            # Then the next products' phase jobs, taken off the queue, while this job is young (next_job)
+            while job_id is not None and time.monotonic() - started < setting("PIPELINE_JOB_SECONDS"):
+                taken = take_next_phase_job(besides=job_id)
+                if taken is None:
+                    break
+                taken_outcome = _run_handed_on(handed_on, job_id, run_phase(*taken, taken_over_by=job_id))
+                outcome = outcome if taken_outcome == "not claimed" else taken_outcome
     except BaseException:
         _give_back(handed_on.claimed, job_id)
         raise
@@ -185,7 +187,7 @@ def _give_back(phase_ids: list[int], job_id: str | None) -> None:
                         continue
                     phase.attempts, phase.attempts_total = phase.attempts - 1, phase.attempts_total - 1
                     queue_phase(phase, phase.product)
-                    _log_in_session(phase.product, phase.name, "warning",
+                    log_in_session(phase.product, phase.name, "warning",
                                     f"{phase.name} back on the queue: the job that was to run it failed first", None)
                     db.session.commit()
             except Exception:  # the database or Redis gone too: RQ's callback or the sweep requeues it later
@@ -207,15 +209,15 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
     on, part of the previous phase's finish) and the finish (with the outcome and every log line
     the phase wrote while it ran, kept in memory until then: a line per transaction cost more than
     many phases' own work, and held SQLite's write lock)."""
-    pending_logs: list[PipelineLog] = []
+    pending_logs: list[dict] = []
     if claimed:
         token = database._immediate.set(False)  # a read, continued by the phase's own (`_run_module`)
         try:
-            phase = db.session.get(ProductPhase, phase_id)
+            phase, threshold = load_phase(phase_id, with_threshold=True)
             if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
                 db.session.rollback()
                 return "not claimed"  # stopped between the finish that claimed it and now
-            ctx = _context(phase, pending_logs)
+            ctx = phase_context(phase, threshold, pending_logs)
         finally:
             database._immediate.reset(token)
     else:
@@ -224,13 +226,13 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
             db.session.rollback()
             return "not claimed"
         job_id = taken_over_by or job_id
-        phase = db.session.get(ProductPhase, phase_id)
-        ctx = _context(phase, pending_logs)
-        _log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
+        phase, threshold = load_phase(phase_id, with_threshold=True)
+        ctx = phase_context(phase, threshold, pending_logs)
+        log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
         publish_after_commit(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
         db.session.commit()
     started = time.perf_counter()
-    with leases.Heartbeat(lambda: _beat(phase_id, job_id), lease_seconds() / 3, name=f"phase-{phase_id}-heartbeat"):
+    with _heartbeat(phase_id, job_id):
         outcome = _run_module(ctx)
     return _finish(phase_id, job_id, ctx, outcome, pending_logs,
                    run_ms=round((time.perf_counter() - started) * 1000, 1))
@@ -261,23 +263,6 @@ def _claim(phase_id: int, job_id: str | None, *, commit: bool = True, holder: st
     return bool(claimed)
 
 
-def _context(phase: ProductPhase, pending_logs: list[PipelineLog]) -> PhaseContext:
-    product = phase.product
-    org = db.session.get(Organisation, product.organisation_id)
-    results = {p.name: dict(p.result or {}) for p in product.phases
-               if p.position < phase.position and p.status in PHASE_DONE}
-    org_id, product_id, name = product.organisation_id, product.id, phase.name
-
-    def _log(level: str, message: str, **details) -> None:
-        pending_logs.append(PipelineLog(organisation_id=org_id, product_id=product_id, phase=name,
-                                        level=LogLevel(level), message=message[:4000],
-                                        details=_jsonable(details) or None, created_at=utcnow()))
-
-    return PhaseContext(org_id=org_id, product_id=product_id, phase=name, attempt=phase.attempts_total,
-                        product=product, results=results, review_threshold=org.review_threshold,
-                        log_fn=_log)
-
-
 def _run_module(ctx: PhaseContext) -> PhaseOutcome:
     # Phases only read while they compute: without the write intent their reads take no
     # SQLite write lock, so a minute of OCR never blocks the web or the other workers.
@@ -301,16 +286,27 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
 
 
 def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome,
-            pending_logs: list[PipelineLog], run_ms: float = 0) -> str:
-    phase = db.session.get(ProductPhase, phase_id)
+            pending_logs: list[dict], run_ms: float = 0) -> str:
+    phase, _ = load_phase(phase_id)
     if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
         db.session.rollback()
         ctx.log("warning", f"{ctx.phase} result discarded: the phase was stopped or handed to another worker")
-        db.session.add_all(pending_logs)
+        write_log_rows(pending_logs)
         publish_after_commit(ctx.org_id, LOG_EVENT, {"product_id": ctx.product_id})
         db.session.commit()
         return "discarded"
-    db.session.add_all(pending_logs)  # the phase's own lines come before the outcome's
+    token = log_batch.set(pending_logs)  # the phase's own lines come before the outcome's
+    try:
+        new = _record(phase, outcome, run_ms)
+        write_log_rows(pending_logs)
+    finally:
+        log_batch.reset(token)
+    db.session.commit()
+    return new.value
+
+
+def _record(phase: ProductPhase, outcome: PhaseOutcome, run_ms: float) -> PhaseStatus:
+    """The phase's outcome on its row and its product's, and what comes next; the caller commits."""
     product = phase.product
     skipped = isinstance(outcome, Unavailable)
     new = _phase_status(outcome, phase, skipped)
@@ -324,14 +320,13 @@ def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: Phase
     if outcome.write is not None and new in (PhaseStatus.COMPLETED, PhaseStatus.NEEDS_REVIEW):
         outcome.write()
     message, level = _advance(product, phase, outcome, new)
-    _log_in_session(product, phase.name, level, message,
+    log_in_session(product, phase.name, level, message,
                     {"status": new.value, "attempt": phase.attempts_total, "error": outcome.error, "run_ms": run_ms})
     if new in (PhaseStatus.COMPLETED, PhaseStatus.SKIPPED):
         continue_after(product, phase)  # after this phase's line: the next may start in this transaction
     publish_after_commit(product.organisation_id, PRODUCT_EVENT,
                          {"product_id": product.id, "status": product.status.value})
-    db.session.commit()
-    return new.value
+    return new
 
 
 def _phase_status(outcome: PhaseOutcome, phase: ProductPhase, skipped: bool) -> PhaseStatus:
@@ -374,31 +369,26 @@ def continue_after(product: Product, phase: ProductPhase) -> None:
         product.set_status(ProductStatus.COMPLETED)
 
 
-# --- the log ---------------------------------------------------------------------------------
-
-def _log_in_session(product: Product, phase: str | None, level: str, message: str, details: dict | None) -> None:
-    db.session.add(PipelineLog(organisation_id=product.organisation_id, product_id=product.id, phase=phase,
-                               level=LogLevel(level), message=message, details=_jsonable(details)))
-    publish_after_commit(product.organisation_id, LOG_EVENT, {"product_id": product.id})
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 # --- liveness --------------------------------------------------------------------------------
 
-def _beat(phase_id: int, job_id: str | None) -> None:
-    """Extend this phase's lease; and, while at it, give back phases whose workers died."""
+def _heartbeat(phase_id: int | None, job_id: str | None):
+    """Renews the leases a phase holds while it runs: those of every phase its job holds (`phase_id`
+    None), or this phase's own; nothing when `run_phases` beats for this job already."""
+    handed_on = _handed_on.get()
+    if phase_id is not None and job_id is not None and handed_on is not None and handed_on.holder == job_id:
+        return nullcontext()
+    if phase_id is None and job_id is None:
+        return nullcontext()  # a run without a job: each phase beats for itself
+    return leases.Heartbeat(lambda: _beat(phase_id, job_id), lease_seconds() / 3,
+                            name=f"{'phase-' + str(phase_id) if phase_id else job_id}-heartbeat")
+
+
+def _beat(phase_id: int | None, job_id: str | None) -> None:
+    """Extend the leases (this phase's, or all its job holds); and, while at it, give back phases whose workers died."""
     with database.write_intent():
         if job_id:
-            leases.renew(PHASE_LEASE, holder=job_id, held=(PhaseStatus.RUNNING,), ids=[phase_id])
+            leases.renew(PHASE_LEASE, holder=job_id, held=(PhaseStatus.RUNNING,),
+                         ids=[phase_id] if phase_id is not None else None)
         db.session.commit()
     reap_stale()
 
@@ -440,7 +430,7 @@ def requeue_lost(phase_id: int, job_id: str | None, *, reason: str) -> bool:
         else:
             queue_phase(phase, product)
             message, level = f"{phase.name} requeued: its worker stopped ({reason})", "warning"
-        _log_in_session(product, phase.name, level, message, {"old_job_id": job_id})
+        log_in_session(product, phase.name, level, message, {"old_job_id": job_id})
         publish_after_commit(product.organisation_id, PRODUCT_EVENT,
                              {"product_id": product.id, "status": product.status.value})
         db.session.commit()

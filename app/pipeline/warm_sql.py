@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from app.core.models import Organisation, utcnow
 from app.extensions import db
-from app.pipeline import runner
-from app.pipeline.models import LogLevel, PhaseStatus, PipelineLog, Product, ProductPhase, ProductStatus
+from app.pipeline import phase_rows, run_log, runner
+from app.pipeline.models import PhaseStatus, Product, ProductPhase, ProductStatus
 
 
 def warm_statements() -> None:
@@ -26,6 +26,8 @@ def warm_statements() -> None:
         runner._claim(-1, "warm-up", commit=False)
         runner._claim(-1, "warm-up", commit=False, holder="warm-up")
         runner._still_ours(-1, "warm-up")
+        phase_rows.load_phase(-1)
+        phase_rows.load_phase(-1, with_threshold=True)
         db.session.get(ProductPhase, -1)
         db.session.get(Organisation, -1)
         db.session.get(Product, -1)
@@ -111,12 +113,10 @@ def _warm_writes() -> None:
     def product_status() -> None:
         existing(Product(id=-1, status=ProductStatus.PROCESSING)).status = ProductStatus.COMPLETED
 
-    def log_lines(phase_lines: int):
-        # As the runner writes them: the lines a phase wrote while it ran (ctx.log), then its own.
+    def log_lines(lines: int):
+        # As the runner writes them: one INSERT of all a finish's lines (one line: the start's).
         def write() -> None:
-            db.session.add_all(PipelineLog(organisation_id=-1, product_id=-1, phase="warm-up", level=LogLevel.INFO,
-                                           message="", details=None, created_at=now) for _ in range(phase_lines))
-            runner._log_in_session(existing(Product(id=-1, organisation_id=-1)), "warm-up", "info", "", None)
+            run_log.write_log_rows([run_log.log_row(-1, -1, "warm-up", "info", "", None) for _ in range(lines)])
         return write
 
     def reloads() -> None:
@@ -129,4 +129,4 @@ def _warm_writes() -> None:
             except ObjectDeletedError:
                 pass
 
-    compile_writes(finished, queued, product_status, log_lines(0), log_lines(1), log_lines(2), reloads)
+    compile_writes(finished, queued, product_status, log_lines(1), log_lines(2), reloads)

@@ -95,30 +95,3 @@ def test_the_running_job_is_never_taken_and_a_stopped_phase_is_not_run(org, mana
     if taken is not None:  # Stop may leave the job queued: taking it over runs nothing
         assert runner.run_phase(*taken, taken_over_by="another-job") == "not claimed"
     assert _fresh(product.id).phase("analysis").status != PhaseStatus.RUNNING
-
-
-def test_a_horse_reads_its_catalogue_again_only_when_it_changed(org, manager):
-    from sqlalchemy import event
-
-    from app.inventory.services import item_build
-    from app.pipeline.phases.analysis import catalogue_for
-
-    item_build(org_id=org.id, sku="A-1", title="Rolo chain 45 cm", gtin="4006381333931", brand="Acme")
-    db.session.commit()
-    assert [e.name for e in catalogue_for(org.id)] == ["Rolo chain 45 cm"]
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        assert [e.name for e in catalogue_for(org.id)] == ["Rolo chain 45 cm"]
-        assert len(statements) == 2  # the catalogue's version, not its rows
-        item_build(org_id=org.id, sku="A-2", title="Curb chain 50 cm", gtin="4006381333948", brand="Acme")
-        db.session.commit()
-        assert sorted(e.name for e in catalogue_for(org.id)) == ["Curb chain 50 cm", "Rolo chain 45 cm"]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    product = create_product(org, manager, BLANK_PHOTO, start=False)
-    product.name, product.status = "Named product", ProductStatus.COMPLETED
-    db.session.commit()
-    assert "Named product" in [e.name for e in catalogue_for(org.id)]
-    assert "Named product" not in [e.name for e in catalogue_for(org.id, exclude_product=product.id)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.analysis.barcodes import normalise_gtin, read_candidates
 from app.analysis.duplicates import find_near_duplicates, perceptual_hash
@@ -19,7 +19,9 @@ from app.analysis.matching import CatalogueEntry, KeywordRule
 from app.analysis.printed_digits import read_codes
 from app.analysis.providers import openai_compatible as vision_provider
 from app.core import ai, storage
+from app.core.models import utcnow
 from app.extensions import db
+from app.pipeline.catalogue import catalogue_for, catalogue_version, read_items, read_products
 from app.pipeline.fields import FIELDS, apply_identification
 from app.pipeline.identify import Inputs, Reference, identify
 from app.pipeline.models import Product, ProductImage, ProductStatus
@@ -90,8 +92,10 @@ def warm() -> None:
     from app.pipeline.warm_sql import compile_writes, existing
     from app.refdata import lookup
 
-    _catalogue_version(-1)
-    _read_catalogue(-1)  # not through catalogue_for: its cache may already hold organisation -1
+    catalogue_version(-1)  # not through catalogue_for: its cache may already hold organisation -1
+    read_items(-1)
+    read_products(-1)
+    read_products(-1, changed_since=utcnow())
     keyword_rules(-1)
     lookup.find(["0" * 14])
     lookup.brands_among(["warm-up"])
@@ -212,44 +216,6 @@ def _ask_vision(ctx: PhaseContext, images: list[tuple[int, str, str]]) -> list[d
     ctx.log("info", "vision model answered", answer=answer.fields, **answer.call.as_details())
     return [{"text": v, "source": f"vision:{k}"} for k, v in answer.fields.items() if v and k != "category"]
 
-
-
-# A work horse runs several products in a row (app.pipeline.next_job): it reads its organisation's
-# catalogue once, and again only when the catalogue changed (a count and a latest change per
-# table: one small query instead of every item; at 50,000 items, reading them all took a second).
-_catalogues: dict[tuple[str, int], tuple[tuple, list[CatalogueEntry]]] = {}
-
-
-def catalogue_for(org_id: int, *, exclude_product: int | None = None) -> list[CatalogueEntry]:
-    """Inventory items and the organisation's earlier completed products, as the matcher sees them."""
-    key, version = (str(db.engine.url), org_id), _catalogue_version(org_id)
-    cached = _catalogues.get(key)
-    if cached is None or cached[0] != version:
-        cached = _catalogues[key] = (version, _read_catalogue(org_id))
-    excluded = f"product:{exclude_product}"
-    return [entry for entry in cached[1] if entry.key != excluded]
-
-
-def _completed_products(org_id: int):
-    return (Product.organisation_id == org_id, Product.status == ProductStatus.COMPLETED, Product.name.is_not(None))
-
-
-def _catalogue_version(org_id: int) -> tuple:
-    from app.inventory.models import Item
-
-    items = select(func.count(), func.max(Item.updated_at)).where(Item.organisation_id == org_id)
-    products = select(func.count(), func.max(Product.updated_at)).where(*_completed_products(org_id))
-    return tuple(db.session.execute(items).one()) + tuple(db.session.execute(products).one())
-
-
-def _read_catalogue(org_id: int) -> list[CatalogueEntry]:
-    from app.inventory.selectors import catalogue_entries
-
-    entries = list(catalogue_entries(org_id))
-    rows = db.session.scalars(select(Product).where(*_completed_products(org_id)).order_by(Product.id))
-    entries += [CatalogueEntry(key=f"product:{p.id}", name=p.name, brand=p.brand, gtin=p.gtin,
-                               category=p.category, model=p.model) for p in rows]
-    return entries
 
 
 def keyword_rules(org_id: int) -> list[KeywordRule]:

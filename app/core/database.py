@@ -135,3 +135,15 @@ def init_app(app) -> None:
         token = g.pop("_write_intent", None)
         if token is not None:
             _immediate.reset(token)
+
+
+def commit_keeping_loaded(session: Session) -> None:
+    """Commit, the session's rows staying loaded as committed instead of expiring.
+
+    For a worker that goes on at once with the rows it just wrote (they would be read again one by
+    one on first touch); anything that must see other transactions' changes reads afresh."""
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -61,9 +61,14 @@ def catalogue_version(org_id: int) -> tuple[tuple, tuple]:
     """(count, latest change) of the items and of the completed products."""
     from app.inventory.models import Item
 
-    items = select(func.count(), func.max(Item.updated_at)).where(Item.organisation_id == org_id)
-    products = select(func.count(), func.max(Product.updated_at)).where(*completed_products(org_id))
-    return tuple(db.session.execute(items).one()), tuple(db.session.execute(products).one())
+    items = Item.organisation_id == org_id
+    products = completed_products(org_id)
+    row = db.session.execute(select(
+        select(func.count()).select_from(Item).where(items).scalar_subquery(),
+        select(func.max(Item.updated_at)).where(items).scalar_subquery(),
+        select(func.count()).select_from(Product).where(*products).scalar_subquery(),
+        select(func.max(Product.updated_at)).where(*products).scalar_subquery())).one()
+    return (row[0], row[1]), (row[2], row[3])
 
 
 def read_items(org_id: int) -> list[CatalogueEntry]:

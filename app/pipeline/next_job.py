@@ -9,43 +9,71 @@ for PIPELINE_JOB_SECONDS. The queues are looked at in the worker's own order (hi
 low), and a job of another kind at the head ends the run: the worker takes that one next, as it
 would have.
 
-The job is removed from Redis in one step that also tells whether this horse got it first (a
-worker's dequeue and this removal cannot both win). If the horse dies after removing it and
+The job is recognised by its id alone and removed from Redis in one step that also tells whether
+this horse got it first (a worker's dequeue and this removal cannot both win). If the horse dies after removing it and
 before claiming its phase, the phase is still queued with no job: the pipeline's sweep
 (`runner.requeue_unscheduled`) queues it again.
 """
 from __future__ import annotations
 
+import re
+
+from flask import current_app
+
 from app.core.queue import QUEUE_NAMES, get_queue, get_redis
 
-PHASE_JOB = "app.pipeline.tasks.run_phase"
+# A phase job's id names its phase: the horse that takes it off the queue needs no read of the
+# job itself (its hash and pickled arguments), only the id at the head of the list.
+_PHASE_JOB_ID = re.compile(r"-phase-(\d+)-[0-9a-f]{32}$")
 
-# KEYS: the queue's list, the job's hash. Remove the job from the queue and, only if this call
-# removed it, its hash too (so no worker that finds the id later runs it, and the sweep sees it gone).
+# KEYS: the queues' lists, in the worker's order. ARGV: the running job's id, the prefix of phase
+# job ids, the prefix of job hashes. The head of the first queue that has one, if it is a phase job
+# and not the running one: removed from its queue with its hash, in one step (so no worker that
+# finds the id later runs it, the sweep sees it gone, and a worker's dequeue and this cannot both win).
 _TAKE = """
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
-    redis.call('DEL', KEYS[2])
-    return 1
+for _, queue in ipairs(KEYS) do
+    local head = redis.call('LINDEX', queue, 0)
+    if head then
+        if head == ARGV[1] or string.sub(head, 1, #ARGV[2]) ~= ARGV[2] then
+            return false
+        end
+        redis.call('LREM', queue, 1, head)
+        redis.call('DEL', ARGV[3] .. head)
+        return head
+    end
 end
-return 0
+return false
 """
+
+
+def phase_job_id(phase_id: int, unique: str) -> str:
+    """The RQ job id a phase is queued under (`unique`: a fresh hex uuid per queueing)."""
+    return f"{_prefix()}{phase_id}-{unique}"
+
+
+def _prefix() -> str:
+    return f"{current_app.config['REDIS_NAMESPACE']}-phase-"
 
 
 def take_next_phase_job(*, besides: str | None = None) -> tuple[int, str] | None:
     """(phase id, job id) of the phase job now at the head of the queues, taken off them; None
     when the queues are empty, their next job is of another kind or is `besides` (the running one)."""
-    redis = get_redis()
-    for name in QUEUE_NAMES:
-        queue = get_queue(name)
-        head = redis.lindex(queue.key, 0)
-        if head is None:
-            continue
-        if head.decode() == besides:
+    queues = [get_queue(name) for name in QUEUE_NAMES]
+    taken = get_redis().eval(_TAKE, len(queues), *(q.key for q in queues), besides or "", _prefix(),
+                             queues[0].job_class.redis_job_namespace_prefix)
+    if not taken:
+        return None
+    job_id = taken.decode()
+    match = _PHASE_JOB_ID.search(job_id)
+    if match is None:  # a phase job queued before ids named their phase: its phase is found by its id
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.pipeline.models import ProductPhase
+
+        phase_id = db.session.scalar(select(ProductPhase.id).where(ProductPhase.rq_job_id == job_id))
+        db.session.rollback()
+        if phase_id is None:
             return None
-        job = queue.fetch_job(head.decode())
-        if job is None or job.func_name != PHASE_JOB or not job.args:
-            return None  # the worker's to take, in its order
-        if not redis.eval(_TAKE, 2, queue.key, job.key, job.id):
-            return None  # a worker dequeued it meanwhile
-        return int(job.args[0]), job.id
-    return None
+        return phase_id, job_id
+    return int(match.group(1)), job_id

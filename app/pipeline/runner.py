@@ -5,8 +5,8 @@ Exactly-once where it matters: a phase row is claimed by one conditional UPDATE
 transaction whose conditional UPDATE (running → done, same job id) succeeds. A duplicate
 delivery, a stale job after a requeue, or a phase stopped meanwhile changes nothing.
 
-Liveness (the lease engine, app.core.leases): while a phase runs, a heartbeat thread extends
-its lease every LEASE/3 seconds. A phase whose lease ran out (its worker was killed) is put back
+Liveness (the lease engine, app.core.leases): while a job runs, a heartbeat thread extends the
+leases of the phases it holds every LEASE/3 seconds. A phase whose lease ran out (its worker was killed) is put back
 on the queue by `reap_stale`, which runs from the periodic sweep (the pipeline's sweeper), from
 every heartbeat, from RQ's abandoned-job callback and from `flask pipeline reap-stale`.
 """
@@ -31,22 +31,10 @@ from app.core.models import utcnow
 from app.core.queue import get_queue, get_redis
 from app.core.transactions import after_commit
 from app.extensions import db
-from app.pipeline.models import (
-    PHASE_DONE,
-    PhaseStatus,
-    Product,
-    ProductPhase,
-    ProductStatus,
-)
-from app.pipeline.next_job import take_next_phase_job
+from app.pipeline.models import PHASE_DONE, PhaseStatus, Product, ProductPhase, ProductStatus
+from app.pipeline.next_job import phase_job_id, take_next_phase_job
 from app.pipeline.phase_rows import load_phase, phase_context
-from app.pipeline.phases import (
-    MAX_ATTEMPTS,
-    PhaseContext,
-    PhaseOutcome,
-    PhaseUnavailable,
-    phase_module,
-)
+from app.pipeline.phases import MAX_ATTEMPTS, PhaseContext, PhaseOutcome, PhaseUnavailable, phase_module
 from app.pipeline.run_log import LOG_EVENT, log_batch, log_in_session, write_log_rows
 from app.pipeline.settings import setting
 
@@ -72,6 +60,9 @@ class _HandedOn:
     onto the queue (it runs them next, without another job, fork, connection or claim transaction)."""
     holder: str | None  # the running job's id: what Stop kills and RQ's callback requeues
     claimed: list[int] = field(default_factory=list)
+    # The next phase's row as its claim committed it, with its product and the review threshold:
+    # its run starts from them instead of reading them again (`run_phase`).
+    kept: dict[int, tuple[ProductPhase, int]] = field(default_factory=dict)
 
 
 _handed_on: ContextVar[_HandedOn | None] = ContextVar("pipeline_handed_on", default=None)
@@ -83,7 +74,9 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
     """Mark a phase queued under a fresh job id, and enqueue that job once the transaction commits."""
     PhaseStatus.check(phase.status, PhaseStatus.QUEUED)
     phase.status = PhaseStatus.QUEUED
-    phase.rq_job_id = f"{current_app.config['REDIS_NAMESPACE']}-phase-{uuid.uuid4().hex}"
+    if phase.id is None:  # a product being created: its job id names the phase
+        db.session.flush()
+    phase.rq_job_id = phase_job_id(phase.id, uuid.uuid4().hex)
     phase.queued_at = utcnow()
     phase.lease_until = None
     phase_id, job_id, queue, org_id = phase.id, phase.rq_job_id, product.queue, product.organisation_id
@@ -103,11 +96,15 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
 
 def _take_over(phase: ProductPhase, product: Product, holder: str | None) -> bool:
     """Claim the phase just queued for the running horse, in the transaction that queued it (the
-    previous phase's finish): queued under its own id, then held under `holder` once committed."""
-    db.session.flush()
-    if not _claim(phase.id, phase.rq_job_id, commit=False, holder=holder):
-        return False
-    log_in_session(product, phase.name, "info", f"{phase.name} started (attempt {phase.attempts_total + 1})", None)
+    previous phase's finish), held under `holder`. Its job never reaches Redis and the row is this
+    transaction's to write, so the claim is made on the row itself: one UPDATE with the queueing."""
+    now = utcnow()
+    PhaseStatus.check(phase.status, PhaseStatus.RUNNING)
+    phase.status, phase.rq_job_id = PhaseStatus.RUNNING, holder or phase.rq_job_id
+    phase.attempts, phase.attempts_total = (phase.attempts or 0) + 1, (phase.attempts_total or 0) + 1
+    phase.started_at, phase.finished_at, phase.error, phase.updated_at = now, None, None, now
+    phase.lease_until, phase.heartbeat_at = now + timedelta(seconds=lease_seconds()), now
+    log_in_session(product, phase.name, "info", f"{phase.name} started (attempt {phase.attempts_total})", None)
     return True
 
 
@@ -210,7 +207,12 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
     the phase wrote while it ran, kept in memory until then: a line per transaction cost more than
     many phases' own work, and held SQLite's write lock)."""
     pending_logs: list[dict] = []
-    if claimed:
+    handed_on = _handed_on.get()
+    kept = handed_on.kept.pop(phase_id, None) if handed_on is not None else None
+    if claimed and kept is not None:  # as the previous phase's finish committed it, a moment ago
+        phase, threshold = kept
+        ctx = phase_context(phase, threshold, pending_logs)
+    elif claimed:
         token = database._immediate.set(False)  # a read, continued by the phase's own (`_run_module`)
         try:
             phase, threshold = load_phase(phase_id, with_threshold=True)
@@ -230,7 +232,7 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
         ctx = phase_context(phase, threshold, pending_logs)
         log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
         publish_after_commit(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
-        db.session.commit()
+        database.commit_keeping_loaded(db.session())  # the phase's run starts from the rows just read and claimed
     started = time.perf_counter()
     with _heartbeat(phase_id, job_id):
         outcome = _run_module(ctx)
@@ -287,7 +289,7 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
 
 def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome,
             pending_logs: list[dict], run_ms: float = 0) -> str:
-    phase, _ = load_phase(phase_id)
+    phase, threshold = load_phase(phase_id, with_threshold=True)
     if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
         db.session.rollback()
         ctx.log("warning", f"{ctx.phase} result discarded: the phase was stopped or handed to another worker")
@@ -301,8 +303,21 @@ def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: Phase
         write_log_rows(pending_logs)
     finally:
         log_batch.reset(token)
-    db.session.commit()
+    _commit_keeping_the_next(phase.product, threshold)
     return new.value
+
+
+def _commit_keeping_the_next(product: Product, threshold: int) -> None:
+    """Commit a finish. When it claimed the product's next phase for this horse, the rows it wrote
+    are kept loaded as committed (a commit expires them all, and the next phase read them again
+    first thing): that phase's run starts from them and its finish reads them afresh."""
+    handed_on = _handed_on.get()
+    holder = handed_on.holder if handed_on is not None else None
+    taken = [p for p in product.phases if holder is not None and p.status == PhaseStatus.RUNNING
+             and p.rq_job_id == holder]
+    database.commit_keeping_loaded(db.session()) if taken else db.session.commit()
+    for phase in taken:
+        handed_on.kept[phase.id] = (phase, threshold)
 
 
 def _record(phase: ProductPhase, outcome: PhaseOutcome, run_ms: float) -> PhaseStatus:

@@ -110,6 +110,13 @@ def _warm_writes() -> None:
                                       lease_until=None))
         phase.status, phase.rq_job_id, phase.queued_at = PhaseStatus.QUEUED, "warm-up", now
 
+    def handed_on() -> None:  # the next phase queued and claimed for the same horse (runner._take_over)
+        phase = existing(ProductPhase(id=-1, status=PhaseStatus.PENDING, rq_job_id=None, queued_at=None,
+                                      lease_until=None, attempts=0, attempts_total=0, started_at=None,
+                                      finished_at=None, error=None, heartbeat_at=None, updated_at=None))
+        phase.status, phase.rq_job_id, phase.queued_at = PhaseStatus.QUEUED, "warm-up", now
+        runner._take_over(phase, existing(Product(id=-1, organisation_id=-1)), "warm-up")
+
     def product_status() -> None:
         existing(Product(id=-1, status=ProductStatus.PROCESSING)).status = ProductStatus.COMPLETED
 
@@ -129,4 +136,4 @@ def _warm_writes() -> None:
             except ObjectDeletedError:
                 pass
 
-    compile_writes(finished, queued, product_status, log_lines(1), log_lines(2), reloads)
+    compile_writes(finished, queued, handed_on, product_status, log_lines(1), log_lines(2), reloads)

@@ -95,3 +95,20 @@ def test_the_running_job_is_never_taken_and_a_stopped_phase_is_not_run(org, mana
     if taken is not None:  # Stop may leave the job queued: taking it over runs nothing
         assert runner.run_phase(*taken, taken_over_by="another-job") == "not claimed"
     assert _fresh(product.id).phase("analysis").status != PhaseStatus.RUNNING
+
+
+def test_a_phase_job_is_known_by_its_id_and_one_queued_under_an_older_id_is_still_taken(app, org, manager,
+                                                                                       later_phases, approve_all):
+    import uuid
+
+    product = create_product(org, manager, BLANK_PHOTO)
+    analysis = product.phase("analysis")
+    assert analysis.rq_job_id.endswith(f"-phase-{analysis.id}-{analysis.rq_job_id[-32:]}")
+    # A job queued before ids named their phase (an upgrade with jobs waiting): found by its id in the table.
+    older = f"{app.config['REDIS_NAMESPACE']}-phase-{uuid.uuid4().hex}"
+    get_queue("default").remove(analysis.rq_job_id)
+    analysis.rq_job_id = older
+    db.session.commit()
+    runner.enqueue_phase_job(analysis.id, older, queue="default", org_id=org.id)
+    assert take_next_phase_job() == (analysis.id, older)
+    assert _gone(older) and get_queue("default").count == 0

@@ -153,7 +153,7 @@ PIPELINE_SETTINGS = {
     # lost while Redis restarted, or a job lost with a Redis that had no time to save it).
     "PIPELINE_REQUEUE_GRACE_SECONDS": 15,
     "PIPELINE_JOB_TIMEOUT": 900,
-    "PIPELINE_JOB_SECONDS": 5,  # a phase job takes the next product's phase job itself until it has run this long (0: one product per job)
+    "PIPELINE_JOB_SECONDS": 15,  # a phase job takes the next product's phase job itself until it has run this long (0: one product per job)
     "PIPELINE_FAIR_SHARE": 5,  # products per uploader on the default queue before the rest go to "low"
     "PIPELINE_MAX_FILE_BYTES": 25 * 1024 * 1024,
     "PIPELINE_MAX_UPLOAD_BYTES": 100 * 1024 * 1024,

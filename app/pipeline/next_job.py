@@ -27,10 +27,14 @@ from app.core.queue import QUEUE_NAMES, get_queue, get_redis
 _PHASE_JOB_ID = re.compile(r"-phase-(\d+)-[0-9a-f]{32}$")
 
 # KEYS: the queues' lists, in the worker's order. ARGV: the running job's id, the prefix of phase
-# job ids, the prefix of job hashes. The head of the first queue that has one, if it is a phase job
-# and not the running one: removed from its queue with its hash, in one step (so no worker that
-# finds the id later runs it, the sweep sees it gone, and a worker's dequeue and this cannot both win).
+# job ids, the prefix of job hashes, the worker's hash (or ""). The head of the first queue that has
+# one, if it is a phase job and not the running one: removed from its queue with its hash, in one
+# step (so no worker that finds the id later runs it, the sweep sees it gone, and a worker's dequeue
+# and this cannot both win). Nothing once the worker was asked to stop (RQ notes it in its hash).
 _TAKE = """
+if ARGV[4] ~= '' and redis.call('HEXISTS', ARGV[4], 'shutdown_requested_date') == 1 then
+    return false
+end
 for _, queue in ipairs(KEYS) do
     local head = redis.call('LINDEX', queue, 0)
     if head then
@@ -55,12 +59,16 @@ def _prefix() -> str:
     return f"{current_app.config['REDIS_NAMESPACE']}-phase-"
 
 
-def take_next_phase_job(*, besides: str | None = None) -> tuple[int, str] | None:
+def take_next_phase_job(*, besides: str | None = None, worker: str | None = None) -> tuple[int, str] | None:
     """(phase id, job id) of the phase job now at the head of the queues, taken off them; None
-    when the queues are empty, their next job is of another kind or is `besides` (the running one)."""
+    when the queues are empty, their next job is of another kind or is `besides` (the running one),
+    or the worker named `worker` was asked to stop (a warm shutdown waits for this job alone)."""
+    from rq import Worker
+
     queues = [get_queue(name) for name in QUEUE_NAMES]
+    worker_key = Worker.redis_worker_namespace_prefix + worker if worker else ""
     taken = get_redis().eval(_TAKE, len(queues), *(q.key for q in queues), besides or "", _prefix(),
-                             queues[0].job_class.redis_job_namespace_prefix)
+                             queues[0].job_class.redis_job_namespace_prefix, worker_key)
     if not taken:
         return None
     job_id = taken.decode()

@@ -127,7 +127,7 @@ class Unavailable(PhaseOutcome):
 
 # --- running ---------------------------------------------------------------------------------
 
-def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str:
+def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False, worker: str | None = None) -> str:
     """Run a phase, then the product's next phases in this same work horse; returns what the last did.
 
     A phase that completes queues the next one as always (a fresh job id on its row) and, in the
@@ -137,7 +137,8 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str
     guards treat them as this job. A phase claimed so but not run when this job fails goes back
     onto the queue; if this process dies, RQ's callback (or the lease sweep) requeues it.
     Then, while the job is younger than PIPELINE_JOB_SECONDS, the next products' phase jobs waiting
-    at the head of the queues are taken off them and run here the same way (app.pipeline.next_job)."""
+    at the head of the queues are taken off them and run here the same way (app.pipeline.next_job),
+    unless the `worker` running this job was asked to stop meanwhile."""
     handed_on = _HandedOn(holder=job_id)
     token = _handed_on.set(handed_on)
     started = time.monotonic()
@@ -151,7 +152,7 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False) -> str
             outcome = _run_handed_on(handed_on, job_id, outcome)
             # Then the next products' phase jobs, taken off the queue, while this job is young (next_job)
             while job_id is not None and time.monotonic() - started < setting("PIPELINE_JOB_SECONDS"):
-                taken = take_next_phase_job(besides=job_id)
+                taken = take_next_phase_job(besides=job_id, worker=worker)
                 if taken is None:
                     break
                 taken_outcome = _run_handed_on(handed_on, job_id, run_phase(*taken, taken_over_by=job_id))

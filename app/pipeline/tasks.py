@@ -16,7 +16,7 @@ def run_phase(phase_id: int) -> str:
     job = get_current_job()
     # Run again after the database went away (app.core.worker.AppJob): the phase may still be ours.
     rerun = bool(getattr(job, "database_reruns", 0))
-    return runner.run_phases(phase_id, job.id if job else None, rerun=rerun)
+    return runner.run_phases(phase_id, job.id if job else None, rerun=rerun, worker=job.worker_name if job else None)
 
 
 def on_phase_job_failure(job, connection, exc_type, exc_value, tb) -> None:

@@ -112,3 +112,18 @@ def test_a_phase_job_is_known_by_its_id_and_one_queued_under_an_older_id_is_stil
     runner.enqueue_phase_job(analysis.id, older, queue="default", org_id=org.id)
     assert take_next_phase_job() == (analysis.id, older)
     assert _gone(older) and get_queue("default").count == 0
+
+
+def test_a_worker_asked_to_stop_takes_no_more_products(org, manager, later_phases, approve_all):
+    from rq import Worker
+
+    product = create_product(org, manager, BLANK_PHOTO)
+    worker_key = Worker.redis_worker_namespace_prefix + "bench-worker"
+    get_redis().hset(worker_key, "shutdown_requested_date", "2026-12-04T16:00:00.000000Z")  # as RQ notes a warm shutdown
+    try:
+        assert take_next_phase_job(worker="bench-worker") is None
+        assert get_queue("default").job_ids == [product.phase("analysis").rq_job_id]  # left for a worker to take
+        assert take_next_phase_job(worker="another-worker") == (product.phase("analysis").id,
+                                                                 product.phase("analysis").rq_job_id)
+    finally:
+        get_redis().delete(worker_key)

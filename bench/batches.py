@@ -174,7 +174,9 @@ def bench_workers(app, user, env: dict) -> None:
         wait_for_workers(2)  # warmed up and registered: the clock measures rows, not start-up
     try:
         t0, started_at = time.perf_counter(), utcnow()
-        services.batch_start(org_id=user.organisation_id, batch_id=batch.id, by=user, max_concurrent_jobs=2)
+        with write_intent():  # as the Start button's request: the write lock first (a read snapshot taken before
+            # a worker's heartbeat commits cannot be turned into a write: SQLite says "database is locked" at once)
+            services.batch_start(org_id=user.organisation_id, batch_id=batch.id, by=user, max_concurrent_jobs=2)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             db.session.rollback()

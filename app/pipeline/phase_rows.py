@@ -2,7 +2,7 @@
 its module runs with."""
 from __future__ import annotations
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.models import Organisation
@@ -12,15 +12,15 @@ from app.pipeline.phases import PhaseContext
 from app.pipeline.run_log import log_row
 
 
-def load_phase(phase_id: int, *, with_threshold: bool = False) -> tuple[ProductPhase | None, int | None]:
+def load_phase(phase_id: int) -> tuple[ProductPhase | None, int | None]:
     """The phase, its product and the product's phases read afresh in one statement, and the
-    organisation's review threshold when asked for. Each commit, and the end of a phase's read,
+    organisation's review threshold. Each commit, and the end of a phase's read,
     expire every object of the session: reloaded one at a time on first touch (the phase, its
     product, its organisation, the phases again) they cost five to seven statements a step.
     (Plain entities, not loader options: an option stays with the rows it loaded and would change
     every later reload of them into a statement of its own.)"""
     product_id = select(ProductPhase.product_id).where(ProductPhase.id == phase_id).scalar_subquery()
-    query = (select(ProductPhase, Product, Organisation.review_threshold if with_threshold else literal(None))
+    query = (select(ProductPhase, Product, Organisation.review_threshold)
              .join(Product, Product.id == ProductPhase.product_id)
              .join(Organisation, Organisation.id == Product.organisation_id)
              .where(ProductPhase.product_id == product_id).order_by(ProductPhase.position)

@@ -6,8 +6,8 @@ transaction whose conditional UPDATE (running → done, same job id) succeeds. A
 delivery, a stale job after a requeue, or a phase stopped meanwhile changes nothing.
 
 Liveness (the lease engine, app.core.leases): while a job runs, a heartbeat thread extends the
-leases of the phases it holds every LEASE/3 seconds. A phase whose lease ran out (its worker was killed) is put back
-on the queue by `reap_stale`, which runs from the periodic sweep (the pipeline's sweeper), from
+leases of the phases it holds every LEASE/3 seconds. A phase whose lease ran out (its worker was
+killed) is put back on the queue by `reap_stale`, which runs from the periodic sweep (the pipeline's sweeper), from
 every heartbeat, from RQ's abandoned-job callback and from `flask pipeline reap-stale`.
 """
 from __future__ import annotations
@@ -216,7 +216,7 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
     elif claimed:
         token = database._immediate.set(False)  # a read, continued by the phase's own (`_run_module`)
         try:
-            phase, threshold = load_phase(phase_id, with_threshold=True)
+            phase, threshold = load_phase(phase_id)
             if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
                 db.session.rollback()
                 return "not claimed"  # stopped between the finish that claimed it and now
@@ -229,7 +229,7 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
             db.session.rollback()
             return "not claimed"
         job_id = taken_over_by or job_id
-        phase, threshold = load_phase(phase_id, with_threshold=True)
+        phase, threshold = load_phase(phase_id)
         ctx = phase_context(phase, threshold, pending_logs)
         log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
         publish_after_commit(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
@@ -290,7 +290,7 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
 
 def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome,
             pending_logs: list[dict], run_ms: float = 0) -> str:
-    phase, threshold = load_phase(phase_id, with_threshold=True)
+    phase, threshold = load_phase(phase_id)
     if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
         db.session.rollback()
         ctx.log("warning", f"{ctx.phase} result discarded: the phase was stopped or handed to another worker")

@@ -27,7 +27,6 @@ def warm_statements() -> None:
         runner._claim(-1, "warm-up", commit=False, holder="warm-up")
         runner._still_ours(-1, "warm-up")
         phase_rows.load_phase(-1)
-        phase_rows.load_phase(-1, with_threshold=True)
         db.session.get(ProductPhase, -1)
         db.session.get(Organisation, -1)
         db.session.get(Product, -1)

@@ -154,6 +154,7 @@ PIPELINE_SETTINGS = {
     "PIPELINE_REQUEUE_GRACE_SECONDS": 15,
     "PIPELINE_JOB_TIMEOUT": 900,
     "PIPELINE_JOB_SECONDS": 15,  # a phase job takes the next product's phase job itself until it has run this long (0: one product per job)
+    "PIPELINE_OCR_THREADS": 1,  # threads per OCR run: one suits a worker per core (app.analysis.ocr)
     "PIPELINE_FAIR_SHARE": 5,  # products per uploader on the default queue before the rest go to "low"
     "PIPELINE_MAX_FILE_BYTES": 25 * 1024 * 1024,
     "PIPELINE_MAX_UPLOAD_BYTES": 100 * 1024 * 1024,

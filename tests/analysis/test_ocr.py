@@ -86,3 +86,22 @@ def test_a_photo_detected_in_bands_reads_every_line_once_and_whole(monkeypatch):
 
     assert texts == ["SMALLLINE42", "TALL925", "9784872348880"]
     assert len(joined) >= 2  # the tall and the slanted line were each cut by two bands
+
+
+def test_the_ocr_sessions_run_on_the_configured_threads_and_sleep_when_idle(app):
+    from app.analysis import ocr
+
+    with app.app_context():
+        app.config["PIPELINE_OCR_THREADS"] = 2
+        with ocr._session_options(ocr._threads()):
+            from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
+
+            options = OrtInferSession._init_sess_opts({})
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (2, 1)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.enable_cpu_mem_arena
+    # Outside the block RapidOCR's own options are back (no arena, its thread count).
+    assert not OrtInferSession._init_sess_opts({}).enable_cpu_mem_arena
+    # The engine a worker loads: one thread by default.
+    session = ocr._get_engine().text_det.infer.session
+    assert session.get_session_options().intra_op_num_threads == ocr.DEFAULT_THREADS == 1

@@ -147,3 +147,21 @@ def commit_keeping_loaded(session: Session) -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+def refresh_statistics(*tables: str) -> None:
+    """Tell the query planner how large the tables are and how their values spread, after a bulk
+    change (an import of thousands of rows). PostgreSQL's autovacuum does it in a while; SQLite
+    never does it by itself, and without statistics its planner took the shortfall index as
+    selective for "low stock" (13,600 of 50,000 items) and sorted every match for a page of 50
+    (24 ms, 0.1 ms with statistics). SQLite reads at most 1,000 rows of each index (its
+    `analysis_limit`), so this stays a few milliseconds on a large table. Commits."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("PRAGMA analysis_limit=1000"))
+    for table in tables:
+        db.session.execute(text(f'ANALYZE "{table}"'))
+    db.session.commit()

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.core import audit, storage
+from app.core import audit, database, storage
 from app.core.database import outside_write_lock
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.events import publish_after_commit
@@ -36,6 +37,7 @@ from app.inventory.supplier_parsing import SupplierLine as Parsed
 log = logging.getLogger(__name__)
 PROGRESS_EVENT = "supplier-import-progress"
 CHUNK = 25
+STATISTICS_AFTER_CREATED = 1000  # an import creating this many items refreshes the planner's statistics
 MAX_BYTES = 20 * 1024 * 1024
 RECEIVED_STATUSES = {"completed", "finished", "delivered", "received", "confirmed receipt"}
 CANCELLED_STATUSES = {"cancelled", "canceled", "closed", "refunded", "order closed"}
@@ -296,7 +298,14 @@ def supplier_import_run(*, import_id: int) -> SupplierImport | None:
     record.created_count, record.updated_count = counts["create"], counts["update"]
     record.skipped_count, record.failed_count = counts["unchanged"] + counts["skip"], counts["failed"]
     record.report = [o.as_dict() for o in outcomes]
-    return _finish(record, ImportStatus.COMPLETED_WITH_ERRORS if counts["failed"] else ImportStatus.COMPLETED)
+    record = _finish(record, ImportStatus.COMPLETED_WITH_ERRORS if counts["failed"] else ImportStatus.COMPLETED)
+    if counts["create"] >= STATISTICS_AFTER_CREATED:
+        try:  # the list pages' plans depend on the table's size: a large import changes it
+            database.refresh_statistics("inventory_items", "stock_movements")
+        except SQLAlchemyError:  # the import is done; the planner keeps its old figures
+            db.session.rollback()
+            log.warning("statistics not refreshed after import %s", import_id, exc_info=True)
+    return record
 
 
 def _finish(record: SupplierImport, status: ImportStatus, error: str | None = None) -> SupplierImport:

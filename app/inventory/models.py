@@ -69,8 +69,9 @@ class Item(db.Model):
         Index("ix_inventory_items_org_search", "organisation_id", "search_text"),
         Index("ix_inventory_items_org_updated", "organisation_id", "updated_at"),
         Index("ix_inventory_items_org_available", "organisation_id", text("(on_hand - reserved)")),
+        # With reserved − on_hand (status_clause's "available > 0"): a status count reads the index alone.
         Index("ix_inventory_items_org_shortfall", "organisation_id", "discontinued",
-              text("(on_hand - reserved - reorder_point)")),
+              text("(on_hand - reserved - reorder_point)"), text("(reserved - on_hand)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,11 +121,15 @@ class Item(db.Model):
         status = ItemStatus(status)
         if status == ItemStatus.DISCONTINUED:
             return cls.discontinued == true()
-        available, shortfall = cls.on_hand - cls.reserved, cls.on_hand - cls.reserved - cls.reorder_point
+        # "Available > 0" is written as the index's own fourth expression, reserved − on_hand < 0:
+        # the count of a status then reads the index alone, and the "available" index (which
+        # SQLite's planner preferred for `on_hand − reserved > 0`, reading 36,000 rows of 50,000
+        # for 13,600 low on stock: 40 ms against 1.7) cannot be picked for it.
+        unavailable, shortfall = cls.reserved - cls.on_hand, cls.on_hand - cls.reserved - cls.reorder_point
         if status == ItemStatus.OUT_OF_STOCK:
-            return and_(cls.discontinued == false(), shortfall <= 0, available <= 0)
+            return and_(cls.discontinued == false(), shortfall <= 0, unavailable >= 0)
         if status == ItemStatus.LOW_STOCK:
-            return and_(cls.discontinued == false(), shortfall <= 0, available > 0)
+            return and_(cls.discontinued == false(), shortfall <= 0, unavailable < 0)
         return and_(cls.discontinued == false(), shortfall > 0)
 
     @classmethod

@@ -171,3 +171,24 @@ def test_unreadable_files_are_refused_with_a_reason(org, manager, data, name, me
         imports.supplier_import_preview(org_id=org.id, by=manager, data=data, filename=name)
     db.session.rollback()
     assert count(SupplierImport) == 0
+
+
+def test_a_large_import_refreshes_the_planners_statistics(org, manager, monkeypatch):
+    """The list pages' plans depend on the table's size (SQLite never gathers statistics by itself)."""
+    from sqlalchemy import text
+
+    def analysed() -> bool:
+        if db.engine.dialect.name == "sqlite":
+            has_table = db.session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first()
+            found = has_table and db.session.execute(text("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'inventory_items'")).first()
+        else:
+            found = db.session.scalar(text(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'inventory_items'"))
+        db.session.rollback()
+        return bool(found)
+
+    small = run(org, manager, "sample-orders.json")  # 4 items: below the threshold, nothing refreshed
+    assert small.status == ImportStatus.COMPLETED and not analysed()
+    monkeypatch.setattr(imports, "STATISTICS_AFTER_CREATED", 10)
+    record = run(org, manager, "jewellery-orders-135.json")
+    assert record.created_count >= 10 and analysed()

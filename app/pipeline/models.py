@@ -57,6 +57,8 @@ class Product(db.Model):
     __table_args__ = (
         Index("ix_products_org_status", "organisation_id", "status"),
         Index("ix_products_org_gtin", "organisation_id", "gtin"),
+        # The analysis phase's check of what changed (app.pipeline.catalogue): count and latest change from the index.
+        Index("ix_products_org_updated", "organisation_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from app.extensions import db
 from app.inventory.services import item_build
-from app.pipeline.catalogue import catalogue_for
+from app.pipeline.catalogue import catalogue_for, known_for
 from app.pipeline.models import ProductStatus
 from tests.pipeline.helpers import BLANK_PHOTO, create_product
 
@@ -80,3 +80,63 @@ def test_an_older_product_completed_again_keeps_the_id_order(org, manager):
     older.status = ProductStatus.COMPLETED
     db.session.commit()
     assert _names(org.id) == ["Older", "Newer"]
+
+
+def _hashed(org, manager, phash: str, status=ProductStatus.NEEDS_REVIEW):
+    product = create_product(org, manager, BLANK_PHOTO, start=False)
+    product.phash, product.status = phash, status
+    db.session.commit()
+    return product
+
+
+def test_the_photo_hashes_are_read_again_only_as_far_as_they_changed(org, manager, statements):
+    first = _hashed(org, manager, "00000000000000ff")
+    for i in range(3):
+        _hashed(org, manager, f"{i + 1:016x}")
+    known = known_for(org.id, exclude_product=first.id)
+    assert first.id not in known.hashes and len(known.hashes) == 3
+    assert known_for(org.id).hashes[first.id] == 0xFF
+    statements.clear()
+    latest = _hashed(org, manager, "ffffffffffffffff", status=ProductStatus.PROCESSING).id
+    statements.clear()
+    assert known_for(org.id).hashes[latest] == 2 ** 64 - 1
+    hash_reads = [s for s in statements if "products.phash" in s and "count(" not in s]
+    assert len(hash_reads) == 1 and "updated_at >=" in hash_reads[0]  # the changed rows, not every product
+
+
+def test_an_archived_or_unhashed_product_leaves_the_hashes(org, manager):
+    archived, cleared, kept = (_hashed(org, manager, f"{i:016x}") for i in (1, 2, 3))
+    assert set(known_for(org.id).hashes) == {archived.id, cleared.id, kept.id}
+    archived.status = ProductStatus.ARCHIVED
+    db.session.commit()
+    assert set(known_for(org.id).hashes) == {cleared.id, kept.id}
+    joined = _hashed(org, manager, "0000000000000004")  # one joins while another leaves: the count alone stays
+    cleared.phash = None
+    db.session.commit()
+    assert set(known_for(org.id).hashes) == {kept.id, joined.id}
+
+
+def test_near_duplicates_among_integer_hashes_nearest_first():
+    from app.analysis.duplicates import near_duplicates_among
+
+    candidates = {1: 0b1111, 2: 0, 3: 2 ** 63 - 1, 4: 0b1}
+    assert near_duplicates_among("0000000000000000", candidates, max_distance=4) == [(2, 0), (4, 1), (1, 4)]
+    assert near_duplicates_among("not a hash", candidates) == []
+
+
+def test_a_deleted_product_leaves_both_sets(org, manager):
+    from sqlalchemy import delete
+
+    from app.pipeline.models import Product, ProductImage, ProductPhase
+
+    gone, kept = _completed(org, manager, "Gone"), _completed(org, manager, "Kept")
+    gone.phash = kept.phash = "0000000000000001"
+    db.session.commit()
+    gone_id = gone.id
+    assert set(known_for(org.id).hashes) == {gone_id, kept.id} and _names(org.id) == ["Gone", "Kept"]
+    for model in (ProductImage, ProductPhase):
+        db.session.execute(delete(model).where(model.product_id == gone_id))
+    db.session.execute(text("DELETE FROM pipeline_log WHERE product_id = :id"), {"id": gone_id})
+    db.session.execute(delete(Product).where(Product.id == gone_id))
+    db.session.commit()
+    assert set(known_for(org.id).hashes) == {kept.id} and _names(org.id) == ["Kept"]

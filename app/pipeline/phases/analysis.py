@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select
-
 from app.analysis.barcodes import normalise_gtin, read_candidates
-from app.analysis.duplicates import find_near_duplicates, perceptual_hash
+from app.analysis.duplicates import near_duplicates_among, perceptual_hash
 from app.analysis.image_quality import assess_quality
 from app.analysis.images import ImageInput, ImageRejected, give_back_freed_memory, load_image
 from app.analysis.matching import CatalogueEntry, KeywordRule
@@ -21,10 +19,10 @@ from app.analysis.providers import openai_compatible as vision_provider
 from app.core import ai, storage
 from app.core.models import utcnow
 from app.extensions import db
-from app.pipeline.catalogue import catalogue_for, catalogue_version, read_items, read_products
+from app.pipeline.catalogue import catalogue_version, known_for, read_items, read_products
 from app.pipeline.fields import FIELDS, apply_identification
 from app.pipeline.identify import Inputs, Reference, identify
-from app.pipeline.models import Product, ProductImage, ProductStatus
+from app.pipeline.models import Product, ProductImage
 from app.pipeline.phases import PhaseContext, PhaseOutcome
 
 MIN_OCR_SIDE = 16  # a sliver thinner than this holds no legible line of text
@@ -51,13 +49,15 @@ def run(ctx: PhaseContext) -> PhaseOutcome:
                 ocr_lines=len(found.get("ocr", [])), quality=found.get("quality", {}).get("score"))
     if ocr_error:
         ctx.log("warning", f"OCR unavailable: {ocr_error}")
-    catalogue = catalogue_for(ctx.org_id, exclude_product=product.id)
+    known = known_for(ctx.org_id, exclude_product=product.id)
+    catalogue = known.catalogue
     inputs = Inputs(codes=codes, ocr=ocr_lines, hint_name=product.hint_name, hint_model=product.hint_model,
                     vision=_ask_vision(ctx, images), catalogue=catalogue, rules=keyword_rules(ctx.org_id),
                     reference=_reference_for(ctx, codes), known_brands=_known_brands(catalogue, ocr_lines))
     found = identify(inputs)
     primary_hash = per_image.get(images[0][0], {}).get("phash") if images else None
-    duplicates = _near_duplicates(ctx.org_id, product.id, primary_hash)
+    duplicates = [{"product_id": pid, "distance": d} for pid, d in near_duplicates_among(primary_hash, known.hashes)
+                  ] if primary_hash else []
     applied = apply_identification(values={f: getattr(product, f) for f in FIELDS},
                                    sources=dict(product.field_sources or {}), found=found,
                                    threshold=ctx.review_threshold)
@@ -92,14 +92,13 @@ def warm() -> None:
     from app.pipeline.warm_sql import compile_writes, existing
     from app.refdata import lookup
 
-    catalogue_version(-1)  # not through catalogue_for: its cache may already hold organisation -1
+    catalogue_version(-1)  # not through known_for: its cache may already hold organisation -1
     read_items(-1)
     read_products(-1)
     read_products(-1, changed_since=utcnow())
     keyword_rules(-1)
     lookup.find(["0" * 14])
     lookup.brands_among(["warm-up"])
-    _near_duplicates(-1, -1, "0" * 16)
     db.session.get(ProductImage, -1)  # `write()` loads each image
     db.session.rollback()
 
@@ -222,13 +221,3 @@ def keyword_rules(org_id: int) -> list[KeywordRule]:
     from app.inventory.selectors import category_rules
 
     return [KeywordRule(category=r["path"], keywords=tuple(r["keywords"])) for r in category_rules(org_id)]
-
-
-def _near_duplicates(org_id: int, product_id: int, phash: str | None) -> list[dict]:
-    if not phash:
-        return []
-    rows = db.session.execute(select(Product.id, Product.phash).where(
-        Product.organisation_id == org_id, Product.id != product_id, Product.phash.is_not(None),
-        Product.status != ProductStatus.ARCHIVED)).all()
-    return [{"product_id": pid, "distance": d} for pid, d in find_near_duplicates(phash, rows)]
-

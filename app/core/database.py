@@ -91,10 +91,15 @@ def _writes_flushed(session, _context) -> None:
     session.info[_WRITES_PENDING] = True
 
 
+_AUTOFLUSH_BEFORE_READS = "autoflush_before_reads"
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WRITES_PENDING, None)
+        if _AUTOFLUSH_BEFORE_READS in session.info:  # the end of `begin_reads_only`'s transaction
+            session.autoflush = session.info.pop(_AUTOFLUSH_BEFORE_READS)
 
 
 @event.listens_for(Engine, "connect")
@@ -135,6 +140,24 @@ def init_app(app) -> None:
         token = g.pop("_write_intent", None)
         if token is not None:
             _immediate.reset(token)
+
+
+def begin_reads_only(session: Session) -> None:
+    """Begin the session's next transaction for reads only (the caller rolls it back).
+
+    On PostgreSQL at READ COMMITTED, its statements run each on its own (DBAPI autocommit): every
+    statement takes its own snapshot at that level anyway, so a transaction around them added
+    nothing but a BEGIN and a ROLLBACK round trip (a pipeline phase's reads: the server's work per
+    product fell by a third). Flushing is off until the rollback, so an object changed by mistake is
+    never written. On SQLite the transaction is a deferred one, as `_immediate` set to False gives."""
+    if session.in_transaction():
+        return  # already reading (or writing): go on in it
+    session.info[_AUTOFLUSH_BEFORE_READS], session.autoflush = session.autoflush, False
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql" and dialect.default_isolation_level == "READ COMMITTED":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    else:
+        session.begin()  # so that the rollback ends it, and gives autoflush back, even if nothing was read
 
 
 def commit_keeping_loaded(session: Session) -> None:

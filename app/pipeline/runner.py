@@ -271,6 +271,7 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
     # SQLite write lock, so a minute of OCR never blocks the web or the other workers.
     token = database._immediate.set(False)
     try:
+        database.begin_reads_only(db.session())  # after _immediate: on SQLite a deferred BEGIN
         try:
             module = phase_module(ctx.phase)
         except PhaseUnavailable as exc:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy import update
+
 from app.analysis.barcodes import normalise_gtin, read_candidates
 from app.analysis.duplicates import near_duplicates_among, perceptual_hash
 from app.analysis.image_quality import assess_quality
@@ -74,10 +76,7 @@ def run(ctx: PhaseContext) -> PhaseOutcome:
               "evidence": evidence, "images": {str(k): v for k, v in per_image.items()}}
 
     def write() -> None:
-        for image_id, analysis in per_image.items():
-            row = db.session.get(ProductImage, image_id)
-            if row is not None:
-                row.analysis = analysis
+        write_image_analysis(product.id, per_image)
 
     return PhaseOutcome(status=status, result=result, write=write,
                         product=applied.values | {
@@ -99,7 +98,6 @@ def warm() -> None:
     keyword_rules(-1)
     lookup.find(["0" * 14])
     lookup.brands_among(["warm-up"])
-    db.session.get(ProductImage, -1)  # `write()` loads each image
     db.session.rollback()
 
     def identified(fields: tuple[str, ...]):
@@ -114,9 +112,17 @@ def warm() -> None:
         return write
 
     def image_analysis() -> None:
-        existing(ProductImage(id=-1)).analysis = {}
+        write_image_analysis(-1, {-1: {}})
 
     compile_writes(identified(()), identified(("name", "brand", "gtin")), identified(FIELDS), image_analysis)
+
+
+def write_image_analysis(product_id: int, per_image: dict[int, dict]) -> None:
+    """Each photo's findings on its row: an UPDATE each, without reading the rows again first (a
+    photo removed meanwhile is simply not there to update)."""
+    for image_id, analysis in per_image.items():
+        db.session.execute(update(ProductImage).where(ProductImage.id == image_id, ProductImage.product_id == product_id)
+                           .values(analysis=analysis).execution_options(synchronize_session=False))
 
 
 def _analyse_one(sha: str, filename: str, timings: dict, ocr_error: str | None) -> tuple[dict, str | None]:

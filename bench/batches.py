@@ -29,7 +29,7 @@ atexit.register(shutil.rmtree, TMP, True)  # registered first, so it runs after 
 os.environ["STOCKROOM_INSTANCE"] = str(TMP / "instance")
 
 from goals import record  # noqa: E402  (bench/goals.py)
-from ready import wait_for_workers  # noqa: E402  (bench/ready.py)
+from ready import stop_workers, wait_for_workers  # noqa: E402  (bench/ready.py)
 from scratch import scratch_database  # noqa: E402  (bench/scratch.py)
 from sqlalchemy import delete, func, select  # noqa: E402
 
@@ -198,10 +198,7 @@ def bench_workers(app, user, env: dict) -> None:
         record(3, f"CSV rows/min, 2 workers, {db.engine.dialect.name}, vs process_row CPU limit",
                done / elapsed * 60, limit, "rows/min", target, higher_is_better=True)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
+        stop_workers(procs)
         for log in logs:
             log.close()
 

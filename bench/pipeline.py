@@ -52,7 +52,7 @@ os.environ["STOCKROOM_INSTANCE"] = str(WORK / "instance")
 PHOTO_DIRS = ("ean13-1", "upca-2", "ean13-2")
 
 from goals import record  # noqa: E402  (bench/goals.py)
-from ready import wait_for_workers  # noqa: E402  (bench/ready.py)
+from ready import stop_workers, wait_for_workers  # noqa: E402  (bench/ready.py)
 
 
 def photos() -> list[Path]:
@@ -75,14 +75,7 @@ def start_workers(app, n: int, worker_class: str) -> list[subprocess.Popen]:
                RQ_WORKER_CLASS=worker_class, SECRET_KEY=app.config["SECRET_KEY"])
     return [subprocess.Popen([sys.executable, "worker.py", "--name", f"bench-{i}-{uuid.uuid4().hex[:4]}",
                               "--log-level", "WARNING"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                             stderr=open(WORK / f"worker{i}.log", "w")) for i in range(n)]
-
-
-def stop(workers: list[subprocess.Popen]) -> None:
-    for w in workers:
-        w.terminate()
-    for w in workers:
-        w.wait(30)
+                             stderr=open(WORK / f"worker{i}.log", "w"), start_new_session=True) for i in range(n)]
 
 
 def job_spans() -> dict[str, float]:
@@ -144,13 +137,13 @@ def main() -> None:
             wait_for_workers(args.workers)
             wall, noop_ids, first_pass = run_products(args, *first[:2])
         finally:
-            stop(procs)
+            stop_workers(procs)
         second_pass = queue_throughput(args, *second[:2])
         procs = start_workers(app, args.workers, args.worker_class)
         try:
             throughput_wall = run_throughput(second_pass)
         finally:
-            stop(procs)
+            stop_workers(procs)
         spans = job_spans()
         measure = "fork to reap" if spans else "start to end inside the horse"
         base = {"job_ms": noop_job_ms(noop_ids, spans), "spans": spans, "measure": measure}

@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import sqlite3
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -179,8 +179,6 @@ def refresh_statistics(*tables: str) -> None:
     selective for "low stock" (13,600 of 50,000 items) and sorted every match for a page of 50
     (24 ms, 0.1 ms with statistics). SQLite reads at most 1,000 rows of each index (its
     `analysis_limit`), so this stays a few milliseconds on a large table. Commits."""
-    from sqlalchemy import text
-
     from app.extensions import db
 
     if db.engine.dialect.name == "sqlite":

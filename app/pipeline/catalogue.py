@@ -104,10 +104,6 @@ def known_for(org_id: int, *, exclude_product: int | None = None) -> Known:
                  hashes={pid: h for pid, h in cached.products.hashes.items() if pid != exclude_product})
 
 
-def catalogue_for(org_id: int, *, exclude_product: int | None = None) -> list[CatalogueEntry]:
-    return known_for(org_id, exclude_product=exclude_product).catalogue
-
-
 def catalogue_version(org_id: int) -> tuple[tuple, tuple]:
     """(count, latest change) of the items and of the products (each from its (organisation, updated_at) index)."""
     from app.inventory.models import Item

@@ -6,7 +6,7 @@ from sqlalchemy import event, text
 
 from app.extensions import db
 from app.inventory.services import item_build
-from app.pipeline.catalogue import catalogue_for, known_for
+from app.pipeline.catalogue import known_for
 from app.pipeline.models import ProductStatus
 from tests.pipeline.helpers import BLANK_PHOTO, create_product
 
@@ -21,7 +21,7 @@ def statements():
 
 
 def _names(org_id: int, **kwargs) -> list[str]:
-    return [e.name for e in catalogue_for(org_id, **kwargs)]
+    return [e.name for e in known_for(org_id, **kwargs).catalogue]
 
 
 def _completed(org, manager, name: str):

@@ -62,10 +62,28 @@ class AppJob(Job):
                 reruns += 1
                 self.database_reruns = reruns  # what the job may find half done is its own (see app.pipeline.tasks)
                 self._forget_connections()
-                waited = wait_for_database(app, float(app.config["WORKER_RECONNECT_MAX_SECONDS"]))
+                waited = wait_for_database(app, float(app.config["WORKER_RECONNECT_MAX_SECONDS"]),
+                                           should_stop=self._worker_stopping)
+                if not _database_answers(app):
+                    # Its worker was asked to stop: waiting on would keep the worker from stopping for as
+                    # long as the database stays away. The job ends failed; its leases bring the work back.
+                    log.warning("job %s lost the database and its worker is stopping: the job ends here, its "
+                                "work comes back when its lease runs out", self.id)
+                    raise
                 log.warning("job %s lost the database (%s); it answered again after %.1f s: running the job "
                             "again (%d of %d)", self.id, type(error).__name__, waited, reruns,
                             app.config["WORKER_DATABASE_RERUNS"])
+
+    def _worker_stopping(self) -> bool:
+        """Whether the worker running this job was asked to stop (RQ notes it in Redis for a busy worker;
+        the work horse runs in a process group of its own and never sees the signal)."""
+        if not getattr(self, "worker_name", None):
+            return False
+        try:
+            return bool(self.connection.hexists(Worker.redis_worker_namespace_prefix + self.worker_name,
+                                                "shutdown_requested_date"))
+        except REDIS_DOWN:
+            return False
 
     @staticmethod
     def _forget_connections() -> None:

@@ -8,6 +8,7 @@ writes fail with "database is locked" until it lets go."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import sqlite3
 import threading
@@ -99,6 +100,13 @@ class Outage:
             return {"DATABASE_URL": relayed.render_as_string(hide_password=False)}
         return {"SQLITE_BUSY_TIMEOUT_SECONDS": 1}
 
+    def begin(self) -> None:
+        """An outage that lasts until `end` (PostgreSQL only: the relay is cut)."""
+        self.relay.cut()
+
+    def end(self) -> None:
+        self.relay.restore()
+
     def lasting(self, seconds: float) -> None:
         if self.relay:
             self.relay.cut()
@@ -173,6 +181,36 @@ def test_pipeline_phases_finish_once_through_a_database_outage(app, org, manager
     assert all(p.attempts == 1 for p in phases), [(p.product_id, p.name, p.attempts) for p in phases]
     assert _failed_jobs(app) == 0, "an outage counted as a failed job"
     assert worker.proc.poll() is None, "the worker quit"
+
+
+def test_a_worker_asked_to_stop_while_its_job_waits_for_the_database_stops(app, manager_client, outage,
+                                                                              start_worker):
+    """A warm stop waits for the running job; a job waiting for a database that stays away would hold
+    the worker for as long as the outage lasts. It ends instead, and its rows come back by their lease."""
+    if outage.relay is None:
+        pytest.skip("SQLite answers reads while another process holds its write lock: reruns end by their count")
+    settings = {**outage.worker_settings(), "BATCH_LEASE_SECONDS": 6, "BATCH_CHUNK_SIZE": 10,
+                "BATCH_JOB_SECONDS": 60, "WORKER_RECONNECT_MAX_SECONDS": 1}
+    worker = start_worker(**settings)
+    batch = upload_and_start(manager_client, products_csv(300), jobs=1)
+    batch_id, total = batch.id, batch.total_rows
+    wait_until(lambda: db.session.scalar(select(Batch.processed_rows).where(Batch.id == batch_id)) >= 10,
+               timeout=90, interval=0.2, fresh=True)
+    outage.begin()
+    wait_until(lambda: "the database is not reachable" in worker.log_path.read_text(), timeout=60, interval=0.2)
+    worker.proc.send_signal(signal.SIGTERM)
+    worker.proc.wait(30)  # the database is still away
+    assert "its worker is stopping: the job ends here" in worker.log_path.read_text()
+
+    outage.end()
+    start_worker(**settings)
+    wait_until(lambda: db.session.scalar(select(Batch.status).where(Batch.id == batch_id)) in (
+        BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS), timeout=240, interval=0.3, fresh=True)
+    counts = dict(db.session.execute(select(BatchRow.status, func.count()).where(BatchRow.batch_id == batch_id)
+                                     .group_by(BatchRow.status)).all())
+    assert counts == {"completed": total}
+    batch = db.session.get(Batch, batch_id)
+    assert (batch.processed_rows, batch.successful_rows, batch.failed_rows) == (total, total, 0)
 
 
 def test_only_outages_count_as_a_lost_database():

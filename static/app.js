@@ -169,8 +169,10 @@
   }
   function fieldKey(f) { return (f.form ? f.form.getAttribute("hx-post") || f.form.getAttribute("action") || "" : "") + "|" + f.name + "|" + (f.type === "radio" || f.type === "checkbox" ? f.value : ""); }
   document.addEventListener("htmx:beforeSwap", function (e) {
-    var d = e.detail || {}, target = d.target;
-    if (!isLive(target) || d.elt !== target) return;
+    // Who asked is requestConfig.elt: HTMX sets the event's own detail.elt to the element the event
+    // fires on, which for a swap is always the target (a submit's answer looked like a refresh).
+    var d = e.detail || {}, target = d.target, asker = d.requestConfig && d.requestConfig.elt;
+    if (!isLive(target) || asker !== target) return;
     var fields = changedFields(target);
     if (!fields.length) return;
     typed[target.id] = fields.map(function (f) {

@@ -1,6 +1,11 @@
 """kill -9 a real worker in the middle of a batch: another worker finishes, every row exactly once."""
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
+
 import pytest
 from redis import Redis
 from rq import Worker
@@ -10,7 +15,7 @@ from app.batches.models import IN_FLIGHT, Batch, BatchLog, BatchRow, BatchStatus
 from app.core.queue import all_queues
 from app.extensions import db
 from tests.batches.helpers import products_csv, upload_and_start
-from tests.workers import start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
+from tests.workers import descendants, start_worker, wait_until, worker_env  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 LEASE = 3
@@ -19,6 +24,29 @@ LEASE = 3
 def _fresh(query):
     db.session.rollback()  # a new snapshot each poll: the workers write from other processes
     return db.session.execute(query).all()
+
+
+def _kill_while_holding(worker, held, timeout: float = 60) -> list[int]:
+    """kill -9 the worker while it holds rows; the rows it held. A chunk of fast rows is done in
+    milliseconds: the worker and its work horse are frozen (SIGSTOP) while the rows are read, and let
+    go again (SIGCONT) when they had just finished that chunk."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        wait_until(held, timeout)
+        family = [worker.proc.pid, *descendants(worker.proc.pid)]
+        _signal_all(family, signal.SIGSTOP)
+        rows = held()
+        if rows:
+            worker.kill()
+            return rows
+        _signal_all(family, signal.SIGCONT)
+    raise AssertionError("the victim never held rows long enough to be killed holding them")
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
 
 
 def test_killed_worker_rows_are_finished_by_another(app, manager_client, worker_env, start_worker):  # noqa: F811
@@ -31,13 +59,9 @@ def test_killed_worker_rows_are_finished_by_another(app, manager_client, worker_
 
     batch = upload_and_start(manager_client, products_csv(120), jobs=2)
     batch_id, total = batch.id, batch.total_rows
-    held = wait_until(lambda: _fresh(select(BatchRow.id).where(
-        BatchRow.batch_id == batch_id, BatchRow.claimed_by == f"{ns}-victim", BatchRow.status.in_(IN_FLIGHT))), 60)
-    assert held
-    victim.kill()
-    orphans = [r.id for r in _fresh(select(BatchRow.id).where(
-        BatchRow.batch_id == batch_id, BatchRow.claimed_by == f"{ns}-victim", BatchRow.status.in_(IN_FLIGHT)))]
-    assert orphans, "the victim finished its rows before it was killed"
+    victims_rows = select(BatchRow.id).where(
+        BatchRow.batch_id == batch_id, BatchRow.claimed_by == f"{ns}-victim", BatchRow.status.in_(IN_FLIGHT))
+    orphans = _kill_while_holding(victim, lambda: [r.id for r in _fresh(victims_rows)])
 
     def finished():
         row = _fresh(select(Batch.status, Batch.processed_rows).where(Batch.id == batch_id))[0]

@@ -40,6 +40,7 @@ def last_event_key(org_id: int) -> str:
 CLOCK_SLACK_MS = 2000
 LAST_EVENT_TTL = 3600
 RESYNC = json.dumps({"event": "resync", "data": {}})  # "re-fetch every live card on this page"
+BROKER_RECONNECT_MAX_SECONDS = 4
 
 
 def publish(org_id: int, event: str, data: dict | None = None) -> None:
@@ -195,7 +196,9 @@ class Broker:
                     return
                 log.warning("event broker lost Redis (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, backoff)
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+                # Capped low: open pages hear nothing until the broker is back (then they re-fetch), and
+                # one connection attempt per process every few seconds costs Redis nothing.
+                backoff = min(backoff * 2, BROKER_RECONNECT_MAX_SECONDS)
 
 
 _brokers: dict[tuple[str, str], Broker] = {}

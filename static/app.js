@@ -121,13 +121,21 @@
     if (el.__stockroomListens) return;
     el.__stockroomListens = true;
     (el.getAttribute("hx-trigger") || "").split(",").forEach(function (part) {
-      var m = part.trim().match(/^(sse:[\w-]+)/);
+      // News (sse:…) and the page's own "re-fetch everything" (stockroom:resync: after a reconnect,
+      // or when the server says events were lost, often just as the page's first refreshes run).
+      var m = part.trim().match(/^((?:sse|stockroom):[\w-]+)/);
       // On the element itself (a detached element's events never reach the document), in the capture
       // phase: before HTMX's own listener starts the refresh this event asks for. The filter above
       // (data-sse-key) runs earlier still, on the document, and may have stopped the event.
       if (m) el.addEventListener(m[1], function () { if (lost(el)) owed[el.id] = true; }, true);
     });
   }
+  // A re-fetch asked of an element that was swapped in but has not settled yet: HTMX does not listen
+  // on it until then, so the element refreshes once it has settled.
+  document.addEventListener("stockroom:resync", function (e) {
+    var el = e.target;
+    if (isLive(el) && el.isConnected && !el.__stockroomSettled) owed[el.id] = true;
+  }, true);
   function settled(root) {
     if (isLive(root)) { root.__stockroomSettled = true; listenWhileReplaced(root); }
     if (root.querySelectorAll) root.querySelectorAll("[data-live][id]").forEach(function (el) { el.__stockroomSettled = true; listenWhileReplaced(el); });
@@ -180,10 +188,12 @@
                selected: f.tagName === "SELECT" ? Array.prototype.map.call(f.selectedOptions, function (o) { return o.value; }) : null };
     });
   });
-  document.addEventListener("htmx:afterSettle", function (e) {
-    var root = e.target, saved = root && root.id && typed[root.id];
+  // Put back at once (on the swap, not the settle): what is typed in the new element meanwhile stays.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var id = e.target && e.target.id, saved = id && typed[id];
     if (!saved) return;
-    delete typed[root.id];
+    delete typed[id];
+    var root = document.getElementById(id); if (!root) return;  // the event may name the element it replaced
     var byKey = {};
     root.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (f) { byKey[fieldKey(f)] = f; });
     saved.forEach(function (s) {

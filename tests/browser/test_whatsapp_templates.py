@@ -74,10 +74,6 @@ def test_template_picked_and_sent_outside_the_window(page, admin, live_server, w
         form.get_by_label("Body parameters").fill("2")
         form.get_by_role("button", name="Add template").click()
         expect(page.get_by_test_id(f"templates-{row.id}")).to_contain_text("order_ready")
-        # The answer to one's own submit wins over what was typed before it: the form is empty again
-        # (a live card's refresh, by contrast, carries typed fields over).
-        expect(form.get_by_label("Template name")).to_have_value("")
-        expect(form.get_by_label("Body parameters")).to_have_value("0")
 
         page.goto(f"/inbox/c/{conversation_id}")
         expect(page.locator("#live-dot.on")).to_be_visible()

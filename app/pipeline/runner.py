@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq import Callback
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 
 from app.core import database, leases
 from app.core.events import publish_after_commit
@@ -55,14 +55,30 @@ PHASE_LEASE = leases.Leased(ProductPhase, lease_seconds, holder="rq_job_id", lea
 
 
 @dataclass
+class _OpenFinish:
+    """A phase's finish written into a transaction left open for the next phase (`_commit_keeping_the_next`),
+    with what it needs to be written again on its own should that transaction fail (`_write_again`)."""
+    phase_id: int
+    ctx: PhaseContext
+    outcome: PhaseOutcome
+    logs: list[dict]  # the phase's own lines: the outcome's are added again
+    run_ms: float
+
+
+@dataclass
 class _HandedOn:
     """Inside `run_phases`: the product's next phases, claimed for this work horse instead of going
     onto the queue (it runs them next, without another job, fork, connection or claim transaction)."""
     holder: str | None  # the running job's id: what Stop kills and RQ's callback requeues
     claimed: list[int] = field(default_factory=list)
-    # The next phase's row as its claim committed it, with its product and the review threshold:
+    # The next phase's row as its claim wrote it, with its product and the review threshold:
     # its run starts from them instead of reading them again (`run_phase`).
     kept: dict[int, tuple[ProductPhase, int]] = field(default_factory=dict)
+    # Finishes whose next phase is quick are left open (not committed): that phase runs in their
+    # transaction, and the first finish that is not left open commits them all (`_commit_keeping_the_next`).
+    may_leave_open: bool = True
+    open_finishes: list[_OpenFinish] = field(default_factory=list)
+    unwritten_logs: list[dict] = field(default_factory=list)  # their log lines: one INSERT at the commit
 
 
 _handed_on: ContextVar[_HandedOn | None] = ContextVar("pipeline_handed_on", default=None)
@@ -82,8 +98,7 @@ def queue_phase(phase: ProductPhase, product: Product, *, delay: int = 0) -> Non
     phase_id, job_id, queue, org_id = phase.id, phase.rq_job_id, product.queue, product.organisation_id
     handed_on = _handed_on.get()
     if handed_on is not None and not delay and _take_over(phase, product, handed_on.holder):
-        after_commit(lambda: handed_on.claimed.append(phase_id))
-        return
+        return  # run next by this horse once the finish that claimed it is written (`_commit_keeping_the_next`)
     app = current_app._get_current_object()
 
     def _go() -> None:
@@ -139,7 +154,8 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False, worker
     Then, while the job is younger than PIPELINE_JOB_SECONDS, the next products' phase jobs waiting
     at the head of the queues are taken off them and run here the same way (app.pipeline.next_job),
     unless the `worker` running this job was asked to stop meanwhile."""
-    handed_on = _HandedOn(holder=job_id)
+    # After the database went away, phases this job held are looked up first: no finish is left open before.
+    handed_on = _HandedOn(holder=job_id, may_leave_open=not rerun)
     token = _handed_on.set(handed_on)
     started = time.monotonic()
     try:
@@ -158,6 +174,9 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False, worker
                 taken_outcome = _run_handed_on(handed_on, job_id, run_phase(*taken, taken_over_by=job_id))
                 outcome = outcome if taken_outcome == "not claimed" else taken_outcome
     except BaseException:
+        # Whatever the failed step left half-written goes (and with finishes left open, the claims they
+        # made): the phases given back are those the database shows still held by this job.
+        _roll_back_quietly()
         _give_back(handed_on.claimed, job_id)
         raise
     finally:
@@ -167,9 +186,45 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False, worker
 
 def _run_handed_on(handed_on: _HandedOn, job_id: str | None, outcome: str) -> str:
     while handed_on.claimed:
-        outcome = run_phase(handed_on.claimed[0], job_id, claimed=True)
+        try:
+            outcome = run_phase(handed_on.claimed[0], job_id, claimed=True)
+        except Exception as exc:
+            if not handed_on.open_finishes or database.database_lost(exc):
+                raise
+            log.warning("the finishes of phases %s failed together; written again one by one",
+                        [f.phase_id for f in handed_on.open_finishes], exc_info=True)
+            _write_again(handed_on, job_id)
+            continue
         handed_on.claimed.pop(0)  # only now: a phase whose run raised is still in the list (given back)
     return outcome
+
+
+def _write_again(handed_on: _HandedOn, job_id: str | None) -> None:
+    """The transaction of finishes left open failed (a constraint, or a statement of a phase that
+    spoilt it): roll it back, and write each of those finishes again in a transaction of its own,
+    each claiming the next phase as before. The phase that was running when it failed is run
+    again after them on its own, where its error is its own; nothing is lost or done twice."""
+    finishes, handed_on.open_finishes, handed_on.unwritten_logs = handed_on.open_finishes, [], []
+    _roll_back_quietly()
+    handed_on.kept.clear()
+    handed_on.claimed = []
+    handed_on.may_leave_open = False
+    written: set[int] = set()
+    try:
+        for done in finishes:
+            written.add(done.phase_id)
+            if _finish(done.phase_id, job_id, done.ctx, done.outcome, list(done.logs), done.run_ms) == "discarded":
+                break  # stopped meanwhile: what came after it was never claimed
+    finally:
+        handed_on.may_leave_open = True
+    handed_on.claimed = [phase_id for phase_id in handed_on.claimed if phase_id not in written]
+
+
+def _roll_back_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: so is the transaction
+        log.debug("rollback after a failed job raised", exc_info=True)
 
 
 def _give_back(phase_ids: list[int], job_id: str | None) -> None:
@@ -210,7 +265,9 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
     pending_logs: list[dict] = []
     handed_on = _handed_on.get()
     kept = handed_on.kept.pop(phase_id, None) if handed_on is not None else None
-    if claimed and kept is not None:  # as the previous phase's finish committed it, a moment ago
+    # Run inside the previous phase's finish, still open: its rows are this transaction's own
+    inside_open_finish = claimed and kept is not None and bool(handed_on.open_finishes)
+    if claimed and kept is not None:  # as the previous phase's finish wrote it, a moment ago
         phase, threshold = kept
         ctx = phase_context(phase, threshold, pending_logs)
     elif claimed:
@@ -236,9 +293,9 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
         database.commit_keeping_loaded(db.session())  # the phase's run starts from the rows just read and claimed
     started = time.perf_counter()
     with _heartbeat(phase_id, job_id):
-        outcome = _run_module(ctx)
+        outcome = _run_inside_open_finish(ctx) if inside_open_finish else _run_module(ctx)
     return _finish(phase_id, job_id, ctx, outcome, pending_logs,
-                   run_ms=round((time.perf_counter() - started) * 1000, 1))
+                   run_ms=round((time.perf_counter() - started) * 1000, 1), held=kept if inside_open_finish else None)
 
 
 def _still_ours(phase_id: int, job_id: str | None) -> bool:
@@ -277,21 +334,50 @@ def _run_module(ctx: PhaseContext) -> PhaseOutcome:
         except PhaseUnavailable as exc:
             return Unavailable(status="completed", result={"skipped": str(exc)})
         return module.run(ctx)
-    except Exception as exc:  # a phase bug or a dependency hiccup: retried, then shown as the reason
-        if database.database_lost(exc):
-            raise  # not the phase's fault: the job waits for the database and runs again (app.core.worker)
-        log.exception("phase %s of product %s raised", ctx.phase, ctx.product_id)
-        ctx.log("error", f"{ctx.phase} raised {type(exc).__name__}: {exc}",
-                traceback=traceback.format_exc(limit=8))
-        return PhaseOutcome(status="failed", error=f"{type(exc).__name__}: {exc}", transient=True)
+    except Exception as exc:
+        return _raised(ctx, exc)
     finally:
         db.session.rollback()  # ends the read transaction, and drops anything a phase wrote by mistake
         database._immediate.reset(token)
 
 
+def _run_inside_open_finish(ctx: PhaseContext) -> PhaseOutcome:
+    """A quick phase run in the transaction of the previous phase's finish, left open for it
+    (`_commit_keeping_the_next`): its rows are this transaction's own, so nothing is read again
+    and no commit comes between. Nothing is flushed while it reads (the finishes' changes are
+    written together at the commit), and whatever it changed by mistake in the session is dropped
+    when it ends. A statement of its own that failed spoils the transaction on PostgreSQL: the
+    commit then fails, and the finishes are written again one by one (`_write_again`)."""
+    session = db.session()
+    new_before, dirty_before = set(session.new), set(session.dirty)
+    try:
+        with session.no_autoflush:
+            return phase_module(ctx.phase).run(ctx)
+    except Exception as exc:
+        return _raised(ctx, exc)
+    finally:
+        for added in set(session.new) - new_before:
+            session.expunge(added)
+        for changed in set(session.dirty) - dirty_before:  # the attributes it changed only: a whole
+            session.expire(changed, list(inspect(changed).committed_state))  # object's expiry cascades to its phases
+
+
+def _raised(ctx: PhaseContext, exc: Exception) -> PhaseOutcome:
+    """A phase bug or a dependency hiccup: retried, then shown as the reason."""
+    if database.database_lost(exc):
+        raise exc  # not the phase's fault: the job waits for the database and runs again (app.core.worker)
+    log.exception("phase %s of product %s raised", ctx.phase, ctx.product_id)
+    ctx.log("error", f"{ctx.phase} raised {type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(limit=8))
+    return PhaseOutcome(status="failed", error=f"{type(exc).__name__}: {exc}", transient=True)
+
+
 def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: PhaseOutcome,
-            pending_logs: list[dict], run_ms: float = 0) -> str:
-    phase, threshold = load_phase(phase_id)
+            pending_logs: list[dict], run_ms: float = 0, held: tuple[ProductPhase, int] | None = None) -> str:
+    """Record the outcome, unless the phase was stopped or handed to another job meanwhile. `held`:
+    the phase ran inside the previous finish's transaction, which holds its rows still (nothing
+    can have changed them), so they are not read again."""
+    phase, threshold = held if held is not None else load_phase(phase_id)
     if phase is None or phase.status != PhaseStatus.RUNNING or (job_id and phase.rq_job_id != job_id):
         db.session.rollback()
         ctx.log("warning", f"{ctx.phase} result discarded: the phase was stopped or handed to another worker")
@@ -299,27 +385,53 @@ def _finish(phase_id: int, job_id: str | None, ctx: PhaseContext, outcome: Phase
         publish_after_commit(ctx.org_id, LOG_EVENT, {"product_id": ctx.product_id})
         db.session.commit()
         return "discarded"
+    opened = _OpenFinish(phase_id, ctx, outcome, list(pending_logs), run_ms)
     token = log_batch.set(pending_logs)  # the phase's own lines come before the outcome's
     try:
-        new = _record(phase, outcome, run_ms)
-        write_log_rows(pending_logs)
+        with db.session.no_autoflush if held is not None else nullcontext():  # written at the commit
+            new = _record(phase, outcome, run_ms)
     finally:
         log_batch.reset(token)
-    _commit_keeping_the_next(phase.product, threshold)
+    _commit_keeping_the_next(phase.product, threshold, pending_logs, opened)
     return new.value
 
 
-def _commit_keeping_the_next(product: Product, threshold: int) -> None:
+def _commit_keeping_the_next(product: Product, threshold: int, logs: list[dict], finish: _OpenFinish) -> None:
     """Commit a finish. When it claimed the product's next phase for this horse, the rows it wrote
     are kept loaded as committed (a commit expires them all, and the next phase read them again
-    first thing): that phase's run starts from them and its finish reads them afresh."""
+    first thing): that phase's run starts from them and its finish reads them afresh.
+
+    When that next phase is quick (its module's `quick()` says it reads a few rows and calls
+    nothing outside the database), the finish is left open instead: the phase runs in its
+    transaction, and the first finish after it that is not left open commits them all, with one
+    INSERT for their log lines and one round of live events. For market, SEO and listing this
+    saves per product three commits, three reads of the rows, a dozen statements and two rounds
+    of events. The rows stay locked meanwhile (a Stop waits those milliseconds, then sees the
+    outcome: `services.product_stop`); on SQLite the write lock is held as long."""
     handed_on = _handed_on.get()
     holder = handed_on.holder if handed_on is not None else None
     taken = [p for p in product.phases if holder is not None and p.status == PhaseStatus.RUNNING
              and p.rq_job_id == holder]
-    database.commit_keeping_loaded(db.session()) if taken else db.session.commit()
+    if taken and handed_on.may_leave_open and len(taken) == 1 and _quick(taken[0].name):
+        handed_on.unwritten_logs += logs
+        handed_on.open_finishes.append(finish)
+    else:
+        write_log_rows((handed_on.unwritten_logs if handed_on is not None else []) + logs)
+        database.commit_keeping_loaded(db.session()) if taken else db.session.commit()
+        if handed_on is not None:
+            handed_on.open_finishes, handed_on.unwritten_logs = [], []
     for phase in taken:
         handed_on.kept[phase.id] = (phase, threshold)
+        handed_on.claimed.append(phase.id)
+
+
+def _quick(phase_name: str) -> bool:
+    try:
+        module = phase_module(phase_name)
+    except PhaseUnavailable:
+        return False
+    quick = getattr(module, "quick", None)
+    return bool(quick()) if callable(quick) else False
 
 
 def _record(phase: ProductPhase, outcome: PhaseOutcome, run_ms: float) -> PhaseStatus:

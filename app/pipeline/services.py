@@ -50,8 +50,10 @@ class UploadResult:
     errors: list[uploads.FileError] = field(default_factory=list)
 
 
-def _load(org_id: int, product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
+def _load(org_id: int, product_id: int, *, lock: bool = False) -> Product:
+    """The product, or NotFound. `lock`: on PostgreSQL its row is locked first, so a worker's finish
+    in progress (which holds it) is waited for and its outcome is what this change starts from."""
+    product = db.session.get(Product, product_id, with_for_update=lock or None, populate_existing=lock)
     if product is None or product.organisation_id != org_id:
         raise NotFound("There is no such product in your organisation.")
     return product
@@ -182,7 +184,7 @@ def product_start(*, org_id: int, product_id: int, by: User) -> Product:
 
 def product_stop(*, org_id: int, product_id: int, by: User) -> Product:
     """Stop a product: queued jobs are cancelled, a running one is killed on its worker."""
-    product = _load(org_id, product_id)
+    product = _load(org_id, product_id, lock=True)
     _require(product, "stop")
     running, queued = [], []
     for phase in product.phases:

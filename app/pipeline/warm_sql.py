@@ -90,8 +90,9 @@ def _warm_writes() -> None:
     """The runner's own writes, flushed against rows that do not exist and rolled back.
 
     The ORM keeps its compiled INSERTs and UPDATEs per mapper and per set of changed columns, so
-    these are the runner's exact changes: a phase finished and the next one queued, the product's
-    status, log lines, and the reloads of rows a commit expired."""
+    these are the runner's exact changes: a phase finished and the next one queued (and, when it is
+    quick, finished in the same transaction), the product's status, log lines, and the reloads of
+    rows a commit expired."""
     from sqlalchemy.orm.exc import ObjectDeletedError
 
     now = utcnow()
@@ -116,6 +117,28 @@ def _warm_writes() -> None:
         phase.status, phase.rq_job_id, phase.queued_at = PhaseStatus.QUEUED, "warm-up", now
         runner._take_over(phase, existing(Product(id=-1, organisation_id=-1)), "warm-up")
 
+    def handed_on_and_finished(phase_ids: tuple[int, ...]):
+        # Quick phases claimed and finished in one open transaction: for each, both changes in one
+        # UPDATE, and the UPDATEs of several in one executemany (compiled apart from a single one).
+        return lambda: _claimed_and_finished(phase_ids)
+
+    def _claimed_and_finished(phase_ids: tuple[int, ...]) -> None:
+        product = existing(Product(id=-1, organisation_id=-1))
+        token = run_log.log_batch.set([])  # their log lines wait for the commit, as in the runner's finishes
+        try:
+            with db.session.no_autoflush:
+                for phase_id in phase_ids:
+                    phase = existing(ProductPhase(id=phase_id, status=PhaseStatus.PENDING, rq_job_id=None,
+                                                  queued_at=None, lease_until=None, attempts=0, attempts_total=0,
+                                                  started_at=None, finished_at=None, error=None, heartbeat_at=None,
+                                                  updated_at=None, result=None, name="warm-up"))
+                    phase.status, phase.rq_job_id, phase.queued_at = PhaseStatus.QUEUED, "warm-up", now
+                    runner._take_over(phase, product, "warm-up")
+                    phase.status, phase.finished_at, phase.lease_until, phase.result = (PhaseStatus.COMPLETED,
+                                                                                        now, None, {})
+        finally:
+            run_log.log_batch.reset(token)
+
     def product_status() -> None:
         existing(Product(id=-1, status=ProductStatus.PROCESSING)).status = ProductStatus.COMPLETED
 
@@ -135,4 +158,5 @@ def _warm_writes() -> None:
             except ObjectDeletedError:
                 pass
 
-    compile_writes(finished, queued, handed_on, product_status, log_lines(1), log_lines(2), reloads)
+    compile_writes(finished, queued, handed_on, handed_on_and_finished((-1,)), handed_on_and_finished((-1, -2)),
+                   product_status, log_lines(1), log_lines(2), reloads)

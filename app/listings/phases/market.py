@@ -89,6 +89,15 @@ def sales_points(org_id: int, row: CatalogueRow | None) -> tuple[list[PricePoint
     return points, None
 
 
+def quick() -> bool:
+    """Quick unless a price provider is set up (an HTTP call): then it runs with no transaction
+    open, like any slow phase; otherwise it reads price lists and past sales only, and the
+    runner runs it inside the previous phase's finish (app.pipeline.runner)."""
+    from app.listings.price_provider import configured_provider
+
+    return configured_provider() is None
+
+
 def warm() -> None:
     """This phase's SQL, compiled in the worker parent before it forks (app.pipeline.warm_sql): its
     reads for an organisation that does not exist."""

@@ -194,6 +194,12 @@ def taken_slugs(org_id: int, product_id: int, base: str) -> list[str]:
         or_(Listing.slug == base, Listing.slug.like(pattern, escape="\\")))))
 
 
+def quick() -> bool:
+    """It reads the product's rows and its organisation's slugs, and calls nothing outside the
+    database: the runner runs it inside the previous phase's finish (app.pipeline.runner)."""
+    return True
+
+
 def warm() -> None:
     """This phase's SQL, compiled in the worker parent before it forks (app.pipeline.warm_sql)."""
     taken_slugs(-1, -1, "warm-up")

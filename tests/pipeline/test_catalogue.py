@@ -140,3 +140,23 @@ def test_a_deleted_product_leaves_both_sets(org, manager):
     db.session.execute(delete(Product).where(Product.id == gone_id))
     db.session.commit()
     assert set(known_for(org.id).hashes) == {kept.id} and _names(org.id) == ["Kept"]
+
+
+def test_keyword_rules_are_read_again_only_when_they_changed(org, manager, statements):
+    from app.inventory.rules import rule_delete, rule_save, rules_ensure
+
+    rules_ensure(org_id=org.id)
+    first = known_for(org.id).rules
+    assert first and all(rule.keywords for rule in first)
+    statements.clear()
+    assert known_for(org.id).rules == first
+    assert len(statements) == 1  # the versions only
+    rule = rule_save(org_id=org.id, rule_id=None, path="Jewellery > Anklets", keywords="anklet, ankle chain",
+                     priority=99, by=manager)
+    path = rule.path
+    assert [r.category for r in known_for(org.id).rules].count(path) == 1
+    rule_save(org_id=org.id, rule_id=rule.id, path=path, keywords="toe ring", priority=99, by=manager)
+    edited = next(r for r in known_for(org.id).rules if r.category == path)
+    assert edited.keywords == ("toe ring",)
+    rule_delete(org_id=org.id, rule_id=rule.id, by=manager)
+    assert path not in [r.category for r in known_for(org.id).rules]

@@ -15,13 +15,13 @@ from app.analysis.barcodes import normalise_gtin, read_candidates
 from app.analysis.duplicates import near_duplicates_among, perceptual_hash
 from app.analysis.image_quality import assess_quality
 from app.analysis.images import ImageInput, ImageRejected, give_back_freed_memory, load_image
-from app.analysis.matching import CatalogueEntry, KeywordRule
+from app.analysis.matching import CatalogueEntry
 from app.analysis.printed_digits import read_codes
 from app.analysis.providers import openai_compatible as vision_provider
 from app.core import ai, storage
 from app.core.models import utcnow
 from app.extensions import db
-from app.pipeline.catalogue import catalogue_version, known_for, read_items, read_products
+from app.pipeline.catalogue import catalogue_version, known_for, read_items, read_products, read_rules
 from app.pipeline.fields import FIELDS, apply_identification
 from app.pipeline.identify import Inputs, Reference, identify
 from app.pipeline.models import Product, ProductImage
@@ -54,7 +54,7 @@ def run(ctx: PhaseContext) -> PhaseOutcome:
     known = known_for(ctx.org_id, exclude_product=product.id)
     catalogue = known.catalogue
     inputs = Inputs(codes=codes, ocr=ocr_lines, hint_name=product.hint_name, hint_model=product.hint_model,
-                    vision=_ask_vision(ctx, images), catalogue=catalogue, rules=keyword_rules(ctx.org_id),
+                    vision=_ask_vision(ctx, images), catalogue=catalogue, rules=known.rules,
                     reference=_reference_for(ctx, codes), known_brands=_known_brands(catalogue, ocr_lines))
     found = identify(inputs)
     primary_hash = per_image.get(images[0][0], {}).get("phash") if images else None
@@ -95,7 +95,7 @@ def warm() -> None:
     read_items(-1)
     read_products(-1)
     read_products(-1, changed_since=utcnow())
-    keyword_rules(-1)
+    read_rules(-1)
     lookup.find(["0" * 14])
     lookup.brands_among(["warm-up"])
     db.session.rollback()
@@ -221,9 +221,3 @@ def _ask_vision(ctx: PhaseContext, images: list[tuple[int, str, str]]) -> list[d
     ctx.log("info", "vision model answered", answer=answer.fields, **answer.call.as_details())
     return [{"text": v, "source": f"vision:{k}"} for k, v in answer.fields.items() if v and k != "category"]
 
-
-
-def keyword_rules(org_id: int) -> list[KeywordRule]:
-    from app.inventory.selectors import category_rules
-
-    return [KeywordRule(category=r["path"], keywords=tuple(r["keywords"])) for r in category_rules(org_id)]

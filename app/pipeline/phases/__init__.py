@@ -15,8 +15,13 @@ everything around it:
 * It calls `run(ctx)` with NO open database transaction: a phase may read (plain SELECTs through
   `db.session` are fine) but must not write through the session, and must not commit. Slow work
   (OCR, HTTP) therefore never holds SQLite's write lock.
-* `ctx.log(level, message, **details)` writes a pipeline log line at once, on its own connection,
-  so the product page can tail it live; it is not a side effect of the phase's result.
+* Optionally `quick() -> bool`: True when the phase only reads a few rows and calls nothing
+  outside the database (market without a price provider, SEO, listing). A quick phase handed on
+  to the same work horse runs inside the transaction of the previous phase's finish, left open
+  for it, and the finishes are committed together (runner `_commit_keeping_the_next`); the rule
+  above still holds for it: it reads only, and what it changes in the session by mistake is dropped.
+* `ctx.log(level, message, **details)` adds a pipeline log line; the lines are written with the
+  phase's outcome, in the transaction that records it, and the product page is told then.
 * Side effects go in `PhaseOutcome.write`: a callable taking no arguments, run by the runner
   INSIDE the transaction that records the outcome "completed" or "needs_review" (after checking
   that this attempt still owns the running phase; never for "failed"). Add your own rows with `db.session.add(...)`

@@ -140,9 +140,29 @@
     if (isLive(root)) { root.__stockroomSettled = true; listenWhileReplaced(root); }
     if (root.querySelectorAll) root.querySelectorAll("[data-live][id]").forEach(function (el) { el.__stockroomSettled = true; listenWhileReplaced(el); });
   }
+  // A form (or button) inside a live element that sends something: until its answer has landed, an
+  // answer to that element's own refresh is older than what the person did. Swapped in first, it
+  // would replace the element (the form's answer then has nowhere to land, and what was typed
+  // comes back), so it is dropped and the element refreshes again once the form's answer is in.
+  var sending = {};
+  function answerLanded(id) {
+    if (--sending[id] > 0) return;
+    delete sending[id];
+    var el = document.getElementById(id);
+    // Replaced by the answer: it refreshes once settled (below). Not replaced: now.
+    if (owed[id] && el && el.__stockroomSettled && !refreshing.has(el)) { delete owed[id]; htmx.trigger(el, "stockroom:resync"); }
+  }
   document.addEventListener("htmx:beforeRequest", function (e) {
     var d = e.detail || {}, el = d.elt;
-    if (!d.xhr || !replacedByItsRefresh(el)) return;
+    if (!d.xhr) return;
+    var verb = ((d.requestConfig && d.requestConfig.verb) || "get").toLowerCase();
+    var live = verb !== "get" && el && el.parentElement && el.parentElement.closest("[data-live][id]");
+    if (live) {
+      var id = live.id;
+      sending[id] = (sending[id] || 0) + 1;
+      d.xhr.addEventListener("loadend", function () { answerLanded(id); });  // after HTMX swapped the answer in
+    }
+    if (!replacedByItsRefresh(el)) return;
     refreshing.add(el);
     // Not on htmx:afterRequest: HTMX reports the end of a request whose element it replaced on an
     // ancestor, not on the element.
@@ -181,6 +201,7 @@
     // fires on, which for a swap is always the target (a submit's answer looked like a refresh).
     var d = e.detail || {}, target = d.target, asker = d.requestConfig && d.requestConfig.elt;
     if (!isLive(target) || asker !== target) return;
+    if (sending[target.id]) { d.shouldSwap = false; owed[target.id] = true; return; }  // a form inside waits for its answer
     var fields = changedFields(target);
     if (!fields.length) return;
     typed[target.id] = fields.map(function (f) {

@@ -61,6 +61,7 @@ def test_template_picked_and_sent_outside_the_window(page, admin, live_server, w
         start_worker()
         sign_in(page, admin)
         page.goto("/inbox/settings/channels/")
+        expect(page.locator("#live-dot.on")).to_be_visible()  # connected: news from now on refreshes the card
         card = page.get_by_test_id(f"channel-{row.id}")
         card.get_by_text("Add a template").click()
         form = card.get_by_test_id(f"add-template-{row.id}")

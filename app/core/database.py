@@ -127,6 +127,20 @@ def init_app(app) -> None:
     _busy_timeout_ms = int(app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 15) * 1000)
 
     @app.before_request
+    def _refuse_nul_characters():
+        # PostgreSQL's text cannot hold a NUL character: one in a query parameter or a form field
+        # (never typed by a person) made the first query that used it fail with a 500.
+        from flask import request
+        from werkzeug.exceptions import BadRequest
+
+        values = list(request.args.values())
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            raise BadRequest("A query parameter or form field holds a NUL character.")
+
+    @app.before_request
     def _mark_writes():
         from flask import g, request
 

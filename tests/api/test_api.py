@@ -223,3 +223,11 @@ def test_requests_are_rate_limited_per_token(app, token_for, admin, manager):
     limited = busy.get("/api/v1/inventory/items")
     assert limited.mimetype == PROBLEM and "Retry-After" in limited.headers
     assert other.get("/api/v1/inventory/items").status_code == 200  # another token has its own budget
+
+
+def test_a_nul_character_in_a_query_parameter_is_a_400_problem_not_a_server_error(api, client_for, manager):
+    """PostgreSQL's text cannot hold NUL: the request is refused before any query (the API fuzzer found it)."""
+    answer = api.get("/api/v1/inventory/items?limit=13&sku=%00%C2%A0")
+    assert answer.status_code == 400 and answer.is_json and "NUL" in answer.get_json()["detail"]
+    page = client_for(manager).get("/inventory/?q=%00")
+    assert page.status_code == 400

@@ -64,11 +64,11 @@ def _human(report: dict) -> str:
 def reap_stale() -> None:
     """Requeue phases whose worker died, and re-enqueue phases whose job was lost."""
     from app.core.database import write_intent
-    from app.pipeline import runner
+    from app.pipeline import recovery
 
     with write_intent():
-        requeued = runner.reap_stale()
-        reenqueued = runner.requeue_unscheduled()
+        requeued = recovery.reap_stale()
+        reenqueued = recovery.requeue_unscheduled()
     click.echo(f"requeued {requeued} phase(s) with an expired lease; re-enqueued {reenqueued} lost job(s)")
 
 

@@ -12,7 +12,7 @@ would have.
 The job is recognised by its id alone and removed from Redis in one step that also tells whether
 this horse got it first (a worker's dequeue and this removal cannot both win). If the horse dies after removing it and
 before claiming its phase, the phase is still queued with no job: the pipeline's sweep
-(`runner.requeue_unscheduled`) queues it again.
+(`recovery.requeue_unscheduled`) queues it again.
 """
 from __future__ import annotations
 

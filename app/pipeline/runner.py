@@ -7,7 +7,7 @@ delivery, a stale job after a requeue, or a phase stopped meanwhile changes noth
 
 Liveness (the lease engine, app.core.leases): while a job runs, a heartbeat thread extends the
 leases of the phases it holds every LEASE/3 seconds. A phase whose lease ran out (its worker was
-killed) is put back on the queue by `reap_stale`, which runs from the periodic sweep (the pipeline's sweeper), from
+killed) is put back on the queue by `recovery.reap_stale`, which runs from the periodic sweep (the pipeline's sweeper), from
 every heartbeat, from RQ's abandoned-job callback and from `flask pipeline reap-stale`.
 """
 from __future__ import annotations
@@ -19,16 +19,16 @@ import uuid
 from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from rq import Callback
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import inspect, update
 
 from app.core import database, leases
 from app.core.events import publish_after_commit
 from app.core.models import utcnow
-from app.core.queue import get_queue, get_redis
+from app.core.queue import get_queue
 from app.core.transactions import after_commit
 from app.extensions import db
 from app.pipeline.models import PHASE_DONE, PhaseStatus, Product, ProductPhase, ProductStatus
@@ -154,16 +154,17 @@ def run_phases(phase_id: int, job_id: str | None, *, rerun: bool = False, worker
     Then, while the job is younger than PIPELINE_JOB_SECONDS, the next products' phase jobs waiting
     at the head of the queues are taken off them and run here the same way (app.pipeline.next_job),
     unless the `worker` running this job was asked to stop meanwhile."""
+    from app.pipeline import recovery  # the leases' upkeep, built on this module
     # After the database went away, phases this job held are looked up first: no finish is left open before.
     handed_on = _HandedOn(holder=job_id, may_leave_open=not rerun)
     token = _handed_on.set(handed_on)
     started = time.monotonic()
     try:
         # One heartbeat for the whole job (every phase it holds): a thread per phase cost more than a light phase.
-        with _heartbeat(None, job_id):
+        with recovery.heartbeat(None, job_id):
             outcome = run_phase(phase_id, job_id, rerun=rerun)
             if rerun and job_id is not None:  # run again after the database went away: a phase this job took over
-                for held_id in _held_by(job_id, besides=phase_id):  # and was running then is still ours too
+                for held_id in recovery.held_by(job_id, besides=phase_id):  # and was running then is still ours too
                     outcome = run_phase(held_id, job_id, rerun=True)
             outcome = _run_handed_on(handed_on, job_id, outcome)
             # Then the next products' phase jobs, taken off the queue, while this job is young (next_job)
@@ -291,8 +292,9 @@ def run_phase(phase_id: int, job_id: str | None, *, rerun: bool = False, taken_o
         log_in_session(phase.product, ctx.phase, "info", f"{ctx.phase} started (attempt {ctx.attempt})", None)
         publish_after_commit(ctx.org_id, PRODUCT_EVENT, {"product_id": ctx.product_id, "status": "processing"})
         database.commit_keeping_loaded(db.session())  # the phase's run starts from the rows just read and claimed
+    from app.pipeline import recovery  # the leases' upkeep, built on this module
     started = time.perf_counter()
-    with _heartbeat(phase_id, job_id):
+    with recovery.heartbeat(phase_id, job_id):
         outcome = _run_inside_open_finish(ctx) if inside_open_finish else _run_module(ctx)
     return _finish(phase_id, job_id, ctx, outcome, pending_logs,
                    run_ms=round((time.perf_counter() - started) * 1000, 1), held=kept if inside_open_finish else None)
@@ -496,117 +498,3 @@ def continue_after(product: Product, phase: ProductPhase) -> None:
         queue_phase(later[0], product)
     else:
         product.set_status(ProductStatus.COMPLETED)
-
-
-# --- liveness --------------------------------------------------------------------------------
-
-def _heartbeat(phase_id: int | None, job_id: str | None):
-    """Renews the leases a phase holds while it runs: those of every phase its job holds (`phase_id`
-    None), or this phase's own; nothing when `run_phases` beats for this job already."""
-    handed_on = _handed_on.get()
-    if phase_id is not None and job_id is not None and handed_on is not None and handed_on.holder == job_id:
-        return nullcontext()
-    if phase_id is None and job_id is None:
-        return nullcontext()  # a run without a job: each phase beats for itself
-    return leases.Heartbeat(lambda: _beat(phase_id, job_id), lease_seconds() / 3,
-                            name=f"{'phase-' + str(phase_id) if phase_id else job_id}-heartbeat")
-
-
-def _beat(phase_id: int | None, job_id: str | None) -> None:
-    """Extend the leases (this phase's, or all its job holds); and, while at it, give back phases whose workers died."""
-    with database.write_intent():
-        if job_id:
-            leases.renew(PHASE_LEASE, holder=job_id, held=(PhaseStatus.RUNNING,),
-                         ids=[phase_id] if phase_id is not None else None)
-        db.session.commit()
-    reap_stale()
-
-
-def reap_stale(now: datetime | None = None) -> int:
-    """Requeue running phases whose lease expired (their worker died); returns how many."""
-    stale = leases.expired(PHASE_LEASE, held=(PhaseStatus.RUNNING,), now=now or datetime.now(UTC), limit=200)
-    db.session.rollback()
-    return sum(1 for phase_id, job_id in stale if requeue_lost(phase_id, job_id, reason="lease expired"))
-
-
-def _held_by(job_id: str, *, besides: int | None = None) -> list[int]:
-    """Phases running under a job: its own, and those its horse took over."""
-    held = db.session.scalars(select(ProductPhase.id).where(
-        ProductPhase.rq_job_id == job_id, ProductPhase.status == PhaseStatus.RUNNING,
-        ProductPhase.id != (besides or 0)).order_by(ProductPhase.id)).all()
-    db.session.rollback()
-    return list(held)
-
-
-def requeue_lost_job(job_id: str, *, reason: str) -> int:
-    """Requeue every phase still running under a job that died."""
-    return sum(1 for phase_id in _held_by(job_id) if requeue_lost(phase_id, job_id, reason=reason))
-
-
-def requeue_lost(phase_id: int, job_id: str | None, *, reason: str) -> bool:
-    """Put a running phase whose job died back on the queue (or fail it after MAX_ATTEMPTS)."""
-    with database.write_intent():
-        phase = db.session.get(ProductPhase, phase_id)
-        if phase is None or phase.status != PhaseStatus.RUNNING or phase.rq_job_id != job_id:
-            db.session.rollback()
-            return False
-        product = phase.product
-        if phase.attempts >= MAX_ATTEMPTS:
-            phase.status, phase.finished_at, phase.lease_until = PhaseStatus.FAILED, utcnow(), None
-            phase.error = f"the worker running it stopped {phase.attempts} times ({reason})"
-            product.set_status(ProductStatus.ERROR)
-            message, level = f"{phase.name} failed: {phase.error}", "error"
-        else:
-            queue_phase(phase, product)
-            message, level = f"{phase.name} requeued: its worker stopped ({reason})", "warning"
-        log_in_session(product, phase.name, level, message, {"old_job_id": job_id})
-        publish_after_commit(product.organisation_id, PRODUCT_EVENT,
-                             {"product_id": product.id, "status": product.status.value})
-        db.session.commit()
-        return True
-
-
-def requeue_unscheduled(now: datetime | None = None, grace: int | None = None) -> int:
-    """Re-enqueue queued phases whose RQ job vanished (an enqueue lost after commit)."""
-    grace = setting("PIPELINE_REQUEUE_GRACE_SECONDS") if grace is None else grace
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    now = now or datetime.now(UTC)
-    rows = db.session.execute(
-        select(ProductPhase.id, ProductPhase.rq_job_id, ProductPhase.organisation_id, Product.queue)
-        .join(Product, Product.id == ProductPhase.product_id)
-        .where(ProductPhase.status == PhaseStatus.QUEUED,
-               ProductPhase.queued_at < now - timedelta(seconds=grace)).limit(500)).all()
-    db.session.rollback()
-    fixed = 0
-    for phase_id, job_id, org_id, queue in rows:
-        try:
-            status = Job.fetch(job_id, connection=get_redis()).get_status(refresh=False)
-        except NoSuchJobError:
-            status = None
-        if status is None or status.value in ("failed", "stopped", "canceled", "finished"):
-            enqueue_phase_job(phase_id, job_id, queue=queue, org_id=org_id)
-            fixed += 1
-    return fixed
-
-
-def phases_in_flight() -> int:
-    return db.session.scalar(select(func.count()).select_from(ProductPhase).where(
-        ProductPhase.status.in_((PhaseStatus.QUEUED, PhaseStatus.RUNNING)))) or 0
-
-
-def sweep() -> bool:
-    """The pipeline's sweeper: requeue phases of dead workers and lost jobs; True while phases are in flight.
-
-    It only reads until it finds something to fix (each fix takes the write lock on its own), so
-    an idle sweep every few seconds never makes writers wait."""
-    reap_stale()
-    requeue_unscheduled()
-    in_flight = phases_in_flight()
-    db.session.rollback()
-    return in_flight > 0
-
-
-leases.register_sweeper("pipeline", sweep, every=lambda: setting("PIPELINE_SWEEP_SECONDS"))
-

@@ -6,7 +6,7 @@ import logging
 from rq import get_current_job
 
 from app.extensions import db
-from app.pipeline import runner
+from app.pipeline import recovery, runner
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,6 @@ def on_phase_job_failure(job, connection, exc_type, exc_value, tb) -> None:
     if job is None or not job.args:
         return
     try:
-        runner.requeue_lost_job(job.id, reason=f"job {exc_type.__name__ if exc_type else 'lost'}")
+        recovery.requeue_lost_job(job.id, reason=f"job {exc_type.__name__ if exc_type else 'lost'}")
     finally:
         db.session.remove()

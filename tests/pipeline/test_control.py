@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from app.core.queue import get_redis
 from app.extensions import db
-from app.pipeline import runner, services, tasks
+from app.pipeline import recovery, runner, services, tasks
 from app.pipeline.models import PhaseStatus, Product, ProductPhase, ProductStatus
 from app.pipeline.phases import PhaseOutcome, register_phase
 from tests.pipeline.helpers import BLANK_PHOTO, Placeholder, create_product
@@ -146,9 +146,9 @@ def test_a_phase_whose_worker_died_is_requeued_and_finishes(org, manager, run_jo
     phase = product.phase("analysis")
     assert runner._claim(phase.id, phase.rq_job_id)  # a worker took it ... and was killed
     old_job = phase.rq_job_id
-    assert runner.reap_stale() == 0  # its lease is still running
+    assert recovery.reap_stale() == 0  # its lease is still running
     later = datetime.now(UTC) + timedelta(seconds=runner.lease_seconds() + 1)
-    assert runner.reap_stale(now=later) == 1
+    assert recovery.reap_stale(now=later) == 1
     phase = _fresh(product.id).phase("analysis")
     assert phase.status == PhaseStatus.QUEUED and phase.rq_job_id != old_job
     assert runner.run_phase(phase.id, old_job) == "not claimed"  # the dead job, delivered late
@@ -172,7 +172,7 @@ def test_three_deaths_fail_the_phase(org, manager, later_phases):
     for _ in range(3):
         phase = _fresh(product.id).phase("analysis")
         runner._claim(phase.id, phase.rq_job_id)
-        runner.requeue_lost(phase.id, phase.rq_job_id, reason="test")
+        recovery.requeue_lost(phase.id, phase.rq_job_id, reason="test")
     product = _fresh(product.id)
     assert product.phase("analysis").status == PhaseStatus.FAILED and product.status == ProductStatus.ERROR
     assert "stopped 3 times" in product.phase("analysis").error
@@ -183,8 +183,8 @@ def test_a_lost_enqueue_is_sent_again_by_the_sweeper(org, manager, run_jobs, lat
     product = create_product(org, manager, BLANK_PHOTO)
     phase = product.phase("analysis")
     Job.fetch(phase.rq_job_id, connection=get_redis()).delete()
-    assert runner.requeue_unscheduled() == 0  # within the grace period
-    assert runner.requeue_unscheduled(now=datetime.now(UTC) + timedelta(minutes=5)) == 1
+    assert recovery.requeue_unscheduled() == 0  # within the grace period
+    assert recovery.requeue_unscheduled(now=datetime.now(UTC) + timedelta(minutes=5)) == 1
     run_jobs()
     assert _fresh(product.id).status == ProductStatus.COMPLETED
 

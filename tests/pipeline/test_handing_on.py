@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from app.core.queue import all_queues, get_redis
 from app.extensions import db
-from app.pipeline import runner, selectors
+from app.pipeline import recovery, runner, selectors
 from app.pipeline.models import PHASE_IN_FLIGHT, PhaseStatus, Product, ProductPhase, ProductStatus
 from app.pipeline.phases import PhaseOutcome, register_phase
 from tests.pipeline.helpers import BLANK_PHOTO, Placeholder, create_product
@@ -120,7 +120,7 @@ def test_a_handed_on_phase_is_held_under_the_running_job_which_stop_and_recovery
     db.session.execute(update(ProductPhase).where(ProductPhase.id == seo.id)
                        .values(status=PhaseStatus.RUNNING, rq_job_id=analysis.rq_job_id))
     db.session.commit()
-    assert runner.requeue_lost_job(analysis.rq_job_id, reason="job lost") == 1
+    assert recovery.requeue_lost_job(analysis.rq_job_id, reason="job lost") == 1
     seo = _fresh(product.id).phase("seo")
     assert seo.status == PhaseStatus.QUEUED and seo.rq_job_id != analysis.rq_job_id
     assert Job.fetch(seo.rq_job_id, connection=get_redis()).get_status().value == "queued"

@@ -7,7 +7,7 @@ from rq.job import Job
 
 from app.core.queue import all_queues, get_queue, get_redis
 from app.extensions import db
-from app.pipeline import runner
+from app.pipeline import recovery, runner
 from app.pipeline.models import PhaseStatus, Product, ProductStatus
 from app.pipeline.next_job import take_next_phase_job
 from tests.pipeline.helpers import BLANK_PHOTO, create_product
@@ -79,7 +79,7 @@ def test_a_phase_whose_job_was_taken_but_never_claimed_is_queued_again(org, mana
     assert take_next_phase_job() == (analysis.id, analysis.rq_job_id)
     assert _gone(analysis.rq_job_id) and get_queue("default").count == 0
     assert take_next_phase_job() is None
-    assert runner.requeue_unscheduled(grace=0) == 1
+    assert recovery.requeue_unscheduled(grace=0) == 1
     assert _fresh(product.id).phase("analysis").status == PhaseStatus.QUEUED
     assert get_queue("default").job_ids == [analysis.rq_job_id]
 

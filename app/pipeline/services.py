@@ -23,7 +23,7 @@ from app.core.models import Organisation, User, utcnow
 from app.core.queue import get_redis
 from app.core.transactions import after_commit
 from app.extensions import db
-from app.pipeline import uploads
+from app.pipeline import recovery, uploads  # noqa: F401 - recovery: the pipeline's sweeper, for the phases queued here
 from app.pipeline.models import (
     ACTIVE_STATUSES,
     PHASE_IN_FLIGHT,

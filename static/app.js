@@ -195,13 +195,30 @@
     });
     return found;
   }
+  // An open disclosure (<details>) stays as the person left it: a form they opened to fill in does not
+  // fold shut (hiding what they typed) because news about the card came in. Named by its id, or by
+  // its summary and the row it sits in (a log line's "details"), so rows added above do not move it.
+  var disclosures = {};
+  function disclosureKeys(root) {
+    var seen = {};
+    return Array.prototype.map.call(root.querySelectorAll("details"), function (d) {
+      var summary = d.querySelector("summary"), row = d.parentElement && d.parentElement.closest("tr, li");
+      var key = d.id || ((summary ? summary.textContent.trim() : "") + "|" + (row && root.contains(row) ? row.textContent.trim().slice(0, 200) : ""));
+      seen[key] = (seen[key] || 0) + 1;
+      return { el: d, key: key + "#" + seen[key] };
+    });
+  }
   function fieldKey(f) { return (f.form ? f.form.getAttribute("hx-post") || f.form.getAttribute("action") || "" : "") + "|" + f.name + "|" + (f.type === "radio" || f.type === "checkbox" ? f.value : ""); }
   document.addEventListener("htmx:beforeSwap", function (e) {
     // Who asked is requestConfig.elt: HTMX sets the event's own detail.elt to the element the event
     // fires on, which for a swap is always the target (a submit's answer looked like a refresh).
     var d = e.detail || {}, target = d.target, asker = d.requestConfig && d.requestConfig.elt;
-    if (!isLive(target) || asker !== target) return;
+    if (!isLive(target)) return;
+    if (asker !== target || !d.shouldSwap) { delete typed[target.id]; delete disclosures[target.id]; return; }
     if (sending[target.id]) { d.shouldSwap = false; owed[target.id] = true; return; }  // a form inside waits for its answer
+    var open = {};
+    disclosureKeys(target).forEach(function (k) { open[k.key] = k.el.open; });
+    disclosures[target.id] = open;
     var fields = changedFields(target);
     if (!fields.length) return;
     typed[target.id] = fields.map(function (f) {
@@ -211,10 +228,12 @@
   });
   // Put back at once (on the swap, not the settle): what is typed in the new element meanwhile stays.
   document.addEventListener("htmx:afterSwap", function (e) {
-    var id = e.target && e.target.id, saved = id && typed[id];
-    if (!saved) return;
-    delete typed[id];
+    var id = e.target && e.target.id, saved = id && typed[id], open = id && disclosures[id];
+    if (!saved && !open) return;
+    delete typed[id]; delete disclosures[id];
     var root = document.getElementById(id); if (!root) return;  // the event may name the element it replaced
+    if (open) disclosureKeys(root).forEach(function (k) { if (k.key in open) k.el.open = open[k.key]; });
+    if (!saved) return;
     var byKey = {};
     root.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (f) { byKey[fieldKey(f)] = f; });
     saved.forEach(function (s) {

@@ -57,3 +57,32 @@ def test_a_refresh_in_flight_when_a_form_inside_the_card_is_sent_does_not_bring_
     fresh_form = page.get_by_test_id(f"add-template-{channel_id}")
     expect(fresh_form.get_by_label("Template name")).to_have_value("")
     expect(fresh_form.get_by_label("Body text")).to_have_value("")
+
+
+def test_a_form_opened_in_a_live_card_stays_open_with_what_was_typed_when_the_card_refreshes(
+        page, admin, live_server):
+    with write_intent():
+        row = channel_services.channel_create(
+            org_id=admin.organisation_id, kind="whatsapp", provider="meta", name="Shop WhatsApp",
+            address="+15550783882", settings={"phone_number_id": "106540352242923", "verify_token": "verify-me"},
+            secrets={"access_token": "EAAG-browser", "app_secret": "s" * 32},
+            hook_url_for=lambda token, provider: f"{live_server.url}/hooks/ch/{token}/{provider}", by=None)
+    channel_id = row.id
+    db.session.commit()
+
+    sign_in(page, admin)
+    page.goto("/inbox/settings/channels/")
+    expect(page.locator("#live-dot.on")).to_be_visible()
+    card = page.get_by_test_id(f"channel-{channel_id}")
+    card.get_by_text("Add a template").click()
+    form = card.get_by_test_id(f"add-template-{channel_id}")
+    form.get_by_label("Template name").fill("order_ready")
+
+    # News about the channel: the card is replaced by a fresh copy from the server.
+    page.evaluate(f"document.getElementById('channel-{channel_id}').setAttribute('data-before-refresh', '')")
+    page.evaluate(f"htmx.trigger(document.getElementById('channel-{channel_id}'), 'stockroom:resync')")
+    expect(page.locator(f"#channel-{channel_id}:not([data-before-refresh])")).to_be_attached()
+
+    # The form the person opened is still open, with what they typed.
+    expect(form.get_by_label("Template name")).to_be_visible()
+    expect(form.get_by_label("Template name")).to_have_value("order_ready")

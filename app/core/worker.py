@@ -25,6 +25,8 @@ import time
 from flask import Flask, current_app
 from rq import SimpleWorker, Worker
 from rq.job import Job
+from rq.scheduler import RQScheduler
+from rq.scripts import release_lock
 from rq.utils import import_attribute
 from sqlalchemy import text
 
@@ -269,6 +271,21 @@ def _wait_for_orphan(worker, stop: _Stop) -> None:
             return
 
 
+def _release_scheduler_locks(worker) -> None:
+    """The scheduler of a worker that lost Redis could not let go of its lock on the way out (Redis
+    was away), and the lock lives 61 s: let go of it now, so the fresh worker's scheduler takes over
+    at once and delayed jobs (a batch's backed-off chunk, a webhook's next try) are not a minute late.
+    Only this worker's scheduler's own lock is deleted (compare and delete), after its process ended."""
+    scheduler = worker.scheduler
+    if scheduler is None:
+        return
+    process = getattr(scheduler, "_process", None)
+    if process is not None and process.is_alive():
+        worker.stop_scheduler()
+    for name in worker.queue_names():
+        release_lock(worker.connection, RQScheduler.get_locking_key(name), scheduler.name)
+
+
 def _wait_until_reachable(app: Flask, stop: _Stop, longest: float) -> bool:
     """Redis and the database both answer (True), or a stop was asked for (False)."""
     delay = 0.5
@@ -308,6 +325,7 @@ def run(app: Flask, *, burst: bool = False, name: str | None = None, worker_clas
             return 0
         with app.app_context(), contextlib.suppress(*REDIS_DOWN):
             worker.register_death()  # so the Jobs page does not list it and its name is free
+            _release_scheduler_locks(worker)
         failures = failures + 1 if time.monotonic() - born < SHORT_LIFE_SECONDS else 0
         log.warning("worker %s stopped (Redis %s); starting a fresh worker", worker.name,
                     "went away" if worker.lost_redis else "or the database failed")

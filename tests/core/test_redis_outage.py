@@ -165,3 +165,28 @@ def test_events_lost_in_an_outage_make_open_pages_refetch(app, org, private_redi
     redis_server.start(private_redis.folder)
     assert stream.get(timeout=30) == RESYNC
     broker.unsubscribe(org.id, stream)
+
+
+def test_a_delayed_job_runs_on_time_after_a_redis_restart(app, private_redis, start_workers):
+    """The worker's scheduler cannot let go of its lock (it lives 61 s) while Redis is away; the fresh
+    worker started after the outage takes it over at once, so a job delayed by a second is not late
+    by a minute (a batch's backed-off chunk, a webhook's next try)."""
+    from datetime import timedelta
+
+    from rq.job import JobStatus
+    from rq.scheduler import RQScheduler
+
+    from app.core.queue import get_queue
+
+    workers = start_workers(1)
+    lock = RQScheduler.get_locking_key(get_queue("low").name)
+    client = redis.Redis.from_url(private_redis.url)
+    _poll(lambda: client.get(lock), 60)  # the worker's scheduler holds the lock
+    # Busy when Redis goes: RQ's loop, watching its work horse, gives up and a fresh worker starts.
+    busy = get_queue("default").enqueue("time.sleep", 4)
+    _poll(lambda: busy.get_status(refresh=True) == JobStatus.STARTED, 30)
+    private_redis.outage(2)
+
+    job = get_queue("low").enqueue_in(timedelta(seconds=1), "os.getpid")
+    _poll(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 30)
+    assert "starting a fresh worker" in workers[0].log_path.read_text()

@@ -20,12 +20,13 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
 
 from flask import Flask, current_app
 from rq import SimpleWorker, Worker
 from rq.job import Job
-from rq.scheduler import RQScheduler
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
 from rq.utils import import_attribute
 from sqlalchemy import text
@@ -173,6 +174,35 @@ class AppWorkerMixin:
                 db.session.remove()
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def free_locks_of_dead_schedulers(connection, queue_names) -> None:
+    """Give back a scheduler lock whose owner ran on this machine and whose process is gone (a worker
+    killed with its scheduler keeps the lock for 61 s otherwise, and delayed jobs wait that long). An
+    owner on another machine cannot be checked from here: its lock runs out by itself."""
+    here = socket.gethostname()
+    for name in queue_names:
+        key = RQScheduler.get_locking_key(name)
+        owner = connection.get(key)
+        if not owner:
+            continue
+        owner = owner.decode()
+        hostname, pid = (value.decode() if value else "" for value in
+                         connection.hmget(SCHEDULER_KEY_TEMPLATE % owner, "hostname", "pid"))
+        if hostname != here or not pid.isdigit() or int(pid) <= 0 or _process_alive(int(pid)):
+            continue
+        if release_lock(connection, key, owner):
+            log.warning("gave back the scheduler lock of %s: its scheduler (pid %s, this machine) is gone", name, pid)
+
+
 class AppWorker(AppWorkerMixin, Worker):
     """Forking worker (RQ's production choice: stop-job works, a crashing job cannot kill it).
 
@@ -181,6 +211,11 @@ class AppWorker(AppWorkerMixin, Worker):
     is alive, without waiting for RQ's scheduler (whose lock a dead worker keeps for a minute)."""
 
     def run_maintenance_tasks(self):
+        if self.scheduler is not None and not (self.scheduler._process and self.scheduler._process.is_alive()):
+            try:  # before RQ tries to take the lock over (in super())
+                free_locks_of_dead_schedulers(self.connection, self.queue_names())
+            except Exception:  # upkeep must never stop the worker
+                log.warning("checking the scheduler lock failed", exc_info=True)
         super().run_maintenance_tasks()
         with self.flask_app.app_context():
             try:
@@ -312,6 +347,8 @@ def run(app: Flask, *, burst: bool = False, name: str | None = None, worker_clas
         born = time.monotonic()
         try:
             with app.app_context():
+                with contextlib.suppress(*REDIS_DOWN):  # a worker restarted after a crash takes its scheduler over at once
+                    free_locks_of_dead_schedulers(worker.connection, worker.queue_names())
                 worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
         except REDIS_DOWN as exc:  # raised while tearing down (registering its death, stopping the scheduler)
             worker._redis_gone("the worker stopped", exc)

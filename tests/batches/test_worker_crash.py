@@ -68,7 +68,7 @@ def test_killed_worker_rows_are_finished_by_another(app, manager_client, worker_
         return row.status in (BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS) and row
 
     # When the killed worker held RQ's scheduler lock, delayed chunk jobs wait until the survivor
-    # takes the lock over (lock lifetime 61 s + up to one 10 s maintenance round).
+    # takes the lock over (within one 10 s maintenance round on one machine; see test_scheduler_lock).
     wait_until(finished, 150)
     db.session.expire_all()
     batch = db.session.get(Batch, batch_id)

@@ -14,8 +14,9 @@ from app.inbox.channels import services as channel_services
 from tests.browser.conftest import sign_in
 
 
-def test_a_refresh_in_flight_when_a_form_inside_the_card_is_sent_does_not_bring_back_the_typed_fields(
-        page, admin, live_server):
+def _open_add_template_form(page, admin, live_server):
+    """A WhatsApp channel of the admin's organisation, its settings page open (live) and its
+    "Add a template" form unfolded: (channel id, the form)."""
     with write_intent():
         row = channel_services.channel_create(
             org_id=admin.organisation_id, kind="whatsapp", provider="meta", name="Shop WhatsApp",
@@ -24,13 +25,17 @@ def test_a_refresh_in_flight_when_a_form_inside_the_card_is_sent_does_not_bring_
             hook_url_for=lambda token, provider: f"{live_server.url}/hooks/ch/{token}/{provider}", by=None)
     channel_id = row.id
     db.session.commit()
-
     sign_in(page, admin)
     page.goto("/inbox/settings/channels/")
     expect(page.locator("#live-dot.on")).to_be_visible()
     card = page.get_by_test_id(f"channel-{channel_id}")
     card.get_by_text("Add a template").click()
-    form = card.get_by_test_id(f"add-template-{channel_id}")
+    return channel_id, card.get_by_test_id(f"add-template-{channel_id}")
+
+
+def test_a_refresh_in_flight_when_a_form_inside_the_card_is_sent_does_not_bring_back_the_typed_fields(
+        page, admin, live_server):
+    channel_id, form = _open_add_template_form(page, admin, live_server)
     form.get_by_label("Template name").fill("order_ready")
     form.get_by_label("Language code").fill("en_US")
     form.get_by_label("Body parameters").fill("0")
@@ -61,21 +66,7 @@ def test_a_refresh_in_flight_when_a_form_inside_the_card_is_sent_does_not_bring_
 
 def test_a_form_opened_in_a_live_card_stays_open_with_what_was_typed_when_the_card_refreshes(
         page, admin, live_server):
-    with write_intent():
-        row = channel_services.channel_create(
-            org_id=admin.organisation_id, kind="whatsapp", provider="meta", name="Shop WhatsApp",
-            address="+15550783882", settings={"phone_number_id": "106540352242923", "verify_token": "verify-me"},
-            secrets={"access_token": "EAAG-browser", "app_secret": "s" * 32},
-            hook_url_for=lambda token, provider: f"{live_server.url}/hooks/ch/{token}/{provider}", by=None)
-    channel_id = row.id
-    db.session.commit()
-
-    sign_in(page, admin)
-    page.goto("/inbox/settings/channels/")
-    expect(page.locator("#live-dot.on")).to_be_visible()
-    card = page.get_by_test_id(f"channel-{channel_id}")
-    card.get_by_text("Add a template").click()
-    form = card.get_by_test_id(f"add-template-{channel_id}")
+    channel_id, form = _open_add_template_form(page, admin, live_server)
     form.get_by_label("Template name").fill("order_ready")
 
     # News about the channel: the card is replaced by a fresh copy from the server.

@@ -208,7 +208,8 @@ class AppWorker(AppWorkerMixin, Worker):
 
     Its maintenance round (every `maintenance_interval` seconds, idle or busy) also runs the lease
     sweepers, so a dead worker's work comes back within a lease plus one round, whichever worker
-    is alive, without waiting for RQ's scheduler (whose lock a dead worker keeps for a minute)."""
+    is alive, without waiting for RQ's scheduler (whose lock a worker that died on another machine
+    keeps for a minute)."""
 
     def run_maintenance_tasks(self):
         if self.scheduler is not None and not (self.scheduler._process and self.scheduler._process.is_alive()):
@@ -306,21 +307,6 @@ def _wait_for_orphan(worker, stop: _Stop) -> None:
             return
 
 
-def _release_scheduler_locks(worker) -> None:
-    """The scheduler of a worker that lost Redis could not let go of its lock on the way out (Redis
-    was away), and the lock lives 61 s: let go of it now, so the fresh worker's scheduler takes over
-    at once and delayed jobs (a batch's backed-off chunk, a webhook's next try) are not a minute late.
-    Only this worker's scheduler's own lock is deleted (compare and delete), after its process ended."""
-    scheduler = worker.scheduler
-    if scheduler is None:
-        return
-    process = getattr(scheduler, "_process", None)
-    if process is not None and process.is_alive():
-        worker.stop_scheduler()
-    for name in worker.queue_names():
-        release_lock(worker.connection, RQScheduler.get_locking_key(name), scheduler.name)
-
-
 def _wait_until_reachable(app: Flask, stop: _Stop, longest: float) -> bool:
     """Redis and the database both answer (True), or a stop was asked for (False)."""
     delay = 0.5
@@ -347,7 +333,9 @@ def run(app: Flask, *, burst: bool = False, name: str | None = None, worker_clas
         born = time.monotonic()
         try:
             with app.app_context():
-                with contextlib.suppress(*REDIS_DOWN):  # a worker restarted after a crash takes its scheduler over at once
+                # The scheduler of the worker before this one (lost with Redis, or killed with its
+                # process) could not give its lock back: its process is gone, so take over at once.
+                with contextlib.suppress(*REDIS_DOWN):
                     free_locks_of_dead_schedulers(worker.connection, worker.queue_names())
                 worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
         except REDIS_DOWN as exc:  # raised while tearing down (registering its death, stopping the scheduler)
@@ -362,7 +350,6 @@ def run(app: Flask, *, burst: bool = False, name: str | None = None, worker_clas
             return 0
         with app.app_context(), contextlib.suppress(*REDIS_DOWN):
             worker.register_death()  # so the Jobs page does not list it and its name is free
-            _release_scheduler_locks(worker)
         failures = failures + 1 if time.monotonic() - born < SHORT_LIFE_SECONDS else 0
         log.warning("worker %s stopped (Redis %s); starting a fresh worker", worker.name,
                     "went away" if worker.lost_redis else "or the database failed")
